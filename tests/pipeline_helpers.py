@@ -1,0 +1,98 @@
+"""Run the real Snakemake workflow in a temporary working directory."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_workdir(tmp: Path, models_dir: Path, **changes) -> Path:
+    """A working directory with the repo's config/ and a reduced demo config at config/test.yaml.
+
+    `changes` are dotted keys (e.g. `inference.max_tokens=16`) applied to config/demo.yaml.
+    The models directory is shared so the 253 MB tiny model is assembled once per session.
+    """
+    work = tmp / "work"
+    shutil.copytree(REPO / "config", work / "config")
+    config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    config["models_dir"] = str(models_dir)
+    config["judge"]["model_path"] = str(models_dir / config["models"][0]["file"])
+    for dotted, value in changes.items():
+        node = config
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    (work / "config" / "test.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return work
+
+
+def snakemake(work: Path, *args: str, configfile: str = "config/test.yaml", env: dict | None = None,
+              check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work)]
+    if configfile:
+        cmd += ["--configfile", configfile]
+    run_env = {**os.environ, **(env or {})}
+    # the venv's bin first, so `python -m slmbench...` commands find the same interpreter's packages
+    run_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), run_env.get("PATH", "")])
+    proc = subprocess.run(cmd + list(args), cwd=work, env=run_env, capture_output=True, text=True, timeout=1500)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    return proc
+
+
+def planned_jobs(dry_run_output: str) -> dict[str, int]:
+    """The 'Job stats' table of `snakemake -n`: rule -> count."""
+    counts: dict[str, int] = {}
+    in_table = False
+    for line in dry_run_output.splitlines():
+        if line.startswith("job") and "count" in line:
+            in_table = True
+            continue
+        if in_table:
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                if parts[0] != "total":
+                    counts[parts[0]] = int(parts[1])
+            elif parts and not set(line.strip()) <= {"-", " "}:
+                in_table = False
+    return counts
+
+
+_STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
+
+
+def job_intervals(log_text: str) -> list[tuple[str, datetime, datetime]]:
+    """(rule, start, end) for every finished job, read from Snakemake's log (1 s resolution)."""
+    starts: dict[str, tuple[str, datetime]] = {}
+    intervals = []
+    stamp = None
+    pending_rule = None
+    for line in log_text.splitlines():
+        m = _STAMP.match(line.strip())
+        if m:
+            stamp = datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y")
+            continue
+        rule = re.match(r"^(?:local)?rule (\w+):$", line.strip())
+        if rule:
+            pending_rule = rule.group(1)
+            continue
+        jobid = re.match(r"^jobid: (\d+)$", line.strip())
+        if jobid and pending_rule:
+            starts[jobid.group(1)] = (pending_rule, stamp)
+            pending_rule = None
+            continue
+        done = re.match(r"^Finished jobid: (\d+)", line.strip())
+        if done and done.group(1) in starts:
+            name, began = starts.pop(done.group(1))
+            intervals.append((name, began, stamp))
+    return intervals

@@ -1,0 +1,43 @@
+# Inference shards: one per (model, level, category), pinned to the board. The command runs under
+# inference.python, which may be another interpreter than Snakemake's (JetPack 6: system Python 3.10).
+import json
+
+INFERENCE_SETTINGS = json.dumps(
+    {**{k: v for k, v in config["inference"].items() if k != "python"}, "power": config["power"]},
+    sort_keys=True,
+)
+
+
+rule infer_shard:
+    input:
+        prompts=lambda w: prompts_csv(w.category),
+        model=lambda w: ancient(model_path(w.model)),
+        facts=f"{R}/models/{{model}}.json",
+        # a re-measured idle baseline is a calibration of the board, not a reason to redo 1600 inferences
+        idle=ancient(idle_path()),
+    output:
+        shard_path("{model}", "{level}", "{category}"),
+    params:
+        python=INFERENCE_PYTHON,
+        settings=INFERENCE_SETTINGS,
+        chat_format=lambda w: MODELS[w.model]["chat_format"] or "",
+    resources:
+        jetson=1,
+    log:
+        f"{R}/logs/inference/{{model}}/{{level}}/{{category}}.log",
+    shell:
+        "{params.python:q} -m slmbench.inference --prompts {input.prompts:q} --model-id {wildcards.model:q}"
+        " --model-file {input.model:q} --model-facts {input.facts:q} --level {wildcards.level:q}"
+        " --category {wildcards.category:q} --idle {input.idle:q} --chat-format {params.chat_format:q}"
+        " --settings {params.settings:q} --out {output:q} 2> {log:q}"
+
+
+rule merge_runs:
+    input:
+        all_shards(),
+    output:
+        f"{R}/runs_llamacpp.jsonl",
+    log:
+        f"{R}/logs/merge_runs.log",
+    shell:
+        "{SLMBENCH} merge --out {output:q} {input:q} 2> {log:q}"
