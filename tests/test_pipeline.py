@@ -112,7 +112,7 @@ def test_rerun_redoes_only_the_missing_shard(demo_run):
     assert not re.search(r"shards/gemma3-270m/(?!L2/math)\S+\.jsonl\s*$", "\n".join(
         line for line in dry.splitlines() if line.strip().startswith("output:")), re.M)
     # and nothing upstream (prompts, model, idle baseline) is redone
-    for rule in ("split_prompts", "generate_prompts", "fetch_model", "verify_model", "idle_baseline"):
+    for rule in ("split_prompts", "generate_prompts", "fetch_model", "verify_model", "power_idle"):
         assert rule not in jobs
 
 

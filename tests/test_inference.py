@@ -1,0 +1,110 @@
+"""The inference shard runner with the real tiny GGUF (llama-cpp-python) and a real fake-tegrastats process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fake_tegrastats import install_fake_tegrastats
+from slmbench.errors import UserError
+from slmbench.inference import ShardSpec, run_shard
+
+PROMPTS = [
+    (1, "Name three colours."),
+    (2, "What is two plus two?"),
+]
+
+
+def write_prompts(path: Path, rows=PROMPTS, category="math", level="L0") -> Path:
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["question_id", "category", "level", "prompt"])
+        for qid, text in rows:
+            writer.writerow([qid, category, level, text])
+    return path
+
+
+def spec(tmp_path: Path, model: Path, **overrides) -> ShardSpec:
+    values = dict(model_id="tiny", model_file=model, level="L0", category="math",
+                  prompts_csv=write_prompts(tmp_path / "p.csv"), out=tmp_path / "shard.jsonl",
+                  model_facts={"sha256": "abc", "quant": "Q4_K_M"}, idle_power_mw=None, max_tokens=12, n_ctx=256,
+                  n_gpu_layers=0, n_threads=2, chat_format="gemma", power={"backend": "none"})
+    values.update(overrides)
+    return ShardSpec(**values)
+
+
+def records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_shard_with_fake_tegrastats_fills_every_energy_field(tmp_path, tiny_model, monkeypatch):
+    exe = install_fake_tegrastats(tmp_path / "bin", profile_mw=6000, fmt="jp6")
+    monkeypatch.setenv("PATH", f"{exe.parent}{os.pathsep}{os.environ['PATH']}")
+    run_shard(spec(tmp_path, tiny_model, idle_power_mw=2000.0,
+                   power={"backend": "tegrastats", "interval_ms": 20, "max_gap_factor": 5}))
+    for rec in records(tmp_path / "shard.jsonl"):
+        assert rec["status"] == "ok" and rec["power_source"] == "tegrastats"
+        for field in ("energy_j", "energy_gross_j", "energy_per_token_j", "mean_power_mw", "power_samples"):
+            assert rec[field] is not None, field
+        assert rec["mean_power_mw"] == pytest.approx(6000, rel=1e-6)
+        # net = gross - idle x duration, where gross is 6 W over the measured window
+        duration_s = rec["energy_gross_j"] / 6.0
+        assert rec["energy_j"] == pytest.approx(rec["energy_gross_j"] - 2.0 * duration_s, rel=1e-6)
+        assert duration_s == pytest.approx(rec["latency_ms"] / 1000, rel=0.2)
+
+
+def test_records_carry_measurements_and_settings(tmp_path, tiny_model):
+    run_shard(spec(tmp_path, tiny_model))
+    recs = records(tmp_path / "shard.jsonl")
+    assert [r["question_id"] for r in recs] == [1, 2]
+    for rec in recs:
+        assert rec["prompt_tokens"] > 5 and 0 < rec["completion_tokens"] <= 12
+        assert rec["ttft_ms"] < rec["latency_ms"]
+        assert rec["prefill_tok_s"] > 0 and rec["decode_tok_s"] > 0
+        assert rec["finish_reason"] in ("stop", "length")
+        assert (rec["model_sha256"], rec["quant"], rec["n_ctx"], rec["max_tokens"]) == ("abc", "Q4_K_M", 256, 12)
+        assert rec["energy_j"] is None and rec["energy_note"].startswith("no power sensor")
+
+
+def test_greedy_outputs_repeat_exactly_without_kv_reuse(tmp_path, tiny_model):
+    # the same prompt twice in one shard: a reused KV prefix or sampling noise would change the second answer
+    rows = [(1, "Name three colours."), (2, "Name three colours.")]
+    run_shard(spec(tmp_path, tiny_model, prompts_csv=write_prompts(tmp_path / "same.csv", rows)))
+    first, second = records(tmp_path / "shard.jsonl")
+    assert first["output"] == second["output"] and first["prompt_tokens"] == second["prompt_tokens"]
+
+
+def test_a_too_long_prompt_is_an_error_record_and_the_shard_completes(tmp_path, tiny_model):
+    rows = [(1, "Name three colours."), (2, "word " * 400), (3, "What is two plus two?")]
+    run_shard(spec(tmp_path, tiny_model, prompts_csv=write_prompts(tmp_path / "long.csv", rows)))
+    recs = records(tmp_path / "shard.jsonl")
+    assert [r["status"] for r in recs] == ["ok", "error", "ok"]
+    assert "n_ctx - max_tokens" in recs[1]["error"] and recs[1]["output"] is None
+    assert recs[1]["prompt_tokens"] > 244
+
+
+def test_missing_model_is_one_line_and_leaves_no_shard(tmp_path, tiny_model):
+    with pytest.raises(UserError, match="missing.gguf"):
+        run_shard(spec(tmp_path, tmp_path / "missing.gguf"))
+    assert not (tmp_path / "shard.jsonl").exists()
+
+
+def test_cli_reports_bad_level_in_one_line_without_traceback(tmp_path, tiny_model):
+    prompts = write_prompts(tmp_path / "p.csv")
+    out = tmp_path / "shard.jsonl"
+    out.write_text("previous\n")  # an earlier complete shard must survive a failed rerun
+    proc = subprocess.run(
+        [sys.executable, "-m", "slmbench.inference", "--prompts", str(prompts), "--model-id", "tiny",
+         "--model-file", str(tiny_model), "--level", "L9", "--category", "math", "--out", str(out)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "p.csv" in proc.stderr and "L9" in proc.stderr
+    assert out.read_text() == "previous\n"
