@@ -1,0 +1,98 @@
+"""`slmbench power parse|measure|idle`: check a sensor by hand, and the idle-baseline rule's command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ..errors import UserError
+from ..records import dumps_compact
+
+BACKEND_CHOICES = ["auto", "tegrastats", "ina3221", "nvml", "rapl", "none"]
+
+
+def register(subparsers) -> None:
+    power = subparsers.add_parser("power", help="power sensors: parse tegrastats lines, measure, idle baseline")
+    actions = power.add_subparsers(dest="power_action", required=True, metavar="ACTION")
+
+    parse = actions.add_parser("parse", help="tegrastats lines -> one JSON object per line (board total, rails)")
+    parse.add_argument("file", nargs="?", default="-", help="a tegrastats log; '-' or absent: stdin")
+    parse.add_argument("--rails", nargs="*", default=None, help="rails to sum (default: the board's total rail)")
+    parse.set_defaults(func=run_parse)
+
+    measure = actions.add_parser("measure", help="sample for S seconds and print the energy as JSON")
+    measure.add_argument("--seconds", type=float, required=True)
+    _sensor_options(measure, backend_default="auto", interval_default=100)
+    measure.set_defaults(func=run_measure)
+
+    idle = actions.add_parser("idle", help="measure the idle baseline into a JSON file (the power_idle rule)")
+    idle.add_argument("--out", required=True, help="the idle JSON to write (atomically)")
+    idle.add_argument("--seconds", type=float, required=True, help="sampling time (power.idle_seconds)")
+    idle.add_argument("--settle", type=float, required=True, help="wait before sampling (power.settle_seconds)")
+    idle.add_argument("--host", default=None, help="refuse to run unless this is the host the file is named for")
+    _sensor_options(idle, backend_default=None, interval_default=None)
+    idle.set_defaults(func=run_idle)
+
+
+def _sensor_options(parser: argparse.ArgumentParser, backend_default, interval_default) -> None:
+    required = backend_default is None
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, default=backend_default, required=required)
+    parser.add_argument("--interval-ms", type=int, default=interval_default, required=required)
+    parser.add_argument("--tegrastats-path", default="tegrastats")
+    parser.add_argument("--rails", nargs="*", default=None,
+                        help="rails summed into the board total (none given: detect the board's total rail)")
+    parser.add_argument("--max-gap-factor", type=float, default=3.0)
+    parser.add_argument("--sysfs-root", default="/", help="prefix of /sys and /proc (a fake tree in tests)")
+
+
+def run_parse(args) -> int:
+    from .parsing import parse_line
+    from .rails import read_board_model
+
+    model = read_board_model("/")
+    try:
+        stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise UserError(f"cannot read {args.file} ({exc.strerror}); give a tegrastats log file or '-' for stdin")
+    try:
+        for raw in stream:
+            power_mw, rails = parse_line(raw, model, args.rails or None)
+            sys.stdout.write(dumps_compact({"power_mw": power_mw, "rails": rails}) + "\n")
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return 0
+
+
+def run_measure(args) -> int:
+    from .sampler import open_sampler
+
+    if args.seconds <= 0:
+        raise UserError(f"--seconds is {args.seconds}; give a positive duration")
+    sampler = open_sampler(args.backend, args.interval_ms, args.tegrastats_path, args.rails or None,
+                           args.max_gap_factor, args.sysfs_root)
+    with sampler:
+        t0 = time.monotonic()
+        time.sleep(args.seconds)
+        window = sampler.window(t0, time.monotonic())
+    print(json.dumps({
+        "backend": sampler.name, "rails": sampler.rails, "n_samples": window.n_samples,
+        "duration_s": round(window.duration_s, 6), "mean_power_mw": window.mean_power_mw,
+        "energy_j": window.energy_j, "note": window.note,
+    }))
+    return 0
+
+
+def run_idle(args) -> int:
+    from .idle import host_id, measure_idle, report, write_idle
+
+    if args.host is not None and args.host != host_id():
+        raise UserError(f"{args.out} is the idle baseline of host {args.host}, but this is {host_id()}; measure "
+                        f"it on {args.host} (each board keeps its own idle_<host>.json)")
+    result = measure_idle(args.backend, args.seconds, args.settle, args.interval_ms, args.tegrastats_path,
+                          args.rails or None, args.max_gap_factor, args.sysfs_root)
+    write_idle(args.out, result)
+    report(result, args.out)
+    return 0

@@ -1,0 +1,27 @@
+# Idle baseline: the board's power at rest, subtracted from every inference's energy (net = gross - idle x
+# duration). Pinned to the board like the shards, so it never runs while a shard loads the board. With
+# power.backend none it finishes at once with median_mw null; a named backend that is unavailable fails here,
+# before any inference. Changing a power setting re-measures it (params trigger); the shards take it as
+# ancient(), so a re-measured baseline does not redo them.
+
+
+rule power_idle:
+    output:
+        f"{R}/power/idle_{{host}}.json",
+    params:
+        backend=config["power"]["backend"],
+        seconds=config["power"]["idle_seconds"],
+        settle=config["power"]["settle_seconds"],
+        interval_ms=config["power"]["interval_ms"],
+        max_gap_factor=config["power"]["max_gap_factor"],
+        tegrastats_path=config["power"]["tegrastats_path"],
+        rails=config["power"]["rails"] or [],
+    resources:
+        jetson=1,
+    log:
+        f"{R}/logs/power/idle_{{host}}.log",
+    shell:
+        "{SLMBENCH} power idle --out {output:q} --host {wildcards.host:q} --backend {params.backend:q}"
+        " --seconds {params.seconds:q} --settle {params.settle:q} --interval-ms {params.interval_ms:q}"
+        " --max-gap-factor {params.max_gap_factor:q} --tegrastats-path {params.tegrastats_path:q}"
+        " --rails {params.rails:q} 2> {log:q}"
