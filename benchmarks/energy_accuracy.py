@@ -18,6 +18,7 @@ Run: python benchmarks/energy_accuracy.py [--trials N] [--cpu-seconds S]
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -204,7 +205,14 @@ def main(argv=None) -> int:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     acc = accuracy_table(args.trials, args.seed)
     cpu = cpu_table(args.cpu_seconds)
-    return 0 if acceptance(acc, cpu) else 1
+    ok = acceptance(acc, cpu)
+    # last line: machine-readable figures for benchmarks/run_all.py
+    print(json.dumps({
+        "sampler_cpu_pct": round(cpu["tegrastats 100 ms"], 3),
+        "energy_err_pct_5s_100ms": round(acc[("smooth", 0.1, 5.0)]["interpolated"][1], 3),
+        "energy_err_pct_0.3s_100ms": round(acc[("smooth", 0.1, 0.3)]["interpolated"][1], 3),
+    }))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

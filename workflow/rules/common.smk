@@ -96,4 +96,5 @@ def final_outputs():
             f"{R}/exported_responses/all_responses.csv",
             f"{R}/validation.txt",
         ]
+        + REPORT_OUTPUTS  # report.smk: plots, summary.md, the other exports
     )

@@ -1,0 +1,79 @@
+"""Report settings: what the reports need from the config, as one small frozen object.
+
+`settings_from_config` turns the workflow config into the plain dict the rules pass as `params` (so a
+changed setting reruns the reports); the package turns that dict into `ReportSettings`. No heavy imports.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+
+from ..errors import UserError
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    levels: Optional[tuple] = None  # preferred order; the first level present is the baseline (L0)
+    models: Optional[tuple] = None
+    categories: Optional[tuple] = None
+    demo_note: Optional[str] = None  # config judge.demo_note, printed in every report when set
+    bootstrap_samples: int = 2000  # question-clustered bootstrap resamples per confidence interval
+    confidence: float = 0.95
+    alpha: float = 0.05  # significance level applied to Holm-corrected p-values
+    seed: int = 20240611
+    memory_bandwidth_gb_s: Mapping[str, float] = field(default_factory=dict)  # board name fragment -> GB/s
+    model_facts: tuple = ()  # paths of <results_dir>/models/<model>.json (file size for the roofline)
+
+    @classmethod
+    def from_mapping(cls, settings: Optional[Mapping] = None) -> "ReportSettings":
+        settings = dict(settings or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise UserError(f"report settings: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        for key in ("levels", "models", "categories", "model_facts"):
+            if settings.get(key) is not None:
+                settings[key] = tuple(settings[key])
+        if "memory_bandwidth_gb_s" in settings:
+            settings["memory_bandwidth_gb_s"] = dict(settings["memory_bandwidth_gb_s"] or {})
+        result = cls(**settings)
+        if result.bootstrap_samples < 100:
+            raise UserError(
+                f"report.bootstrap_samples is {result.bootstrap_samples}; use at least 100 (1000+ for a paper)")
+        if not 0.5 < result.confidence < 1:
+            raise UserError(f"report.confidence is {result.confidence}; use a value between 0.5 and 1, e.g. 0.95")
+        if not 0 < result.alpha < 0.5:
+            raise UserError(f"report.alpha is {result.alpha}; use a value between 0 and 0.5, e.g. 0.05")
+        return result
+
+    def model_bytes(self) -> dict:
+        """Model file name -> size in bytes, from the model facts files written by `slmbench models verify`."""
+        sizes = {}
+        for path in self.model_facts:
+            try:
+                facts = json.loads(Path(path).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise UserError(f"{path}: cannot read model facts ({exc}); rerun the verify_model rule") from None
+            if facts.get("file") and facts.get("size_bytes"):
+                sizes[facts["file"]] = int(facts["size_bytes"])
+        return sizes
+
+
+def settings_from_config(config: Mapping, model_facts: Sequence[str] = ()) -> dict:
+    """The report settings of a workflow config (a plain dict, usable as Snakemake params)."""
+    report = config["report"]
+    return {
+        "levels": list(config["levels"]),
+        "models": [m["id"] for m in config["models"]],
+        "categories": list(config["categories"]),
+        "demo_note": config["judge"]["demo_note"],
+        "bootstrap_samples": report["bootstrap_samples"],
+        "confidence": report["confidence"],
+        "alpha": report["alpha"],
+        "seed": report["seed"],
+        "memory_bandwidth_gb_s": dict(report["memory_bandwidth_gb_s"]),
+        "model_facts": [str(p) for p in model_facts],
+    }

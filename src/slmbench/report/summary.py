@@ -1,0 +1,117 @@
+"""results/summary.md: the four questions answered in sentences with their numbers and CIs, and the caveats."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import List, Optional
+
+from ..records import atomic_output
+from .analysis import Analysis, load_analysis
+from .dataquality import energy_note
+from .findings import QUESTIONS, ci, num, question_text
+from .names import PLOTS
+
+
+def _md(text) -> str:
+    """Text safe inside a Markdown table cell or sentence."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _counts(series) -> str:
+    counts = series.fillna("unknown").value_counts()
+    return ", ".join(f"{_md(name)} ({n})" for name, n in counts.items())
+
+
+def _data_section(analysis: Analysis) -> List[str]:
+    study = analysis.study
+    runs = study.runs
+    judges = sorted({str(j) for j in runs["judge_model"].dropna() if str(j)}) or ["none"]
+    return [
+        f"**Data.** {len(runs)} runs: {len(study.models)} model(s) ({', '.join(map(_md, study.models))}) × "
+        f"{len(study.levels)} level(s) ({', '.join(map(_md, study.levels))}) × {len(study.questions)} question(s) in "
+        f"{len(study.categories)} categor{'y' if len(study.categories) == 1 else 'ies'}. "
+        f"Baseline level: {_md(study.baseline)}. Judge: {', '.join(map(_md, judges))}. "
+        f"Device: {_counts(runs['device'])}. Power source: {_counts(runs['power_source'])}.",
+        "",
+        f"**Energy.** {_md(energy_note(study))}",
+        "",
+        f"Intervals are {study.settings.confidence:.0%} percentile intervals from a bootstrap that resamples "
+        f"questions ({study.settings.bootstrap_samples} resamples); p-values are Holm-corrected within a model "
+        f"(significance level {study.settings.alpha}).",
+    ]
+
+
+def _best_table(analysis: Analysis) -> List[str]:
+    conf = analysis.study.settings.confidence
+    lines = ["| model | best level by quality per joule | quality per J | CI | best level by quality per second | "
+             "quality per s | CI |", "|---|---|---|---|---|---|---|"]
+    for r in analysis.best.itertuples():
+        per_j = ((r.quality_per_joule_level, num(r.quality_per_joule, 4),
+                  ci(r.quality_per_joule_low, r.quality_per_joule_high, conf, 4))
+                 if r.quality_per_joule_level else ("n/a (no energy or no scores)", "n/a", "n/a"))
+        per_s = ((r.quality_per_second_level, num(r.quality_per_second, 3),
+                  ci(r.quality_per_second_low, r.quality_per_second_high, conf, 3))
+                 if r.quality_per_second_level else ("n/a (no scores)", "n/a", "n/a"))
+        lines.append("| " + " | ".join(_md(x) for x in (r.model, *per_j, *per_s)) + " |")
+    return lines
+
+
+def _caveats(analysis: Analysis) -> List[str]:
+    study = analysis.study
+    runs = study.runs
+    status = runs["judge_status"].value_counts()
+    bias = analysis.model_tests[analysis.model_tests["model"] == "(all models)"]
+    if bias.empty:
+        bias = analysis.model_tests
+    rho = bias["quality_length_rho"].iloc[0] if len(bias) else float("nan")
+    items = [
+        f"Questions: {len(study.questions)} question(s); the results describe this question set and these "
+        "categories, and a small set gives wide intervals.",
+        f"Judge: an LLM judge scores the canonical question and the answer; it may favour longer answers "
+        f"(total score vs answer length: Spearman rho = {num(rho)}). {int(status.get('parse_error', 0))} parse "
+        f"error(s) and {int(status.get('missing', 0))} run(s) without a score are excluded from every quality mean.",
+        f"Power source: {_counts(runs['power_source'])}. {_md(energy_note(study))}",
+        f"Device: {_counts(runs['device'])}; power mode: {_counts(runs['power_mode'])}.",
+    ]
+    failed = int((runs["status"] != "ok").sum())
+    if failed:
+        items.append(f"{failed} run(s) failed (status error) and have no measurements.")
+    if study.settings.demo_note:
+        items.append(f"Judge note: {_md(study.settings.demo_note)}")
+    return [f"- {item}" for item in items]
+
+
+def render_summary(analysis: Analysis, plots_dir: Optional[str] = None) -> str:
+    study = analysis.study
+    lines = ["# slmbench summary", ""]
+    if study.settings.demo_note:
+        lines += [f"> **Judge note:** {_md(study.settings.demo_note)}", ""]
+    lines += _data_section(analysis) + [""]
+    for key in QUESTIONS:
+        lines += [f"## {key}. {question_text(key, study.baseline)}", ""]
+        if key == "Q3":
+            lines += _best_table(analysis) + [""]
+        found = [f for f in analysis.findings if f.question == key]
+        lines += [f"- {_md(f.text)}" for f in found] or ["- Nothing to report: no data for this question."]
+        lines.append("")
+    if plots_dir is not None:
+        lines += ["## Plots", ""] + [f"![{name}]({plots_dir}/{name}.png)" for name in PLOTS] + [""]
+    lines += ["## Caveats", ""] + _caveats(analysis) + [""]
+    return "\n".join(lines)
+
+
+def write_summary_from(analysis: Analysis, out_path, plots_dir=None) -> Path:
+    out_path = Path(out_path)
+    relative = None
+    if plots_dir is not None and all((Path(plots_dir) / f"{name}.png").exists() for name in PLOTS):
+        relative = Path(os.path.relpath(plots_dir, out_path.parent)).as_posix()
+    with atomic_output(out_path) as fh:
+        fh.write(render_summary(analysis, relative))
+    return out_path
+
+
+def write_summary(runs_path, scores_path, out_path, settings=None, plots_dir=None) -> Path:
+    """Write summary.md; links the plots when all of them exist in plots_dir (default: <out dir>/plots)."""
+    plots_dir = plots_dir if plots_dir is not None else Path(out_path).parent / "plots"
+    return write_summary_from(load_analysis(runs_path, scores_path, settings), out_path, plots_dir)

@@ -1,0 +1,245 @@
+"""The study's integrity checks on the merged runs and scores, written to validation.txt.
+
+FAIL: the data does not match the design (counts, missing or duplicate runs, scores out of range, prompt
+tokens not growing with the level). WARN: counted problems that the reports handle (failed runs, judge
+parse errors, missing energy). With strict=True a FAIL stops the run (exit status 2) after the file is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import UserError
+from ..records import atomic_output
+from .data import DIMENSIONS, KEY, duplicate_keys, read_runs, read_scores
+from .dataquality import energy_reason
+
+SHOW = 5  # examples listed per failed check
+TOLERANCE = 1e-6
+
+
+@dataclass
+class Check:
+    status: str  # PASS | FAIL | WARN | INFO
+    name: str
+    detail: str
+
+
+def question_ids_from_prompt_csvs(paths: Iterable) -> List[int]:
+    """The question ids of the prompt CSVs (column question_id), sorted and unique."""
+    ids = set()
+    for path in paths:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if "question_id" not in (reader.fieldnames or []):
+                raise UserError(f"{path}: no question_id column; regenerate the prompt CSVs")
+            for row_number, row in enumerate(reader, start=2):
+                try:
+                    ids.add(int(row["question_id"]))
+                except (TypeError, ValueError):
+                    raise UserError(f"{path}: row {row_number}, column question_id: {row['question_id']!r} "
+                                    "is not an integer; fix the prompt spreadsheet") from None
+    return sorted(ids)
+
+
+def _examples(items: Sequence) -> str:
+    shown = ", ".join(map(str, items[:SHOW]))
+    return shown + (f" and {len(items) - SHOW} more" if len(items) > SHOW else "")
+
+
+def _expected(expected: Optional[dict], runs: pd.DataFrame) -> dict:
+    expected = dict(expected or {})
+    if expected.get("prompt_csvs") and not expected.get("question_ids"):
+        expected["question_ids"] = question_ids_from_prompt_csvs(expected["prompt_csvs"])
+    return {
+        "models": list(expected.get("models") or dict.fromkeys(runs["model_id"])),
+        "levels": list(expected.get("levels") or dict.fromkeys(runs["level"])),
+        "categories": list(expected.get("categories") or dict.fromkeys(runs["category"])),
+        "question_ids": sorted(expected.get("question_ids") or runs["question_id"].unique().tolist()),
+        "questions_from": "prompt CSVs" if expected.get("question_ids") else "the runs themselves",
+    }
+
+
+def count_checks(runs: pd.DataFrame, exp: dict) -> List[Check]:
+    n_q, n_l, n_m = len(exp["question_ids"]), len(exp["levels"]), len(exp["models"])
+    checks = []
+    per_model = runs["model_id"].value_counts()
+    for model in exp["models"]:
+        got, want = int(per_model.get(model, 0)), n_q * n_l
+        checks.append(Check("PASS" if got == want else "FAIL", f"runs of model {model}",
+                            f"{got} (expected {n_q} questions x {n_l} levels = {want})"))
+    per_level = runs["level"].value_counts()
+    for level in exp["levels"]:
+        got, want = int(per_level.get(level, 0)), n_q * n_m
+        checks.append(Check("PASS" if got == want else "FAIL", f"runs at level {level}",
+                            f"{got} (expected {n_q} questions x {n_m} models = {want})"))
+    return checks
+
+
+def combination_checks(runs: pd.DataFrame, exp: dict) -> List[Check]:
+    present = set(zip(runs["model_id"], runs["level"], runs["question_id"]))
+    wanted = {(m, lvl, q) for m in exp["models"] for lvl in exp["levels"] for q in exp["question_ids"]}
+    missing = sorted(wanted - present, key=str)
+    extra = sorted(present - wanted, key=str)
+    dups = duplicate_keys(runs, "line")
+    checks = [
+        Check("FAIL" if missing else "PASS", "every expected (model, level, question) present",
+              f"{len(missing)} missing: {_examples(missing)}" if missing else f"all {len(wanted)} present"),
+        Check("FAIL" if dups else "PASS", "no duplicate (model, level, question)",
+              f"{len(dups)} duplicated: {_examples(dups)}" if dups else "none duplicated"),
+        Check("FAIL" if extra else "PASS", "no unexpected (model, level, question)",
+              f"{len(extra)} not in the design: {_examples(extra)}" if extra else "none"),
+    ]
+    stray = sorted(set(runs["category"]) - set(exp["categories"]))
+    checks.append(Check("FAIL" if stray else "PASS", "categories", f"unexpected: {', '.join(stray)}" if stray
+                        else f"{runs['category'].nunique()} of {len(exp['categories'])} expected categories seen"))
+    mixed = runs.groupby("question_id")["category"].nunique()
+    mixed = mixed[mixed > 1].index.tolist()
+    checks.append(Check("FAIL" if mixed else "PASS", "one category per question",
+                        f"questions with several categories: {_examples(mixed)}" if mixed else "consistent"))
+    return checks
+
+
+def run_checks(runs: pd.DataFrame) -> List[Check]:
+    failed = runs[runs["status"] != "ok"]
+    checks = [Check("WARN" if len(failed) else "PASS", "failed runs (status error)",
+                    f"{len(failed)}: " + _examples([f"{r.model_id} {r.level} Q{r.question_id}: {r.error}"
+                                                    for r in failed.itertuples()]) if len(failed) else "none")]
+    ok = runs[runs["status"] == "ok"]
+    empty = ok[ok["completion_tokens"].isna() | (ok["completion_tokens"] <= 0)]
+    checks.append(Check("WARN" if len(empty) else "PASS", "ok runs with completion tokens",
+                        f"{len(empty)} ok runs with no completion tokens: "
+                        + _examples([f"{r.model_id} {r.level} Q{r.question_id}" for r in empty.itertuples()])
+                        if len(empty) else f"all {len(ok)}"))
+    slow = ok[ok["latency_ms"].isna() | (ok["latency_ms"] <= 0)]
+    checks.append(Check("WARN" if len(slow) else "PASS", "ok runs with a positive latency",
+                        f"{len(slow)} without" if len(slow) else f"all {len(ok)}"))
+    return checks
+
+
+def token_growth_checks(runs: pd.DataFrame, exp: dict) -> List[Check]:
+    """Mean prompt tokens must grow strictly along the configured level order (L0 < L1 < L2 < L3 < P)."""
+    levels = [lvl for lvl in exp["levels"] if lvl in set(runs["level"])]
+    if len(levels) < 2:
+        return [Check("INFO", "prompt tokens grow with level", "fewer than two levels: nothing to compare")]
+    checks = []
+    groups = [("all models", runs)] + [(m, runs[runs["model_id"] == m]) for m in exp["models"]]
+    for name, frame in groups:
+        means = frame.groupby("level")["prompt_tokens"].mean().reindex(levels)
+        text = " < ".join(f"{lvl} {means[lvl]:.1f}" if pd.notna(means[lvl]) else f"{lvl} n/a" for lvl in levels)
+        values = means.to_numpy(dtype=float)
+        grows = not np.isnan(values).any() and bool(np.all(np.diff(values) > 0))
+        checks.append(Check("PASS" if grows else "FAIL", f"mean prompt tokens grow with level ({name})", text))
+    return checks
+
+
+def score_checks(runs: pd.DataFrame, scores: pd.DataFrame) -> List[Check]:
+    checks = []
+    keys = set(zip(scores["model_id"], scores["level"], scores["question_id"]))
+    run_keys = list(zip(runs["model_id"], runs["level"], runs["question_id"]))
+    unscored = [k for k in run_keys if k not in keys]
+    checks.append(Check("FAIL" if unscored else "PASS", "every run has a score row",
+                        f"{len(unscored)} without: {_examples(unscored)}" if unscored else f"all {len(run_keys)}"))
+    dups = duplicate_keys(scores, "row")
+    checks.append(Check("FAIL" if dups else "PASS", "no duplicate score rows",
+                        f"{len(dups)}: {_examples(dups)}" if dups else "none"))
+    orphans = sorted(keys - set(run_keys), key=str)
+    checks.append(Check("WARN" if orphans else "PASS", "score rows match a run",
+                        f"{len(orphans)} match no run: {_examples(orphans)}" if orphans else "all match"))
+    ok = scores[scores["judge_status"] == "ok"]
+    blank = ok[ok[DIMENSIONS + ["total_score"]].isna().any(axis=1)]
+    out_of_range = ok[((ok[DIMENSIONS] < 0) | (ok[DIMENSIONS] > 2.5)).any(axis=1)
+                      | (ok["total_score"] < 0) | (ok["total_score"] > 10)]
+    wrong_sum = ok[(ok[DIMENSIONS].sum(axis=1) - ok["total_score"]).abs() > TOLERANCE]
+    for bad, name, what in ((blank, "scored rows have every number", "ok rows with an empty score"),
+                            (out_of_range, "score range 0-10 (dimensions 0-2.5)", "rows out of range"),
+                            (wrong_sum, "total_score = sum of the four dimensions", "rows where it is not")):
+        checks.append(Check("FAIL" if len(bad) else "PASS", name,
+                            f"{len(bad)} {what}, rows {_examples(bad['row'].tolist())}" if len(bad)
+                            else f"all {len(ok)} scored rows"))
+    if len(ok):
+        total = ok["total_score"]
+        checks.append(Check("INFO", "score range seen",
+                            f"total {total.min():g} to {total.max():g}, mean {total.mean():.2f}"))
+    parse = scores[scores["judge_status"] == "parse_error"]
+    checks.append(Check("WARN" if len(parse) else "PASS", "judge parse failures",
+                        f"{len(parse)} (counted, never averaged): rows {_examples(parse['row'].tolist())}"
+                        if len(parse) else "none"))
+    failed_runs = set(zip(*[runs.loc[runs["status"] != "ok", k] for k in KEY]))
+    run_error = scores[scores["judge_status"] == "run_error"]
+    stray = [k for k in zip(*[run_error[name] for name in KEY]) if k not in failed_runs]
+    checks.append(Check("WARN" if stray else "PASS", "run_error scores belong to failed runs",
+                        f"{len(stray)} do not: {_examples(stray)}" if stray else f"{len(run_error)} run_error rows"))
+    return checks
+
+
+def energy_checks(runs: pd.DataFrame) -> List[Check]:
+    ok = runs[runs["status"] == "ok"]
+    missing = ok[ok["energy_j"].isna()]
+    reasons = pd.Series([energy_reason(r.status, r.power_source, r.energy_note) for r in missing.itertuples()],
+                        dtype=object).value_counts()
+    detail = "; ".join(f"{reason} ({n})" for reason, n in reasons.head(3).items())
+    if missing.empty:
+        checks = [Check("PASS", "energy measured", f"all {len(ok)} ok runs")]
+    elif len(missing) == len(ok):
+        checks = [Check("INFO", "energy measured", f"none of {len(ok)} ok runs: {detail}")]
+    else:
+        checks = [Check("WARN", "energy measured", f"{len(missing)} of {len(ok)} ok runs without energy: {detail}")]
+    negative = ok[ok["energy_j"] < 0]
+    if len(negative):
+        checks.append(Check("WARN", "net energy not negative",
+                            f"{len(negative)} runs below idle power (idle baseline drift?)"))
+    return checks
+
+
+def grep_counts(runs: pd.DataFrame) -> List[str]:
+    """The study's own check: grep -o '"model_id":"[^"]*"' runs | sort | uniq -c (and for level)."""
+    lines = []
+    for field in ("model_id", "level"):
+        counts = runs[field].value_counts().sort_index()
+        lines += [f"  {n:6d} \"{field}\":\"{value}\"" for value, n in counts.items()]
+    return lines
+
+
+def render(checks: List[Check], runs_path, scores_path, exp: dict, runs: pd.DataFrame) -> str:
+    failures = sum(c.status == "FAIL" for c in checks)
+    warnings = sum(c.status == "WARN" for c in checks)
+    lines = [
+        "slmbench validation", f"runs:   {runs_path}", f"scores: {scores_path}",
+        f"design: {len(exp['models'])} models x {len(exp['levels'])} levels ({', '.join(exp['levels'])}) x "
+        f"{len(exp['question_ids'])} questions (from {exp['questions_from']}) in {len(exp['categories'])} categories",
+        "", "counts (grep -o '\"model_id\":\"[^\"]*\"' | sort | uniq -c, and for level):", *grep_counts(runs), "",
+    ]
+    lines += [f"{c.status:<5} {c.name}: {c.detail}" for c in checks]
+    lines += ["", f"RESULT: {'FAIL' if failures else 'PASS'} ({failures} failed, {warnings} warnings, "
+                  f"{len(checks)} checks)", ""]
+    return "\n".join(lines)
+
+
+def validate_results(runs_path, scores_path, expected: Optional[dict], out_txt, strict: bool = False) -> List[Check]:
+    """Run every check, write out_txt, and with strict=True raise UserError when any check failed.
+
+    expected = {"models": [...], "levels": [...], "categories": [...], "question_ids": [...] or None}
+    (any key may be None: taken from the runs); "prompt_csvs": [...] may replace question_ids.
+    """
+    runs = read_runs(runs_path)
+    scores = read_scores(scores_path)
+    exp = _expected(expected, runs)
+    checks = (count_checks(runs, exp) + combination_checks(runs, exp) + run_checks(runs)
+              + token_growth_checks(runs, exp) + score_checks(runs, scores) + energy_checks(runs))
+    text = render(checks, runs_path, scores_path, exp, runs)
+    with atomic_output(out_txt) as fh:
+        fh.write(text)
+    failed = [c for c in checks if c.status == "FAIL"]
+    if strict and failed:
+        print(text, file=sys.stderr)
+        first = " ".join(f"{failed[0].name}: {failed[0].detail}".split())
+        raise UserError(f"validation failed ({len(failed)} checks), first: {first}; see {Path(out_txt)}")
+    return checks

@@ -1,0 +1,317 @@
+"""The six workbooks: quality_scores_detailed, model_comparison and four per-run metric workbooks."""
+
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import pandas as pd
+
+from .analysis import Analysis, load_analysis
+from .data import DIMENSIONS
+from .dataquality import energy_reason
+from .findings import question_text
+from .names import WORKBOOKS
+from .stats import measured
+from .xlsx import SCALES, Book, Col, about_sheet, write_cell, write_notes, write_table
+
+
+def _ci_cols(key: str, header: str, fmt: str, scale: Optional[str] = None) -> List[Col]:
+    return [Col(key, header, fmt, scale=scale), Col(f"{key}_low", f"{header} CI low", fmt),
+            Col(f"{key}_high", f"{header} CI high", fmt)]
+
+
+COMPARISON = [
+    Col("model", "model"), Col("level", "level"), Col("runs", "runs", "int"), Col("scored", "scored runs", "int"),
+    *_ci_cols("quality", "quality (0-10)", "f2", "high"),
+    *[Col(d, f"{d} (0-2.5)", "f2") for d in DIMENSIONS],
+    *_ci_cols("latency_ms", "latency ms", "int", "low"),
+    Col("ttft_ms", "TTFT ms", "int", scale="low"), Col("prefill_tok_s", "prefill tok/s", "f1"),
+    Col("decode_tok_s", "decode tok/s", "f1", scale="high"),
+    *_ci_cols("energy_j", "energy J", "f3", "low"),
+    Col("joules_per_token", "J per output token", "f4", scale="low"),
+    Col("prompt_tokens", "prompt tokens", "f1"), Col("completion_tokens", "completion tokens", "f1"),
+    *_ci_cols("quality_per_joule", "quality per J", "f4", "high"),
+    *_ci_cols("quality_per_second", "quality per s", "f3", "high"),
+    Col("pareto", "Pareto front"), Col("best_for", "best level of this model for"),
+]
+BEST = [Col("model", "model")] + [
+    col for metric, label, fmt in (("quality", "quality", "f2"), ("quality_per_joule", "quality per J", "f4"),
+                                   ("quality_per_second", "quality per s", "f3"))
+    for col in (Col(f"{metric}_level", f"best level by {label}"), Col(metric, label, fmt),
+                Col(f"{metric}_low", f"{label} CI low", fmt), Col(f"{metric}_high", f"{label} CI high", fmt),
+                Col(f"{metric}_sure", f"share of resamples where best ({label})", "pct"))
+]
+CATEGORY = [
+    Col("model", "model"), Col("category", "category"), Col("level", "level"), Col("runs", "runs", "int"),
+    Col("scored", "scored runs", "int"), Col("quality", "quality (0-10)", "f2", scale="high"),
+    Col("latency_ms", "latency ms", "int", scale="low"), Col("energy_j", "energy J", "f3", scale="low"),
+    Col("completion_tokens", "completion tokens", "f1"),
+]
+LEVEL_TESTS = [
+    Col("model", "model"), Col("level", "level"), Col("baseline", "vs"), Col("pairs", "paired questions", "int"),
+    *_ci_cols("quality_diff", "quality difference", "f2", "high"),
+    Col("wilcoxon_w", "Wilcoxon W", "f1"), Col("p", "p", "p"), Col("p_holm", "p (Holm)", "p"),
+    Col("rank_biserial", "rank-biserial r", "f2"), Col("significant", "significant"), Col("direction", "result"),
+    *_ci_cols("latency_diff_ms", "latency difference ms", "int"),
+    *_ci_cols("energy_diff_j", "energy difference J", "f3"),
+    *_ci_cols("completion_diff", "completion tokens difference", "f1"),
+    Col("raw_diff", "OLS difference", "f2"),
+    Col("adjusted_diff", "difference at equal length", "f2"), Col("adjusted_low", "equal length CI low", "f2"),
+    Col("adjusted_high", "equal length CI high", "f2"), Col("adjusted_p_holm", "equal length p (Holm)", "p"),
+    Col("length_verdict", "length control"),
+]
+MODEL_TESTS = [
+    Col("model", "model"), Col("levels", "levels", "int"),
+    Col("complete_questions", "questions scored at all levels", "int"), Col("friedman_chi2", "Friedman chi2", "f2"),
+    Col("friedman_p", "Friedman p", "p"), Col("kendall_w", "Kendall's W", "f3"),
+    Col("length_coef", "quality per 100 completion tokens", "f3"), Col("length_low", "length CI low", "f3"),
+    Col("length_high", "length CI high", "f3"), Col("length_p", "length p", "p"),
+    Col("conciseness_length_rho", "Spearman conciseness vs length", "f3"),
+    Col("conciseness_length_p", "p (conciseness)", "p"),
+    Col("quality_length_rho", "Spearman quality vs length", "f3"), Col("quality_length_p", "p (quality)", "p"),
+    Col("bias_n", "scored runs", "int"),
+]
+ROOFLINE = [
+    Col("model", "model"), Col("level", "level"), Col("device", "device"), Col("board", "board (table key)"),
+    Col("bandwidth_gb_s", "bandwidth GB/s", "f1"), Col("model_bytes", "model bytes", "int"),
+    Col("roofline_tok_s", "roofline tok/s", "f1"), Col("decode_tok_s", "decode tok/s", "f1"),
+    Col("roofline_share", "share of roofline", "pct", scale="high"), Col("note", "note"),
+]
+FINDINGS = [
+    Col("question", "question"), Col("question_text", "asks", width=40), Col("model", "model"),
+    Col("level", "level"), Col("text", "answer", "wrap", width=110), Col("value", "estimate", "f4"),
+    Col("low", "CI low", "f4"), Col("high", "CI high", "f4"), Col("p", "p (Holm)", "p"),
+]
+DATA_QUALITY = [
+    Col("model", "model"), Col("level", "level"), Col("runs", "runs", "int"), Col("ok_runs", "ok runs", "int"),
+    Col("error_runs", "failed runs", "int"), Col("scored", "scored", "int"),
+    Col("parse_errors", "judge parse errors", "int"), Col("run_errors", "failed runs not judged", "int"),
+    Col("missing_scores", "no score row", "int"), Col("energy_runs", "energy measured", "int"),
+    Col("energy_missing", "energy missing", "int"), Col("energy_missing_reason", "why energy is missing", width=80),
+]
+OVERVIEW = [
+    Col("model", "model"), Col("level", "level"), Col("runs", "runs", "int"), Col("scored", "scored", "int"),
+    Col("parse_errors", "judge parse errors", "int"), Col("no_score", "no score", "int"),
+    *[Col(d, f"{d} (0-2.5)", "f2", scale="high") for d in DIMENSIONS],
+    *_ci_cols("quality", "total (0-10)", "f2", "high"),
+]
+DETAIL = [
+    Col("question_id", "question", "int"), Col("category", "category"), Col("level", "level"),
+    *[Col(d, d, "f2") for d in DIMENSIONS], Col("quality", "total (0-10)", "f2", scale="high"),
+    Col("judge_status", "judge status"), Col("reason", "reason", "wrap", width=90),
+]
+
+# per-run workbooks: (value column, label, number format, colour scale, extra long-sheet columns)
+METRICS = {
+    "energy_per_run": ("energy_j", "energy J (net of idle)", "f3", "low",
+                       [Col("energy_gross_j", "energy gross J", "f3"),
+                        Col("energy_per_token_j", "J per output token", "f4"),
+                        Col("mean_power_mw", "mean power mW", "int"), Col("idle_power_mw", "idle power mW", "int"),
+                        Col("power_source", "power source"), Col("power_samples", "power samples", "int")]),
+    "latency_per_run": ("latency_ms", "latency ms", "int", "low",
+                        [Col("ttft_ms", "TTFT ms", "int"), Col("prefill_tok_s", "prefill tok/s", "f1"),
+                         Col("decode_tok_s", "decode tok/s", "f1")]),
+    "output_tokens_per_run": ("completion_tokens", "completion tokens", "int", "neutral",
+                              [Col("finish_reason", "finish reason")]),
+    "prompt_tokens_per_run": ("prompt_tokens", "prompt tokens", "int", "neutral", []),
+}
+
+
+def common_notes(analysis: Analysis, what: str) -> List[tuple]:
+    study, s = analysis.study, analysis.study.settings
+    notes = [("workbook", what)]
+    if s.demo_note:
+        notes.append(("judge note", s.demo_note))
+    notes += [
+        ("runs file", f"{study.runs_path} ({len(study.runs)} runs)"),
+        ("scores file", f"{study.scores_path} ({study.score_rows} rows)" if study.scores_path else "none given"),
+        ("empty cells", "An empty cell is a value that was not measured or not available, never 0. "
+                        "The data_quality sheet of model_comparison.xlsx says why for every (model, level)."),
+        ("confidence intervals", f"{s.confidence:.0%} percentile intervals from a question-clustered bootstrap "
+                                 f"({s.bootstrap_samples} resamples, seed {s.seed}): questions are resampled, the "
+                                 "same draw for every level of a model, so differences and ratios stay paired."),
+        ("quality", "total_score 0-10 (four judge dimensions of 0-2.5); averaged only over runs the judge scored "
+                    "(judge_status ok). Parse errors and failed runs are counted, never averaged."),
+        ("baseline level", study.baseline),
+    ]
+    return notes
+
+
+def _best_for(analysis: Analysis) -> pd.Series:
+    labels = {}
+    for r in analysis.best.itertuples():
+        for metric, label in (("quality", "quality"), ("quality_per_joule", "quality per J"),
+                              ("quality_per_second", "quality per s")):
+            level = getattr(r, f"{metric}_level")
+            if level:
+                labels.setdefault((r.model, level), []).append(label)
+    keys = zip(analysis.summary["model"], analysis.summary["level"])
+    return pd.Series(["; ".join(labels.get(k, [])) or None for k in keys], index=analysis.summary.index)
+
+
+def _findings_frame(analysis: Analysis) -> pd.DataFrame:
+    baseline = analysis.study.baseline
+    return pd.DataFrame([{"question": f.question, "question_text": question_text(f.question, baseline),
+                          "model": f.model, "level": f.level, "text": f.text, "value": f.value, "low": f.low,
+                          "high": f.high, "p": f.p} for f in analysis.findings])
+
+
+def _png_size(png: bytes):
+    width, height = struct.unpack(">II", png[16:24])
+    return width, height
+
+
+def _plots_sheet(book: Book, figures: Dict[str, bytes]) -> None:
+    ws = book.sheet("plots")
+    row = 0
+    for name, png in figures.items():
+        ws.write_string(row, 0, name, book.formats["title"])
+        options = {"image_data": io.BytesIO(png), "x_scale": 0.8, "y_scale": 0.8, "object_position": 3}
+        ws.insert_image(row + 1, 0, f"{name}.png", options)
+        row += 3 + int(_png_size(png)[1] * 0.8 / 20)
+
+
+def comparison_book(analysis: Analysis, figures: Dict[str, bytes]) -> Book:
+    book = Book()
+    summary = analysis.summary.assign(best_for=_best_for(analysis))
+    write_table(book, book.sheet("comparison"), summary, COMPARISON, freeze_cols=2)
+    write_table(book, book.sheet("best_levels"), analysis.best, BEST, freeze_cols=1)
+    write_table(book, book.sheet("by_category"), analysis.categories, CATEGORY, freeze_cols=3)
+    write_table(book, book.sheet("statistics"), analysis.tests, LEVEL_TESTS, freeze_cols=2)
+    write_table(book, book.sheet("model_tests"), analysis.model_tests, MODEL_TESTS, freeze_cols=1)
+    write_table(book, book.sheet("roofline"), analysis.roofline, ROOFLINE, freeze_cols=2)
+    write_table(book, book.sheet("findings"), _findings_frame(analysis), FINDINGS)
+    ws = book.sheet("data_quality")
+    end = write_table(book, ws, analysis.quality, DATA_QUALITY, freeze_cols=2)
+    write_notes(book, ws, analysis.notes, top=end + 1, title="Notes")
+    if figures:
+        _plots_sheet(book, figures)
+    what = ("Model x level comparison: quality with confidence intervals, latency, energy, efficiency, "
+            "statistics, findings, data quality.")
+    about_sheet(book, common_notes(analysis, what) + [
+        ("quality per J / per s", "mean quality / mean energy (J) and / mean latency (s) of the same model and "
+                                  "level; their CIs come from the same bootstrap."),
+        ("J per output token", "sum of energy / sum of completion tokens over runs with both measured."),
+        ("statistics", "Wilcoxon signed-rank per level vs the baseline over questions scored at both, Holm-corrected "
+                       "within a model; rank-biserial r as effect size; Friedman across levels over questions scored "
+                       "at every level. Equal-length difference: OLS quality ~ level + completion tokens with "
+                       "standard errors clustered by question."),
+        ("roofline", "decode tok/s / (memory bandwidth / model file bytes): each generated token reads every weight "
+                     "once. Bandwidth from config report.memory_bandwidth_gb_s, matched in the run's device string."),
+        ("Pareto front", "(model, level) points no other point beats on both cost (energy, or latency when no "
+                         "energy was measured) and quality."),
+    ])
+    return book
+
+
+def quality_book(analysis: Analysis) -> Book:
+    book = Book()
+    write_table(book, book.sheet("overview"), analysis.summary, OVERVIEW, freeze_cols=2)
+    runs = analysis.study.runs
+    level_rank = {lvl: i for i, lvl in enumerate(analysis.study.levels)}
+    for model in analysis.study.models:
+        own = runs[runs["model_id"] == model].copy()
+        own = own.assign(_rank=own["level"].map(level_rank)).sort_values(["question_id", "_rank"])
+        write_table(book, book.sheet(model), own, DETAIL, freeze_cols=1)
+    what = ("Judge scores per question: one sheet per model (the four dimensions, the total, the judge's reason "
+            "and status) and an overview.")
+    about_sheet(book, common_notes(analysis, what))
+    return book
+
+
+def _matrix_sheet(book: Book, frame: pd.DataFrame, analysis: Analysis, value: str, fmt: str, scale: str) -> None:
+    """question x (model, level): two header rows (model, then level)."""
+    ws = book.sheet("matrix")
+    study = analysis.study
+    pairs = [(m, lvl) for m in study.models for lvl in study.levels
+             if ((frame["model_id"] == m) & (frame["level"] == lvl)).any()]
+    table = frame.pivot(index="question_id", columns=["model_id", "level"], values=value).reindex(columns=pairs)
+    categories = frame.groupby("question_id")["category"].first()
+    header = book.formats["header"]
+    for c, text in enumerate(["question", "category"]):
+        ws.write_string(0, c, "", header)
+        ws.write_string(1, c, text, header)
+    for c, (model, level) in enumerate(pairs, start=2):
+        first = c == 2 or pairs[c - 3][0] != model
+        ws.write_string(0, c, model if first else "", header)
+        ws.write_string(1, c, level, header)
+    number = book.formats[fmt]
+    for r, (qid, row) in enumerate(table.iterrows(), start=2):
+        write_cell(ws, r, 0, qid)
+        write_cell(ws, r, 1, categories.get(qid))
+        for c, v in enumerate(row.to_numpy(), start=2):
+            write_cell(ws, r, c, v, number)
+    last = 1 + len(table)
+    ws.set_column(0, 1, 12)
+    ws.set_column(2, 1 + len(pairs), 11)
+    if len(table) and pairs:
+        ws.conditional_format(2, 2, last, 1 + len(pairs), SCALES[scale])
+    ws.freeze_panes(2, 2)
+    ws.autofilter(1, 0, max(last, 1), 1 + len(pairs))
+
+
+def _metric_summary(frame: pd.DataFrame, value: str, analysis: Analysis) -> pd.DataFrame:
+    grouped = frame.groupby(["model_id", "level"], sort=False)[value]
+    table = grouped.agg(n="count", mean="mean", median="median", std="std", min="min", max="max").reset_index()
+    table["missing"] = grouped.size().to_numpy() - table["n"]
+    rank_m = {m: i for i, m in enumerate(analysis.study.models)}
+    rank_l = {lvl: i for i, lvl in enumerate(analysis.study.levels)}
+    table = table.sort_values(["model_id", "level"], key=lambda s: s.map(rank_m if s.name == "model_id" else rank_l))
+    return table.rename(columns={"model_id": "model"})
+
+
+def metric_book(analysis: Analysis, name: str) -> Book:
+    value, label, fmt, scale, extra = METRICS[name]
+    book = Book()
+    frame = measured(analysis.study.runs)
+    _matrix_sheet(book, frame, analysis, value, fmt, scale)
+    if value == "energy_j":
+        columns = zip(frame["energy_j"], frame["status"], frame["power_source"], frame["energy_note"])
+        note = [None if pd.notna(v) and s == "ok" else energy_reason(s, src, n) for v, s, src, n in columns]
+    else:
+        note = [None if s == "ok" else f"run failed: {e or 'no message'}"
+                for s, e in zip(frame["status"], frame["error"])]
+    level_rank = {lvl: i for i, lvl in enumerate(analysis.study.levels)}
+    model_rank = {m: i for i, m in enumerate(analysis.study.models)}
+    long = frame.assign(note=note, _m=frame["model_id"].map(model_rank), _l=frame["level"].map(level_rank))
+    long = long.sort_values(["_m", "_l", "question_id"])
+    cols = [Col("model_id", "model"), Col("level", "level"), Col("question_id", "question", "int"),
+            Col("category", "category"), Col(value, label, fmt, scale=scale), *extra, Col("status", "status"),
+            Col("note", "why empty", width=70)]
+    write_table(book, book.sheet("long"), long, cols, freeze_cols=3)
+    stats = [Col("model", "model"), Col("level", "level"), Col("n", "values", "int"), Col("missing", "missing", "int"),
+             Col("mean", f"mean {label}", fmt), Col("median", "median", fmt), Col("std", "std", fmt),
+             Col("min", "min", fmt), Col("max", "max", fmt)]
+    write_table(book, book.sheet("summary"), _metric_summary(frame, value, analysis), stats, freeze_cols=2)
+    what = (f"{label} per run: a question x (model, level) matrix, a long table with the related measurements, "
+            "and per (model, level) statistics.")
+    about_sheet(book, common_notes(analysis, what)
+                + ([("energy", dict(analysis.notes)["energy"])] if value == "energy_j" else [])
+                + [("failed runs", "a failed run (status error) has no measurements here; see the long sheet.")])
+    return book
+
+
+BUILDERS: Dict[str, Callable] = {
+    "quality_scores_detailed": lambda a, figures: quality_book(a),
+    "model_comparison": comparison_book,
+    **{name: (lambda a, figures, name=name: metric_book(a, name)) for name in METRICS},
+}
+
+
+def write_workbooks(analysis: Analysis, outdir, figures: Optional[Dict[str, bytes]] = None) -> List[Path]:
+    """Build all six in memory first, then write each atomically: a failure leaves no partial workbook."""
+    if figures is None:
+        from .plots import render_figures
+
+        figures = render_figures(analysis)
+    books = [(name, BUILDERS[name](analysis, figures)) for name in WORKBOOKS]
+    outdir = Path(outdir)
+    return [book.save(outdir / f"{name}.xlsx") for name, book in books]
+
+
+def build_workbooks(runs_path, scores_path, outdir, settings=None) -> List[Path]:
+    """The six workbooks from the merged runs and scores; returns their paths."""
+    return write_workbooks(load_analysis(runs_path, scores_path, settings), outdir)

@@ -1,0 +1,116 @@
+"""validation.txt: the study's integrity checks, and --strict failing the run on a violation."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from test_report_helpers import LEVELS, cli, make_study
+from slmbench.errors import UserError
+from slmbench.records import write_jsonl
+from slmbench.report import validate_results
+from slmbench.report.synthetic import write_scores
+
+CATEGORIES = ["writing", "math"]
+
+
+@pytest.fixture
+def study(tmp_path):
+    study = make_study(tmp_path, build=False, models=("rising", "flat"), categories=CATEGORIES, per_category=3)
+    prompts = []
+    for i, category in enumerate(CATEGORIES):
+        path = tmp_path / f"{category}_prompts_hierarchical.csv"
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["question_id", "category", "level", "prompt"])
+            for q in range(81 + 3 * i, 84 + 3 * i):
+                for level in LEVELS:
+                    writer.writerow([q, category, level, "text"])
+        prompts.append(path)
+    study["expected"] = {"models": ["rising", "flat"], "levels": LEVELS, "categories": CATEGORIES,
+                         "question_ids": None, "prompt_csvs": prompts}
+    study["out_txt"] = tmp_path / "validation.txt"
+    return study
+
+
+def check(study):
+    validate_results(study["runs"], study["scores"], study["expected"], study["out_txt"])
+    return study["out_txt"].read_text(encoding="utf-8")
+
+
+def test_a_complete_study_passes_every_check(study):
+    text = check(study)
+    assert "RESULT: PASS (0 failed, 0 warnings" in text
+    assert "PASS  runs of model rising: 30 (expected 6 questions x 5 levels = 30)" in text
+    assert "PASS  runs at level L3: 12 (expected 6 questions x 2 models = 12)" in text
+    assert '      30 "model_id":"rising"' in text and '      12 "level":"P"' in text
+    assert "6 questions (from prompt CSVs)" in text
+    assert "PASS  mean prompt tokens grow with level (all models): L0" in text
+
+
+def test_missing_duplicate_and_unexpected_runs_fail(study):
+    rows = study["run_rows"]
+    extra = {**rows[0], "question_id": 999}
+    write_jsonl(study["runs"], rows[1:] + [rows[5], extra])
+    text = check(study)
+    assert "FAIL  runs of model rising: 31 (expected" in text  # 29 + a duplicate + an extra
+    assert "FAIL  every expected (model, level, question) present: 1 missing: ('rising', 'L0', 81)" in text
+    assert "FAIL  no duplicate (model, level, question): 1 duplicated: (rising, L0, 86)" in text
+    assert "FAIL  no unexpected (model, level, question): 1 not in the design: ('rising', 'L0', 999)" in text
+    assert "RESULT: FAIL" in text
+
+
+def test_scores_out_of_range_wrong_totals_and_unscored_runs_fail(study):
+    scores = [dict(r) for r in study["score_rows"]]
+    scores[0]["factuality"] = 3.0
+    scores[0]["total_score"] = sum(scores[0][k] for k in ("factuality", "helpfulness", "structure", "conciseness"))
+    scores[1]["total_score"] = 11.0
+    scores[2].update(judge_status="parse_error", factuality=None, helpfulness=None, structure=None,
+                     conciseness=None, total_score=None)
+    write_scores(study["scores"], scores[:-1])
+    text = check(study)
+    assert "FAIL  score range 0-10 (dimensions 0-2.5): 2 rows out of range, rows 2, 3" in text
+    assert "FAIL  total_score = sum of the four dimensions: 1 rows where it is not, rows 3" in text
+    assert "FAIL  every run has a score row: 1 without: ('flat', 'P', 86)" in text
+    assert "WARN  judge parse failures: 1 (counted, never averaged): rows 4" in text
+
+
+def test_prompt_tokens_that_do_not_grow_fail_and_errors_are_counted(study):
+    rows = [dict(r) for r in study["run_rows"]]
+    for row in rows:
+        if row["level"] == "P":
+            row["prompt_tokens"] = 5
+    rows[0].update(status="error", error="prompt too long")
+    write_jsonl(study["runs"], rows)
+    text = check(study)
+    assert "FAIL  mean prompt tokens grow with level (all models):" in text and "P 5.0" in text
+    assert "WARN  failed runs (status error): 1: rising L0 Q81: prompt too long" in text
+
+
+def test_strict_fails_after_writing_the_report(study, capsys):
+    write_jsonl(study["runs"], study["run_rows"][1:])
+    with pytest.raises(UserError, match=r"validation failed \(3 checks\), first: runs of model rising: 29"):
+        validate_results(study["runs"], study["scores"], study["expected"], study["out_txt"], strict=True)
+    assert "RESULT: FAIL" in study["out_txt"].read_text()
+    rc = cli(["report", "validate", "--runs", str(study["runs"]), "--scores", str(study["scores"]),
+              "--out", str(study["out_txt"]), "--levels", *LEVELS,
+              "--prompts", *map(str, study["expected"]["prompt_csvs"]), "--strict"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1].startswith("slmbench: error: validation failed") and "rising" in err[-1]
+    assert "Traceback" not in "\n".join(err)
+
+
+def test_without_expectations_the_design_comes_from_the_runs(study, capsys):
+    rc = cli(["report", "validate", "--runs", str(study["runs"]), "--scores", str(study["scores"]),
+              "--out", str(study["out_txt"])])
+    assert rc == 0 and "0 failed checks" in capsys.readouterr().out
+    assert "(from the runs themselves)" in study["out_txt"].read_text()
+
+
+def test_a_prompt_csv_without_question_ids_is_named(study, tmp_path):
+    bad = tmp_path / "bad_prompts_hierarchical.csv"
+    bad.write_text("id,category,level,prompt\n1,x,L0,p\n")
+    study["expected"]["prompt_csvs"] = [bad]
+    with pytest.raises(UserError, match="bad_prompts_hierarchical.csv: no question_id column"):
+        check(study)
