@@ -1,0 +1,101 @@
+"""Faults a long run on a small board meets: kill -9 mid-shard and mid-report, a shard cut by power loss,
+a full disk. Real Snakemake runs of a reduced demo; the rerun must finish exactly the missing work."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from pipeline_helpers import kill_tree, make_workdir, snakemake, start_snakemake, wait_for
+from slmbench.records import jsonl_is_complete
+
+pytestmark = pytest.mark.slow
+
+RES = "results/demo"
+CATEGORIES = ["math", "coding"]
+
+
+@pytest.fixture
+def work(tmp_path, tiny_model):
+    return make_workdir(tmp_path, tiny_model.parent, categories=CATEGORIES,
+                        **{"inference.max_tokens": 16, "judge.max_tokens": 64})
+
+
+def shard_files(work: Path) -> list[Path]:
+    return sorted((work / RES / "shards").rglob("*.jsonl"))
+
+
+def keys_once(runs: Path) -> None:
+    keys = Counter((r["model_id"], r["level"], r["question_id"]) for r in map(json.loads, runs.open()))
+    assert len(keys) == len(CATEGORIES) * 5 and set(keys.values()) == {1}
+
+
+def test_kill_during_inference_then_rerun_redoes_only_unfinished_shards(work):
+    target = f"{RES}/runs_llamacpp.jsonl"
+    proc = start_snakemake(work, "--cores", "1", target)
+    assert wait_for(lambda: len(shard_files(work)) >= 3 or proc.poll() is not None, timeout=900)
+    kill_tree(proc)
+    finished = {p: p.stat().st_mtime_ns for p in shard_files(work)}
+    assert 3 <= len(finished) < len(CATEGORIES) * 5, "the kill came too late to test anything"
+    assert all(jsonl_is_complete(p) for p in finished), "a killed shard left a file that looks complete"
+
+    snakemake(work, "--cores", "1", target)
+    assert {p: p.stat().st_mtime_ns for p in finished} == finished, "a finished shard was redone"
+    assert len(shard_files(work)) == len(CATEGORIES) * 5
+    keys_once(work / target)
+
+
+def test_shard_cut_by_power_loss_is_detected_and_redone(work):
+    target = f"{RES}/runs_llamacpp.jsonl"
+    snakemake(work, "--cores", "1", target)
+    victim = work / RES / "shards/gemma3-270m/L1/math.jsonl"
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) // 2])  # the tail never reached the disk
+    proc = snakemake(work, "--cores", "1", target)
+    assert "incomplete" in proc.stderr and (victim.parent / "math.jsonl.corrupt").exists()
+    assert jsonl_is_complete(victim)
+    keys_once(work / target)
+
+
+def test_kill_during_report_writing_leaves_no_workbook_that_looks_complete(work):
+    snakemake(work, "--cores", "1", f"{RES}/scores_absolute.csv")
+    proc = start_snakemake(work, "--cores", "1")
+    assert wait_for(lambda: (work / RES / "logs").exists() and any((work / RES / "logs").rglob("*workbooks*"))
+                    or proc.poll() is not None, timeout=600)
+    kill_tree(proc)
+    for book in (work / RES).glob("*.xlsx"):
+        openpyxl.load_workbook(book)  # any workbook present is whole
+    snakemake(work, "--cores", "1")
+    assert len(list((work / RES).glob("*.xlsx"))) == 6
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_full_disk_while_writing_is_one_line_and_leaves_no_file(tmp_path, tiny_disk):
+    shard = tmp_path / "shard.jsonl"
+    record = {"model_id": "m", "level": "L0", "question_id": 0, "category": "math", "prompt": "x" * 2000}
+    shard.write_text("".join(json.dumps({**record, "question_id": i}) + "\n" for i in range(100)))
+    out = tiny_disk / "runs.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "merge", "--out", str(out), str(shard)],
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")})
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "No space left on device" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert list(tiny_disk.iterdir()) == []  # no partial file, not even the temporary one

@@ -1,0 +1,37 @@
+# Judging: one job per inference shard, NOT pinned to the board, so it runs beside inference (--cores > 1).
+# The API key is read from the environment inside the package; it never appears in params, logs or outputs.
+JUDGE = config["judge"]
+REFERENCES = config["questions"]["references_file"]
+
+
+def judge_inputs(w):
+    inputs = {"runs": shard_path(w.model, w.level, w.category), "prompts": prompts_csv(w.category)}
+    if REFERENCES:
+        inputs["references"] = REFERENCES
+    if JUDGE["backend"] == "llamacpp" and JUDGE["model_path"]:
+        inputs["judge_model"] = ancient(JUDGE["model_path"])
+    return inputs
+
+
+rule judge_shard:
+    input:
+        unpack(judge_inputs),
+    output:
+        score_path("{model}", "{level}", "{category}"),
+    params:
+        settings={k: v for k, v in JUDGE.items() if k != "demo_note"},  # the note is for reports only
+    log:
+        f"{R}/logs/judge/{{model}}/{{level}}/{{category}}.log",
+    script:
+        "../scripts/judge_shard.py"
+
+
+rule merge_scores:
+    input:
+        all_scores(),
+    output:
+        f"{R}/scores_absolute.csv",
+    log:
+        f"{R}/logs/merge_scores.log",
+    script:
+        "../scripts/merge_scores.py"

@@ -1,0 +1,14 @@
+# Snakemake shim: judge one inference shard (slmbench.judge.judge_shard).
+from slmbench.judge import judge_shard
+from slmbench.shim import run_step
+
+run_step(
+    snakemake,
+    lambda: judge_shard(
+        snakemake.input.runs,
+        snakemake.input.prompts,
+        snakemake.input.get("references"),
+        snakemake.output[0],
+        dict(snakemake.params.settings),
+    ),
+)
