@@ -1,0 +1,65 @@
+"""A small scripted OpenAI-compatible server on 127.0.0.1 for judge tests: it counts and keeps every
+request body, and answers from a script (valid verdicts, garbage, 401, 429 with Retry-After, slow)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, List
+
+VALID = {"factuality": 2.0, "helpfulness": 1.5, "structure": 2.5, "conciseness": 1.0, "reason": "fine"}
+
+
+def chat_reply(content: str, model: str = "stub-judge-2026-01-01") -> dict:
+    return {"id": "x", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
+
+
+class StubServer:
+    """`script(n, body) -> (status, headers, payload)` decides the n-th reply (n counts from 0)."""
+
+    def __init__(self, script: Callable[[int, dict], tuple] | None = None, delay_s: float = 0.0):
+        self.script = script or (lambda n, body: (200, {}, chat_reply(json.dumps(VALID))))
+        self.delay_s = delay_s
+        self.bodies: List[dict] = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                with outer.lock:
+                    n = len(outer.bodies)
+                    outer.bodies.append(body)
+                if outer.delay_s:
+                    time.sleep(outer.delay_s)
+                status, headers, payload = outer.script(n, body)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
