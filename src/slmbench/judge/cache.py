@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -26,14 +27,17 @@ class VerdictCache:
         self.db.execute("PRAGMA busy_timeout=60000")
         self.db.execute("CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, row TEXT NOT NULL)")
         self.db.commit()
+        self.lock = threading.Lock()  # one connection shared by the judge's worker threads
 
     def get(self, key: str) -> Optional[dict]:
-        found = self.db.execute("SELECT row FROM verdicts WHERE key = ?", (key,)).fetchone()
+        with self.lock:
+            found = self.db.execute("SELECT row FROM verdicts WHERE key = ?", (key,)).fetchone()
         return json.loads(found[0]) if found else None
 
     def put(self, key: str, row: dict) -> None:
-        self.db.execute("INSERT OR REPLACE INTO verdicts (key, row) VALUES (?, ?)", (key, json.dumps(row)))
-        self.db.commit()
+        with self.lock:
+            self.db.execute("INSERT OR REPLACE INTO verdicts (key, row) VALUES (?, ?)", (key, json.dumps(row)))
+            self.db.commit()
 
     def close(self) -> None:
         self.db.close()
