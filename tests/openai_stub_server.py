@@ -25,6 +25,7 @@ class StubServer:
         self.script = script or (lambda n, body: (200, {}, chat_reply(json.dumps(VALID))))
         self.delay_s = delay_s
         self.bodies: List[dict] = []
+        self.answered: List[dict] = []  # bodies whose reply was fully sent
         self.lock = threading.Lock()
         outer = self
 
@@ -48,6 +49,9 @@ class StubServer:
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(data)
+                self.wfile.flush()
+                with outer.lock:
+                    outer.answered.append(body)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

@@ -96,3 +96,33 @@ def job_intervals(log_text: str) -> list[tuple[str, datetime, datetime]]:
             name, began = starts.pop(done.group(1))
             intervals.append((name, began, stamp))
     return intervals
+
+
+def start_snakemake(work: Path, *args: str, configfile: str = "config/test.yaml") -> subprocess.Popen:
+    """Snakemake in its own process group, so a test can kill -9 the whole tree like a power cut would."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
+           "--configfile", configfile, *args]
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    return subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=60)
+
+
+def wait_for(predicate, timeout: float = 600, poll: float = 0.1) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(poll)
+    return False

@@ -1,22 +1,109 @@
-"""Turn a prompt into the exact token sequence a chat model expects. Python 3.10 compatible.
+"""Turn a prompt into the exact text a chat model expects, and clean its answer. Python 3.10 compatible.
 
-The template comes from the GGUF's `tokenizer.chat_template` (rendered by llama-cpp-python's Jinja
-formatter) unless the config names a llama-cpp-python chat format. A model with neither is an error,
-never a silent generic fallback: the wrong template quietly ruins a model's answers.
+Where the template comes from, first match wins:
+1. `models[].chat_template`: a Jinja template file (an override for a GGUF whose template is wrong or absent);
+2. `models[].chat_format`: a llama-cpp-python chat format name ("gemma", "chatml", ...);
+3. the GGUF's own `tokenizer.chat_template`, rendered by llama-cpp-python's Jinja formatter.
+A model with none of these is an error, never a silent generic fallback: the wrong template quietly ruins a
+model's answers. `models[].chat_template_kwargs` reach the template as variables (Qwen3:
+`enable_thinking: false`).
+
+What the template itself decides is found out by rendering probe conversations, not by guessing from the
+model's name:
+- a template that refuses or drops the system role (Gemma) gets the system text folded into the first user turn;
+- the marker that ends an assistant turn (`<|end|>` for Phi-3.5, `<end_of_turn>`, `<|im_end|>`) becomes a stop.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from pathlib import Path
+from typing import Any, Callable, List, Optional, Tuple
 
 from .errors import UserError
+
+# probe texts: unlikely in any template, so finding one in a rendering means the template kept it
+_SYSTEM_PROBE = "slmbench-system-probe-7f3a"
+_ASSISTANT_PROBE = "slmbench-assistant-probe-7f3a"
+# a turn-end marker is a special-token-like tag; plain text such as "###" would cut answers using headings
+_MARKER = re.compile(r"<[^<>\s]{1,40}>")
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
 
 @dataclass
 class ChatPrompt:
     text: str  # the templated prompt, as the model sees it
-    stop: List[str] = field(default_factory=list)  # extra stop strings the template declares
+    stop: List[str] = field(default_factory=list)  # strings that end the answer (the template's turn end, eos)
+
+
+class ChatTemplate:
+    """One model's chat formatting: `render(messages) -> ChatPrompt`."""
+
+    def __init__(self, formatter: Callable[..., Any], source: str, template_kwargs: Optional[dict] = None,
+                 eos_token: str = ""):
+        self._formatter = formatter
+        self.source = source  # where the template came from, for error messages
+        self.kwargs = dict(template_kwargs or {})
+        self.folds_system = not self._keeps_system_role()
+        self.turn_end = self._turn_end_marker()
+        self.stop = _unique([self.turn_end, eos_token])
+
+    def _call(self, messages: List[dict]) -> Any:
+        return self._formatter(messages=messages, **self.kwargs)
+
+    def _keeps_system_role(self) -> bool:
+        probe = [{"role": "system", "content": _SYSTEM_PROBE}, {"role": "user", "content": "hi"}]
+        try:
+            return _SYSTEM_PROBE in self._call(probe).prompt
+        except Exception:  # a template that raises on the system role (Gemma's) has none
+            return False
+
+    def _turn_end_marker(self) -> str:
+        probe = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": _ASSISTANT_PROBE}]
+        try:
+            text = self._call(probe).prompt
+        except Exception:  # a template that cannot render a past answer declares no marker
+            return ""
+        after = text.split(_ASSISTANT_PROBE, 1)[1].lstrip() if _ASSISTANT_PROBE in text else ""
+        match = _MARKER.match(after)
+        return match.group(0) if match else ""
+
+    def render(self, messages: List[dict]) -> ChatPrompt:
+        if self.folds_system:
+            messages = fold_system_into_user(messages)
+        try:
+            response = self._call(messages)
+        except Exception as exc:  # jinja2 errors and the template's own raise_exception
+            raise UserError(f"chat template of {self.source} failed to render ({exc}); fix or override it "
+                            f"(models[].chat_template or models[].chat_format)") from None
+        stop = response.stop or []
+        if isinstance(stop, str):
+            stop = [stop]
+        return ChatPrompt(text=response.prompt, stop=_unique(self.stop + list(stop)))
+
+    __call__ = render
+
+
+def fold_system_into_user(messages: List[dict]) -> List[dict]:
+    """System messages prepended to the first user turn, for templates without a system role."""
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system" and m.get("content"))
+    rest = [dict(m) for m in messages if m["role"] != "system"]
+    if not system:
+        return rest
+    for message in rest:
+        if message["role"] == "user":
+            message["content"] = f"{system}\n\n{message['content']}"
+            return rest
+    return [{"role": "user", "content": system}] + rest
+
+
+def _unique(items: List[str]) -> List[str]:
+    out: List[str] = []
+    for item in items:
+        if item and item not in out:
+            out.append(item)
+    return out
 
 
 def _named_formatter(name: str):
@@ -34,32 +121,90 @@ def _named_formatter(name: str):
         raise UserError(f"unknown chat_format '{name}' (models[].chat_format); known: {known}") from None
 
 
-def build_formatter(llm: Any, chat_format: Optional[str], template_kwargs: Optional[dict] = None):
-    """A callable messages -> ChatPrompt for this model."""
+def jinja_template(template: str, source: str, bos_token: str = "", eos_token: str = "",
+                   template_kwargs: Optional[dict] = None) -> ChatTemplate:
+    """A ChatTemplate from Jinja text (a GGUF's tokenizer.chat_template or an override file)."""
     from llama_cpp import llama_chat_format as lcf
 
+    try:
+        formatter = lcf.Jinja2ChatFormatter(template=template, eos_token=eos_token, bos_token=bos_token)
+    except Exception as exc:  # jinja2.TemplateSyntaxError and friends
+        raise UserError(f"chat template of {source} is not valid Jinja ({exc}); fix it or set "
+                        f"models[].chat_format") from None
+    return ChatTemplate(formatter, source, template_kwargs, eos_token)
+
+
+def read_template_file(path: Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"models[].chat_template: cannot read {path} ({exc.strerror}); give an existing "
+                        f"Jinja file or null") from None
+
+
+def build_formatter(llm: Any, chat_format: Optional[str], template_kwargs: Optional[dict] = None,
+                    chat_template: Optional[Path] = None) -> ChatTemplate:
+    """The ChatTemplate for a loaded llama_cpp.Llama (see the module docstring for the order)."""
+    bos, eos = _special_text(llm, llm.token_bos()), _special_text(llm, llm.token_eos())
+    if chat_template and chat_format:
+        raise UserError(f"models[]: both chat_template ({chat_template}) and chat_format ({chat_format}) are set; "
+                        f"keep one")
+    if chat_template:
+        return jinja_template(read_template_file(chat_template), str(chat_template), bos, eos, template_kwargs)
     if chat_format:
-        formatter = _named_formatter(chat_format)
-    else:
-        template = llm.metadata.get("tokenizer.chat_template")
-        if not template:
-            raise UserError(
-                "the model's GGUF has no tokenizer.chat_template; set models[].chat_format in the config "
-                "(e.g. gemma, chatml, llama-2)"
-            )
-        eos = llm._model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
-        bos = llm._model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
-        formatter = lcf.Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
-    extra = dict(template_kwargs or {})
+        return ChatTemplate(_named_formatter(chat_format), f"chat_format {chat_format}", template_kwargs, eos)
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise UserError(
+            "the model's GGUF has no tokenizer.chat_template; set models[].chat_format (e.g. gemma, chatml) or "
+            "models[].chat_template (a Jinja file) in the config"
+        )
+    return jinja_template(template, "the GGUF (tokenizer.chat_template)", bos, eos, template_kwargs)
 
-    def render(messages: List[dict]) -> ChatPrompt:
-        response = formatter(messages=messages, **extra)
-        stop = response.stop or []
-        if isinstance(stop, str):
-            stop = [stop]
-        return ChatPrompt(text=response.prompt, stop=list(stop))
 
-    return render
+def _special_text(llm: Any, token: int) -> str:
+    return llm._model.token_get_text(token) if token >= 0 else ""
+
+
+def stop_token_ids(llm: Any, stops: List[str]) -> List[int]:
+    """Stops that are one special token (`<|end|>`): generation must end on the token itself, whose text
+    detokenizes to nothing and so never matches a stop string."""
+    ids: List[int] = []
+    for stop in stops:
+        tokens = llm.tokenize(stop.encode("utf-8"), add_bos=False, special=True)
+        if len(tokens) == 1:
+            ids.append(tokens[0])
+    return ids
+
+
+def prompt_opens_thinking(prompt_text: str) -> bool:
+    """True when the templated prompt ends inside an open <think> block (the model continues thinking)."""
+    return prompt_text.rfind(_THINK_OPEN) > prompt_text.rfind(_THINK_CLOSE)
+
+
+def split_thinking(text: str, opened: bool = False) -> Tuple[str, str]:
+    """(answer, thinking): every <think>...</think> block cut out of `text`.
+
+    `opened`: the prompt already opened a block, so the text starts inside it. An unclosed block (the
+    budget ran out while thinking) is all thinking, and the answer is empty.
+    """
+    if opened:
+        text = _THINK_OPEN + text
+    elif _THINK_OPEN not in text:
+        return text, ""  # the common case: the answer exactly as generated
+    answer, thinking = [], []
+    rest = text
+    while _THINK_OPEN in rest:
+        before, after = rest.split(_THINK_OPEN, 1)
+        answer.append(before)
+        if _THINK_CLOSE not in after:
+            thinking.append(after)
+            rest = ""
+            break
+        inside, rest = after.split(_THINK_CLOSE, 1)
+        thinking.append(inside)
+    answer.append(rest)
+    return "".join(answer).strip(), "".join(thinking).strip()
 
 
 def user_messages(prompt: str, system: Optional[str] = None) -> List[dict]:

@@ -8,6 +8,7 @@ Python 3.10 inference interpreter never needs pandas.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
@@ -22,6 +23,7 @@ STAGES = {
     "merge": "slmbench.merge",
     "judge": "slmbench.judge.cli",
     "report": "slmbench.report.cli",
+    "doctor": "slmbench.doctor",
 }
 
 
@@ -39,6 +41,13 @@ def run(handler, args) -> int:
         result = handler(args)
     except UserError as exc:
         print(f"slmbench: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
+            raise
+        # a full disk or unwritable directory is the user's to fix; outputs are atomic, so nothing partial is left
+        print(f"slmbench: error: {exc.strerror}: {exc.filename or 'writing output'}; free space or fix "
+              f"permissions and rerun", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("slmbench: interrupted", file=sys.stderr)

@@ -16,7 +16,6 @@ import csv
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from .chat import split_thinking
 from .errors import UserError
 from .records import RunRecord, atomic_output
 
@@ -46,6 +46,8 @@ class ShardSpec:
     seed: int = 42
     warmup: bool = True
     chat_format: Optional[str] = None
+    chat_template: Optional[Path] = None  # a Jinja file overriding the GGUF's template
+    chat_template_kwargs: Optional[Dict[str, Any]] = None  # template variables (Qwen3: enable_thinking False)
     power: Optional[Dict[str, Any]] = None  # config["power"]
 
 
@@ -71,15 +73,10 @@ def device_description() -> str:
 
 
 def jetson_power_mode() -> Optional[str]:
-    """The nvpmodel mode name on a Jetson; None elsewhere."""
-    try:
-        out = subprocess.run(["nvpmodel", "-q"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    for line in out.stdout.splitlines():
-        if "Power Mode" in line:
-            return line.split(":", 1)[-1].strip()
-    return None
+    """The nvpmodel mode and clock state on a Jetson ("MAXN (nvpmodel 0); clocks max"); None elsewhere."""
+    from .jetson import power_mode_description
+
+    return power_mode_description()
 
 
 class ShardRunner:
@@ -91,7 +88,7 @@ class ShardRunner:
         import llama_cpp
         from llama_cpp import Llama
 
-        from .chat import build_formatter
+        from .chat import build_formatter, stop_token_ids
 
         self._llama_cpp = llama_cpp
         kwargs = dict(n_ctx=spec.n_ctx, n_gpu_layers=spec.n_gpu_layers, seed=spec.seed, verbose=False)
@@ -104,7 +101,9 @@ class ShardRunner:
                 f"could not load {spec.model_file} ({exc}); check the file (slmbench models verify) and, on out of "
                 f"memory, lower inference.n_ctx ({spec.n_ctx}) or n_gpu_layers"
             ) from None
-        self.render = build_formatter(self.llm, spec.chat_format)
+        self.render = build_formatter(self.llm, spec.chat_format, spec.chat_template_kwargs, spec.chat_template)
+        # a turn-end tag that is one special token (Phi-3.5's <|end|>) stops generation by its id
+        self.stop_ids = set(stop_token_ids(self.llm, self.render.stop))
         self.common = dict(
             model_id=spec.model_id, model_file=spec.model_file.name, model_sha256=spec.model_facts.get("sha256"),
             quant=spec.model_facts.get("quant"), temperature=spec.temperature, max_tokens=spec.max_tokens,
@@ -113,14 +112,15 @@ class ShardRunner:
         )
 
     def tokens_for(self, prompt: str):
-        from .chat import user_messages
+        """(prompt tokens, stop strings, whether the prompt leaves a <think> block open)."""
+        from .chat import prompt_opens_thinking, user_messages
 
         chat = self.render(user_messages(prompt))
         tokens = self.llm.tokenize(chat.text.encode("utf-8"), add_bos=True, special=True)
         bos = self.llm.token_bos()
         if len(tokens) > 1 and tokens[0] == bos and tokens[1] == bos:  # template already wrote <bos>
             tokens = tokens[1:]
-        return tokens, chat.stop
+        return tokens, chat.stop, prompt_opens_thinking(chat.text)
 
     def generate(self, tokens: List[int], stop: List[str], max_tokens: int) -> dict:
         """Greedy generation from a fresh context; returns text, timings and counts."""
@@ -137,7 +137,7 @@ class ShardRunner:
                                   repeat_penalty=1.0, reset=True):
             if ttft is None:
                 ttft = time.perf_counter() - start
-            if lib.llama_vocab_is_eog(llm._model.vocab, token):
+            if lib.llama_vocab_is_eog(llm._model.vocab, token) or token in self.stop_ids:
                 finish = "stop"
                 break
             text += llm.detokenize([token], prev_tokens=out_tokens)
@@ -162,7 +162,7 @@ class ShardRunner:
         }
 
     def warm_up(self, prompt: str) -> None:
-        tokens, stop = self.tokens_for(prompt)
+        tokens, stop, _ = self.tokens_for(prompt)
         if len(tokens) + 8 <= self.spec.n_ctx:
             self.generate(tokens, stop, max_tokens=8)
 
@@ -172,7 +172,7 @@ class ShardRunner:
                            started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                            power_source=self.sampler.name, power_rails=self.sampler.rails, **self.common)
         try:
-            tokens, stop = self.tokens_for(row["prompt"])
+            tokens, stop, opens_thinking = self.tokens_for(row["prompt"])
             record.prompt_tokens = len(tokens)
             budget = self.spec.n_ctx - self.spec.max_tokens
             if len(tokens) > budget:
@@ -183,10 +183,16 @@ class ShardRunner:
             t0 = time.monotonic()
             result = self.generate(tokens, stop, self.spec.max_tokens)
             t1 = time.monotonic()
-        except (UserError, ValueError, RuntimeError) as exc:
+        except (UserError, ValueError) as exc:
             record.status, record.error = "error", str(exc)
             return record
-        record.output = result["text"]
+        except RuntimeError as exc:  # llama_decode failing is most often the KV cache not fitting in memory
+            record.status, record.error = "error", (
+                f"{exc}; if it ran out of memory, lower inference.n_ctx ({self.spec.n_ctx}) or inference.max_tokens "
+                f"({self.spec.max_tokens})")
+            return record
+        record.output, thinking = split_thinking(result["text"], opens_thinking)
+        record.thinking_tokens = self.count_tokens(thinking)
         record.completion_tokens = result["completion_tokens"]
         record.finish_reason = result["finish_reason"]
         record.latency_ms = round(result["latency_s"] * 1000, 3)
@@ -195,6 +201,9 @@ class ShardRunner:
         record.decode_tok_s = result["decode_tok_s"]
         self._fill_energy(record, t0, t1)
         return record
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
 
     def _fill_energy(self, record: RunRecord, t0: float, t1: float) -> None:
         from .power import net_energy_j
@@ -257,6 +266,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--idle", help="idle baseline JSON (median_mw)")
     parser.add_argument("--settings", default="{}", help="JSON: inference settings and 'power' (config sections)")
     parser.add_argument("--chat-format")
+    parser.add_argument("--chat-template", help="a Jinja chat template file overriding the GGUF's")
+    parser.add_argument("--chat-template-kwargs", default="null", help="JSON object of template variables")
     parser.add_argument("--out", required=True)
 
 
@@ -268,6 +279,8 @@ def spec_from_args(args) -> ShardSpec:
         model_id=args.model_id, model_file=Path(args.model_file), level=args.level, category=args.category,
         prompts_csv=Path(args.prompts), out=Path(args.out), model_facts=_load_json(args.model_facts),
         idle_power_mw=idle.get("median_mw"), chat_format=args.chat_format or None,
+        chat_template=Path(args.chat_template) if args.chat_template else None,
+        chat_template_kwargs=json.loads(args.chat_template_kwargs) or None,
         **{k: v for k, v in settings.items() if k in allowed},
     )
 
@@ -287,12 +300,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Entry point for the inference interpreter: `python -m slmbench.inference ...` (no pandas needed)."""
     parser = argparse.ArgumentParser(prog="python -m slmbench.inference", description=__doc__.splitlines()[0])
     add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return _cmd_infer(args)
-    except UserError as exc:
-        print(f"slmbench: error: {exc}", file=sys.stderr)
-        return 2
+    from .cli import run  # one-line errors for user mistakes and a full disk, as the main CLI
+
+    return run(_cmd_infer, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

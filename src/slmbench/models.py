@@ -6,12 +6,10 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Optional
 
@@ -71,23 +69,26 @@ def fetch_model(target: Path, kind: str, repo: Optional[str] = None, filename: O
 
 
 def _download_huggingface(target: Path, repo: Optional[str], filename: Optional[str]) -> Path:
+    """Download straight into models_dir (no second copy in the HF cache: four Q6_K files are ~10 GB).
+
+    huggingface_hub keeps a partial download under models_dir/.cache and resumes it on the next try; it
+    reads HF_TOKEN (gated repos), HF_ENDPOINT and HF_HUB_OFFLINE=1 (no network: only a file already there).
+    """
     if not repo or not filename:
         raise UserError(f"model {target.name}: source.kind huggingface needs source.repo and source.filename")
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    try:
-        # resumable; HF_TOKEN and HF_HUB_OFFLINE are read from the environment by huggingface_hub
-        cached = hf_hub_download(repo_id=repo, filename=filename)
-    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
-        raise UserError(
-            f"could not download {repo}/{filename} ({type(exc).__name__}); "
-            f"when offline, copy the file to {target}"
-        ) from None
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.part")
-    shutil.copyfile(cached, tmp)
-    os.replace(tmp, target)
+    try:
+        downloaded = Path(hf_hub_download(repo_id=repo, filename=filename, local_dir=target.parent))
+    except Exception as exc:  # HTTP, network, offline-mode and auth errors all end the same way
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise UserError(
+            f"could not download {repo}/{filename} to {target} ({type(exc).__name__}: {reason[:200]}); check "
+            f"the network and HF_TOKEN for gated models, or copy the file to {target} yourself"
+        ) from None
+    if downloaded.resolve() != target.resolve():
+        os.replace(downloaded, target)
     return target
 
 
@@ -117,26 +118,33 @@ def read_gguf_facts(path: Path) -> dict:
     return facts
 
 
-def verify_model(path: Path, expect_quant: Optional[str] = None, expect_sha256: Optional[str] = None,
-                 min_context: Optional[int] = None) -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"model file {path} does not exist")
-    try:
-        facts = read_gguf_facts(path)
-    except (ValueError, IndexError, OSError) as exc:
-        raise UserError(f"{path}: not a readable GGUF file ({exc}); delete it and fetch it again") from None
-    digest = sha256_file(path)
-    if expect_sha256 and digest != expect_sha256:
-        raise UserError(f"{path}: sha256 {digest} differs from the configured {expect_sha256}; fetch it again")
+def check_facts(path: Path, facts: dict, expect_quant: Optional[str] = None,
+                min_context: Optional[int] = None) -> None:
+    """The header facts against the config: quantization and trained context length."""
     if expect_quant and facts["quant"] != expect_quant:
         raise UserError(
-            f"{path}: quantization is {facts['quant']}, expected {expect_quant} (models[].quant in the config)"
+            f"{path}: quantization is {facts['quant']}, expected {expect_quant} (models[].quant in the config); "
+            f"download the {expect_quant} file"
         )
     if min_context and facts["context_length"] and facts["context_length"] < min_context:
         raise UserError(
             f"{path}: trained context {facts['context_length']} < inference.n_ctx {min_context}; lower n_ctx"
         )
+
+
+def verify_model(path: Path, expect_quant: Optional[str] = None, expect_sha256: Optional[str] = None,
+                 min_context: Optional[int] = None) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"model file {path} does not exist; run the fetch_model rule or place the file there")
+    try:
+        facts = read_gguf_facts(path)
+    except (ValueError, IndexError, OSError) as exc:
+        raise UserError(f"{path}: not a readable GGUF file ({exc}); delete it and fetch it again") from None
+    check_facts(path, facts, expect_quant, min_context)
+    digest = sha256_file(path)
+    if expect_sha256 and digest != expect_sha256:
+        raise UserError(f"{path}: sha256 {digest} differs from the configured {expect_sha256}; fetch it again")
     return {"file": path.name, "sha256": digest, "size_bytes": path.stat().st_size, **facts}
 
 

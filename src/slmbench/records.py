@@ -32,6 +32,7 @@ class RunRecord:
     output: Optional[str] = None
     prompt_tokens: Optional[int] = None  # tokens of the fully templated prompt, by the model's tokenizer
     completion_tokens: Optional[int] = None
+    thinking_tokens: Optional[int] = None  # of completion_tokens, those in <think> blocks cut from output
     latency_ms: Optional[float] = None  # wall time of the whole call, time.perf_counter
     ttft_ms: Optional[float] = None  # first streamed token, time.perf_counter
     prefill_tok_s: Optional[float] = None  # llama.cpp perf counters
@@ -114,6 +115,25 @@ def atomic_output(path: str | os.PathLike, mode: str = "w", encoding: Optional[s
         except FileNotFoundError:
             pass
         raise
+
+
+def jsonl_is_complete(path: str | os.PathLike) -> bool:
+    """True when every line of the file is a JSON object and the file ends with a newline.
+
+    Shards are renamed into place only when complete, but a power loss can still leave a renamed file whose
+    data blocks never reached the disk (a zero-filled or cut tail). Such a file must be redone, not merged.
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return False
+    if not data.endswith(b"\n"):
+        return False
+    try:
+        return all(isinstance(json.loads(line), dict) for line in data.splitlines() if line.strip())
+    except ValueError:
+        return False
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:

@@ -22,6 +22,13 @@ if _problem:
     sys.exit(1)
 validate(config, schema="../schemas/config.schema.yaml")  # also fills schema defaults (none today)
 
+if workflow.is_main_process and not workflow.dryrun:
+    from slmbench.locks import clear_stale_lock
+
+    _unlocked = clear_stale_lock()
+    if _unlocked:
+        print(_unlocked, file=sys.stderr)
+
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (SRC_DIR, os.environ.get("PYTHONPATH", "")) if p
 )
@@ -95,6 +102,7 @@ def final_outputs():
             f"{R}/scores_absolute.csv",
             f"{R}/exported_responses/all_responses.csv",
             f"{R}/validation.txt",
+            TOKEN_REPORT,  # prompts.smk
         ]
         + REPORT_OUTPUTS  # report.smk: plots, summary.md, the other exports
     )

@@ -8,27 +8,58 @@ INFERENCE_SETTINGS = json.dumps(
 )
 
 
+def quarantine_broken_shards():
+    """A shard cut by a power loss is moved aside (to *.corrupt) before the DAG is built, and the files made
+    from it are removed: Snakemake does not rebuild a missing intermediate while its products still exist."""
+    from slmbench.records import jsonl_is_complete
+
+    for model in MODELS:
+        for level in LEVELS:
+            for category in CATEGORIES:
+                shard = Path(shard_path(model, level, category))
+                if not shard.exists() or jsonl_is_complete(shard):
+                    continue
+                shard.replace(shard.with_name(shard.name + ".corrupt"))
+                for derived in (score_path(model, level, category), f"{R}/runs_llamacpp.jsonl", f"{R}/scores_absolute.csv"):
+                    Path(derived).unlink(missing_ok=True)
+                print(f"slmbench: {shard} was incomplete (power loss?); moved to {shard.name}.corrupt, redoing it",
+                      file=sys.stderr)
+
+
+quarantine_broken_shards()
+
+
 rule infer_shard:
     input:
         prompts=lambda w: prompts_csv(w.category),
         model=lambda w: ancient(model_path(w.model)),
         facts=f"{R}/models/{{model}}.json",
         # a re-measured idle baseline is a calibration of the board, not a reason to redo 1600 inferences
-        idle=ancient(idle_path()),
+        idle=shard_idle,  # the baseline of the board the shard runs on (doctor.smk)
+        doctor=lambda w: doctor_gate(shard_board(w)),  # the study on a Jetson: board checked, power mode set
+        chat_template=lambda w: MODELS[w.model]["chat_template"] or [],
     output:
         shard_path("{model}", "{level}", "{category}"),
     params:
         python=INFERENCE_PYTHON,
         settings=INFERENCE_SETTINGS,
         chat_format=lambda w: MODELS[w.model]["chat_format"] or "",
+        chat_template=lambda w: MODELS[w.model]["chat_template"] or "",
+        template_kwargs=lambda w: json.dumps(MODELS[w.model]["chat_template_kwargs"], sort_keys=True),
+    # llama.cpp's threads spin while they wait: never give a shard fewer cores than it will use
+    threads: config["inference"]["n_threads"] or 1
+    benchmark:
+        f"{R}/benchmarks/inference/{{model}}/{{level}}/{{category}}.tsv"
     resources:
         jetson=1,
+        slurm_extra=lambda w: board_pin(shard_board(w)),  # several boards (jetson.hosts): run on its own
     log:
         f"{R}/logs/inference/{{model}}/{{level}}/{{category}}.log",
     shell:
         "{params.python:q} -m slmbench.inference --prompts {input.prompts:q} --model-id {wildcards.model:q}"
         " --model-file {input.model:q} --model-facts {input.facts:q} --level {wildcards.level:q}"
-        " --category {wildcards.category:q} --idle {input.idle:q} --chat-format {params.chat_format:q}"
+        " --category {wildcards.category:q} --idle {input.idle:q} --chat-format={params.chat_format:q}"
+        " --chat-template={params.chat_template:q} --chat-template-kwargs={params.template_kwargs:q}"
         " --settings {params.settings:q} --out {output:q} 2> {log:q}"
 
 

@@ -18,6 +18,7 @@ rule judge_shard:
         unpack(judge_inputs),
     output:
         score_path("{model}", "{level}", "{category}"),
+    threads: 1  # the in-process judge's llama.cpp threads (an HTTP judge uses no CPU to speak of)
     params:
         settings={k: v for k, v in JUDGE.items() if k != "demo_note"},  # the note is for reports only
     log:

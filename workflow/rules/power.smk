@@ -6,6 +6,8 @@
 
 
 rule power_idle:
+    input:
+        doctor=lambda w: doctor_gate(w.host),  # the study: measured in the power mode the doctor rule set
     output:
         f"{R}/power/idle_{{host}}.json",
     params:
@@ -18,6 +20,7 @@ rule power_idle:
         rails=config["power"]["rails"] or [],
     resources:
         jetson=1,
+        slurm_extra=lambda w: board_pin(w.host),  # several boards (jetson.hosts): measured on that board
     log:
         f"{R}/logs/power/idle_{{host}}.log",
     shell:

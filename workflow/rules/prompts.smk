@@ -17,7 +17,7 @@ if Q["url"]:
         log:
             f"{R}/logs/prompts/fetch_questions.log",
         shell:
-            "{SLMBENCH} prompts fetch --url {params.url:q} --sha256 {params.sha256:q} --out {output:q} 2> {log:q}"
+            "{SLMBENCH} prompts fetch --url {params.url:q} --sha256={params.sha256:q} --out {output:q} 2> {log:q}"
 
 
 if Q["references_file"] and Q["references_url"]:
@@ -31,7 +31,7 @@ if Q["references_file"] and Q["references_url"]:
         log:
             f"{R}/logs/prompts/fetch_references.log",
         shell:
-            "{SLMBENCH} prompts fetch --url {params.url:q} --sha256 {params.sha256:q} --out {output:q} 2> {log:q}"
+            "{SLMBENCH} prompts fetch --url {params.url:q} --sha256={params.sha256:q} --out {output:q} 2> {log:q}"
 
 
 if P["source"] == "generate":

@@ -9,6 +9,6 @@ run_step(
         snakemake.input.prompts,
         snakemake.input.get("references"),
         snakemake.output[0],
-        dict(snakemake.params.settings),
+        {**snakemake.params.settings, "n_threads": snakemake.threads},
     ),
 )

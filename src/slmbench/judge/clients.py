@@ -85,7 +85,7 @@ class LlamaCppJudge:
             raise UserError(f"judge.model_path {path!r} does not exist; point it at a GGUF file")
         self.settings = settings
         self.llm = Llama(model_path=path, n_ctx=settings.get("n_ctx", 2048), chat_format=settings.get("chat_format"),
-                         seed=0, verbose=False)
+                         n_threads=settings.get("n_threads"), seed=0, verbose=False)
         self.endpoint = "in-process"
 
     def complete(self, messages: List[dict]) -> JudgeReply:

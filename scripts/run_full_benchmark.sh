@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Run the slmbench study (or a subset of its categories) through Snakemake. See --help.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+usage() {
+    cat <<'EOF'
+Usage: scripts/run_full_benchmark.sh COMMAND [SNAKEMAKE ARGS...]
+
+Commands:
+  full all                  the whole study: every category of the config
+  full CATEGORY [CATEGORY]  only these categories (e.g. full writing math); the same as
+                            snakemake --config 'categories=[writing,math]'
+  doctor                    check the board, sensor, llama.cpp build, models, disk and judge key
+  status                    what is left to run (snakemake dry run)
+  (none)                    an interactive menu, when standard input is a terminal
+
+Anything after the command goes to Snakemake as it is, e.g.
+  scripts/run_full_benchmark.sh full writing --cores 4 --profile profiles/jetson
+  scripts/run_full_benchmark.sh full all --configfile config/demo.yaml     # the offline demo
+  scripts/run_full_benchmark.sh full math -n                                # preview only
+
+Settings (environment):
+  SLMBENCH_CONFIG   the config file (default config/config.yaml, the study); --configfile overrides it
+  SNAKEMAKE         the snakemake command (default: the repository's .venv, else snakemake on PATH)
+
+Runs are resumable: run the same command again after a crash and only missing shards are redone.
+EOF
+}
+
+die() {
+    echo "run_full_benchmark: error: $*" >&2
+    exit 2
+}
+
+find_snakemake() {
+    if [[ -n "${SNAKEMAKE:-}" ]]; then
+        read -r -a SNAKEMAKE_CMD <<<"$SNAKEMAKE"
+    elif [[ -x "$REPO/.venv/bin/snakemake" ]]; then
+        SNAKEMAKE_CMD=("$REPO/.venv/bin/snakemake")
+    elif command -v snakemake >/dev/null 2>&1; then
+        SNAKEMAKE_CMD=(snakemake)
+    else
+        die "snakemake not found; install it (README, Quick start) or set SNAKEMAKE"
+    fi
+}
+
+# Split the caller's Snakemake arguments: a --configfile replaces the default, --cores/-c/-j keep theirs, and
+# --config items are gathered into one --config (a second --config would silently replace the first).
+parse_passthrough() {
+    CONFIGFILE="${SLMBENCH_CONFIG:-config/config.yaml}"
+    PASS=()
+    CONFIG_ITEMS=()
+    HAS_CORES=0
+    HAS_DIRECTORY=0
+    while (($#)); do
+        case "$1" in
+            --configfile | --configfiles)
+                [[ $# -ge 2 ]] || die "$1 needs a file"
+                CONFIGFILE="$2"
+                shift 2
+                continue
+                ;;
+            --configfile=*) CONFIGFILE="${1#*=}" ;;
+            --config | -C)
+                shift
+                while (($#)) && [[ "$1" != -* ]]; do
+                    CONFIG_ITEMS+=("$1")
+                    shift
+                done
+                continue
+                ;;
+            --cores | -c | --jobs | -j | --cores=* | -c* | --jobs=* | -j*) HAS_CORES=1; PASS+=("$1") ;;
+            --directory | -d | --directory=*) HAS_DIRECTORY=1; PASS+=("$1") ;;
+            *) PASS+=("$1") ;;
+        esac
+        shift
+    done
+}
+
+run_snakemake() {  # [ITEM=VALUE...]: more --config items
+    find_snakemake
+    local cores=() config=()
+    ((HAS_CORES)) || cores=(--cores all)
+    CONFIG_ITEMS+=("$@")
+    ((${#CONFIG_ITEMS[@]})) && config=(--config "${CONFIG_ITEMS[@]}")
+    # Relative paths are the repository's, unless the caller chose another working directory.
+    ((HAS_DIRECTORY)) || cd "$REPO"
+    [[ -f "$CONFIGFILE" ]] || die "config file $CONFIGFILE not found (give --configfile or SLMBENCH_CONFIG)"
+    set -x
+    "${SNAKEMAKE_CMD[@]}" -s "$REPO/Snakefile" "${cores[@]}" --configfile "$CONFIGFILE" "${PASS[@]}" "${config[@]}"
+}
+
+check_category() {
+    [[ "$1" =~ ^[A-Za-z0-9._-]+$ ]] || die "category '$1' may contain only letters, digits, '.', '_' and '-'"
+    if [[ -n "${KNOWN_CATEGORIES:-}" ]] && [[ " $KNOWN_CATEGORIES " != *" $1 "* ]]; then
+        die "unknown category '$1'; the config has: $KNOWN_CATEGORIES"
+    fi
+}
+
+# The categories listed in the config (empty when Python with PyYAML is not at hand: Snakemake checks later).
+known_categories() {
+    local python="$REPO/.venv/bin/python"
+    [[ -x "$python" ]] || python=python3
+    local dir="$REPO"
+    ((HAS_DIRECTORY)) && dir="."
+    (cd "$dir" && "$python" - "$CONFIGFILE" <<'EOF' 2>/dev/null) || true
+import sys, yaml
+print(" ".join(yaml.safe_load(open(sys.argv[1], encoding="utf-8"))["categories"]))
+EOF
+}
+
+cmd_full() {
+    [[ $# -ge 1 ]] || die "full needs 'all' or a category (see --help)"
+    local categories=()
+    while (($#)) && [[ "$1" != -* ]]; do
+        categories+=("$1")
+        shift
+    done
+    parse_passthrough "$@"
+    if [[ "${categories[*]}" == "all" ]]; then
+        run_snakemake
+    else
+        KNOWN_CATEGORIES="$(known_categories)"
+        for category in "${categories[@]}"; do check_category "$category"; done
+        local list
+        list="$(IFS=,; echo "${categories[*]}")"
+        run_snakemake "categories=[$list]"
+    fi
+}
+
+cmd_doctor() {
+    parse_passthrough "$@"
+    ((HAS_DIRECTORY)) || cd "$REPO"
+    local python="$REPO/.venv/bin/python"
+    [[ -x "$python" ]] || python=python3
+    PYTHONPATH="$REPO/src${PYTHONPATH:+:$PYTHONPATH}" "$python" -m slmbench.cli doctor --configfile "$CONFIGFILE"
+}
+
+menu() {
+    echo "slmbench: what shall we run? (config: ${SLMBENCH_CONFIG:-config/config.yaml})"
+    PS3="choice: "
+    select choice in "doctor (check the board first)" "status (what is left)" "full all" "full <category>" "quit"; do
+        case "$REPLY" in
+            1) cmd_doctor; return ;;
+            2) parse_passthrough -n; run_snakemake; return ;;
+            3) cmd_full all; return ;;
+            4) read -r -p "categories (space separated): " -a picked; cmd_full "${picked[@]}"; return ;;
+            5) return 0 ;;
+            *) echo "pick 1-5" ;;
+        esac
+    done
+}
+
+main() {
+    if (($# == 0)); then
+        if [[ -t 0 ]]; then
+            menu
+            return
+        fi
+        usage >&2
+        exit 2
+    fi
+    local command="$1"
+    shift
+    case "$command" in
+        -h | --help | help) usage ;;
+        full) cmd_full "$@" ;;
+        doctor) cmd_doctor "$@" ;;
+        status) parse_passthrough -n "$@"; run_snakemake ;;
+        *) usage >&2; die "unknown command '$command'" ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,334 @@
+"""`slmbench doctor`: check, before hours of inference, everything that would quietly ruin a run.
+
+One line per check: OK, INFO, WARN or FAIL. A FAIL is something that would ruin the study (no power
+readings, a CPU-only llama.cpp build on a GPU run, a wrong model file, a full disk, no judge key), and makes
+the command exit 1. The study's first rule runs it with `--apply`, which also sets the configured power
+mode (`jetson.nvpmodel`, `jetson.clocks`) through `sudo -n` before anything is measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, List, Optional, TextIO
+
+from .errors import UserError
+
+MIN_FREE_GB = 15.0  # four Q6_K models (~10 GB) plus results, logs and the judge cache
+SENSOR_SECONDS = 1.5  # long enough for a dozen tegrastats lines at 100 ms
+
+# Runs inside the inference interpreter (maybe Python 3.10 without slmbench installed): stdlib + llama_cpp.
+_INTERPRETER_PROBE = """
+import json, sys
+info = {"python": list(sys.version_info[:3]), "executable": sys.executable}
+try:
+    import llama_cpp
+    info["llama_cpp"] = getattr(llama_cpp, "__version__", "unknown")
+    info["gpu_offload"] = bool(llama_cpp.llama_supports_gpu_offload())
+except Exception as exc:
+    info["error"] = type(exc).__name__ + ": " + str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+print(json.dumps(info))
+"""
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # ok | info | warn | fail
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.status.upper():<4} {self.name}: {self.detail}"
+
+
+def _severity(config: dict) -> str:
+    """A power-mode problem is a failure only when the config says the mode is required."""
+    return "fail" if config["jetson"]["require"] else "warn"
+
+
+def check_power_sensor(config: dict) -> List[Check]:
+    from .power import open_sampler
+
+    power = config["power"]
+    backend = power["backend"]
+    name = "tegrastats" if backend == "tegrastats" else "power sensor"
+    if backend == "none":
+        return [Check(name, "warn", "power.backend is none: no energy will be measured")]
+    try:
+        sampler = open_sampler(backend, power["interval_ms"], power["tegrastats_path"], power["rails"],
+                               power["max_gap_factor"])
+        with sampler:
+            t0 = time.monotonic()
+            time.sleep(max(SENSOR_SECONDS, 5 * power["interval_ms"] / 1000))
+            window = sampler.window(t0, time.monotonic())
+    except UserError as exc:
+        return [Check(name, "fail", str(exc))]
+    if sampler.name == "none":
+        status = "warn" if backend == "auto" else "fail"
+        return [Check(name, status, sampler.note or "no power sensor found")]
+    if window.mean_power_mw is None:
+        return [Check(name, "fail", f"{sampler.name} runs but gave no board power ({window.note or sampler.note}); "
+                                    f"check power.rails with `slmbench power measure --seconds 2`")]
+    rails = "+".join(sampler.rails or []) or "board total"
+    return [Check(name, "ok", f"{sampler.name} reads {window.mean_power_mw:.0f} mW ({rails}) from "
+                              f"{window.n_samples} samples")]
+
+
+def check_board(config: dict, root: str = "/") -> List[Check]:
+    from .jetson import board_model, jetpack_major, l4t_version
+
+    model = board_model(root)
+    if model is None:
+        return [Check("board", "warn", "not a Jetson (no device-tree model): no tegrastats, nvpmodel or "
+                                       "jetson_clocks here")]
+    l4t = l4t_version(root)
+    release = f"L4T {l4t} (JetPack {jetpack_major(l4t) or '?'})" if l4t else "L4T version unknown (no /etc/nv_tegra_release)"
+    return [Check("board", "ok", f"{model}, {release}")]
+
+
+def check_power_mode(config: dict, apply: bool, root: str = "/") -> List[Check]:
+    from .jetson import apply_clocks, apply_nvpmodel, clocks_state, query_nvpmodel, resolve_mode, nvpmodel_modes
+
+    wanted_mode, wanted_clocks = config["jetson"]["nvpmodel"], config["jetson"]["clocks"]
+    checks = []
+    current = query_nvpmodel()
+    if wanted_mode is None:
+        checks.append(Check("nvpmodel", "info", f"{current} (jetson.nvpmodel is null: left as it is)"
+                            if current else "nvpmodel not found (not a Jetson)"))
+    elif apply:
+        result = apply_nvpmodel(wanted_mode, root)
+        checks.append(Check("nvpmodel", "ok" if result.ok else _severity(config), result.message))
+    elif current is None:
+        checks.append(Check("nvpmodel", _severity(config), f"nvpmodel not found; jetson.nvpmodel {wanted_mode} "
+                                                           f"cannot be checked"))
+    else:
+        try:
+            matches = current.mode_id == resolve_mode(wanted_mode, nvpmodel_modes(root))
+        except ValueError as exc:
+            matches, current = False, f"{current}, and {exc}"
+        checks.append(Check("nvpmodel", "ok", str(current)) if matches else Check(
+            "nvpmodel", _severity(config), f"in {current}, jetson.nvpmodel wants {wanted_mode}; rerun with --apply "
+                                           f"(uses sudo -n) or run `sudo nvpmodel -m <id>`"))
+    state = clocks_state(root)
+    if wanted_clocks is None:
+        checks.append(Check("jetson_clocks", "info", f"clocks {state or 'unknown'} (jetson.clocks is null: left as "
+                                                     f"they are)"))
+    elif apply:
+        result = apply_clocks(wanted_clocks, root)
+        checks.append(Check("jetson_clocks", "ok" if result.ok else _severity(config), result.message))
+    else:
+        checks.append(Check("jetson_clocks", "ok", f"clocks {state}") if state == wanted_clocks else Check(
+            "jetson_clocks", _severity(config), f"clocks {state or 'unknown'}, jetson.clocks wants {wanted_clocks}; "
+                                                f"rerun with --apply or run `sudo jetson_clocks`"))
+    return checks
+
+
+def probe_interpreter(python: str) -> dict:
+    """Python version, llama-cpp-python version and GPU offload support of the inference interpreter."""
+    try:
+        proc = subprocess.run([python, "-c", _INTERPRETER_PROBE], capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {"error": f"cannot run {python} ({exc})"}
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": f"{python} exited {proc.returncode}: {(proc.stderr.strip().splitlines() or ['?'])[-1]}"}
+
+
+def check_inference_interpreter(config: dict) -> List[Check]:
+    python = config["inference"]["python"] or sys.executable
+    info = probe_interpreter(python)
+    if "python" not in info:
+        return [Check("inference python", "fail", f"{info['error']}; set inference.python to a working "
+                                                  f"interpreter (JetPack 6: /usr/bin/python3)")]
+    version = ".".join(map(str, info["python"]))
+    if tuple(info["python"][:2]) < (3, 10):
+        return [Check("inference python", "fail", f"{python} is Python {version}; the inference step needs >= 3.10")]
+    if "error" in info:
+        return [Check("inference python", "fail", f"{python} (Python {version}) cannot import llama_cpp "
+                                                  f"({info['error']}); install llama-cpp-python there (README)")]
+    checks = [Check("inference python", "ok", f"{python}: Python {version}, llama-cpp-python {info['llama_cpp']}")]
+    layers = config["inference"]["n_gpu_layers"]
+    if info["gpu_offload"]:
+        checks.append(Check("CUDA offload", "ok", "llama-cpp-python can offload layers to the GPU"))
+    elif layers == 0:
+        checks.append(Check("CUDA offload", "info", "CPU-only llama-cpp-python; fine with inference.n_gpu_layers 0"))
+    else:
+        checks.append(Check("CUDA offload", "fail", f"llama-cpp-python in {python} is a CPU-only build "
+                            f"(llama_supports_gpu_offload is false) while inference.n_gpu_layers is {layers}: "
+                            f"inference would run ~10x slower; rebuild it with CMAKE_ARGS=-DGGML_CUDA=on (README, "
+                            f"'Running on a Jetson')"))
+    return checks
+
+
+def check_models(config: dict) -> List[Check]:
+    from .models import check_facts, read_gguf_facts
+
+    checks = []
+    n_ctx = config["inference"]["n_ctx"]
+    for model in config["models"]:
+        path = Path(config["models_dir"]) / model["file"]
+        name = f"model {model['id']}"
+        if not path.exists():
+            where = model["source"]["kind"]
+            checks.append(Check(name, "warn", f"{path} is not there yet; the fetch_model rule gets it ({where})"))
+            continue
+        verified = Path(config["results_dir"]) / "models" / f"{model['id']}.json"  # the verify_model rule's
+        fresh = verified.exists() and verified.stat().st_mtime >= path.stat().st_mtime
+        try:
+            # reading a GGUF header takes seconds (the vocabulary is parsed); a fresh verified copy is enough
+            facts = json.loads(verified.read_text(encoding="utf-8")) if fresh else read_gguf_facts(path)
+            check_facts(path, facts, model["quant"], n_ctx)
+        except (UserError, ValueError, KeyError) as exc:
+            checks.append(Check(name, "fail", str(exc)))
+            continue
+        how = f"verified, sha256 {facts['sha256'][:12]}..." if fresh else "sha256 is checked by the verify_model rule"
+        checks.append(Check(name, "ok", f"{path}: {facts['quant']}, context {facts['context_length']} ({how})"))
+    return checks
+
+
+def _existing_ancestor(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def check_disk(config: dict, min_free_gb: float = MIN_FREE_GB) -> List[Check]:
+    checks, seen = [], set()
+    for key in ("results_dir", "models_dir"):
+        where = _existing_ancestor(Path(config[key]))
+        device = where.stat().st_dev
+        if device in seen:
+            continue
+        seen.add(device)
+        free_gb = shutil.disk_usage(where).free / 1e9
+        status = "ok" if free_gb >= min_free_gb else "fail"
+        hint = "" if status == "ok" else f"; free space (below {min_free_gb:.0f} GB a 4-hour run can die at hour three)"
+        checks.append(Check(f"disk ({key})", status, f"{free_gb:.1f} GB free at {where}{hint}"))
+    return checks
+
+
+def check_judge(config: dict) -> List[Check]:
+    judge = config["judge"]
+    if judge["backend"] == "llamacpp":
+        path = judge["model_path"]
+        if path and Path(path).exists():
+            return [Check("judge", "ok", f"llamacpp judge {path}")]
+        return [Check("judge", "warn", f"llamacpp judge model {path} is not there yet (the workflow fetches it)")]
+    env = judge["api_key_env"]
+    if os.environ.get(env):
+        return [Check("judge key", "ok", f"{env} is set (value not shown)")]
+    if judge["base_url"]:
+        return [Check("judge key", "warn", f"{env} is not set; fine only if {judge['base_url']} needs no key")]
+    return [Check("judge key", "fail", f"{env} is not set; export {env}=... before running (judge.api_key_env)")]
+
+
+def run_checks(config: dict, apply: bool = False, emit: Optional[Callable[[Check], None]] = None,
+               min_free_gb: float = MIN_FREE_GB, root: str = "/") -> List[Check]:
+    """Every check, in the order a run needs them; `emit` sees each result as soon as it is known."""
+    steps = [
+        lambda: check_power_mode(config, apply, root),  # first: the sensor check then reads the chosen mode
+        lambda: check_power_sensor(config),
+        lambda: check_board(config, root),
+        lambda: check_inference_interpreter(config),
+        lambda: check_models(config),
+        lambda: check_disk(config, min_free_gb),
+        lambda: check_judge(config),
+    ]
+    results = []
+    for step in steps:
+        for check in step():
+            results.append(check)
+            if emit:
+                emit(check)
+    return results
+
+
+def failures(checks: List[Check]) -> List[Check]:
+    return [c for c in checks if c.status == "fail"]
+
+
+def summary(checks: List[Check]) -> str:
+    failed = failures(checks)
+    if not failed:
+        return f"doctor: all {len(checks)} checks passed"
+    return f"doctor: {len(failed)} check(s) failed: {', '.join(c.name for c in failed)}"
+
+
+def run_doctor(config: dict, out: Optional[str] = None, apply: bool = False, stream: Optional[TextIO] = None,
+               min_free_gb: float = MIN_FREE_GB, root: str = "/") -> List[Check]:
+    """Run the checks, print each line to `stream`; write the report to `out` only when nothing failed."""
+    from .records import atomic_output
+
+    stream = stream or sys.stdout
+
+    def emit(check: Check) -> None:
+        print(check.line(), file=stream, flush=True)
+
+    checks = run_checks(config, apply, emit, min_free_gb, root)
+    print(summary(checks), file=stream, flush=True)
+    if out and not failures(checks):
+        with atomic_output(out) as fh:
+            fh.write("".join(c.line() + "\n" for c in checks) + summary(checks) + "\n")
+    return checks
+
+
+def load_config(configfiles, default: str = "config/demo.yaml") -> dict:
+    """The config as Snakemake sees it: the embedded default with the config files merged over it in order,
+    validated."""
+    import yaml
+
+    from .config import config_problem
+
+    def read(path: str) -> dict:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return yaml.safe_load(fh) or {}
+        except OSError as exc:
+            raise UserError(f"cannot read config {path} ({exc.strerror}); give --configfile") from None
+
+    files = [configfiles] if isinstance(configfiles, str) else list(configfiles)
+    config = read(default) if Path(default).exists() else {}
+    for path in files:
+        _merge(config, read(path))
+    schema = Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
+    problem = config_problem(config, schema) if schema.exists() else None
+    if problem:
+        raise UserError(f"{' + '.join(files)}: {problem}")
+    return config
+
+
+def _merge(base: dict, update: dict) -> None:
+    """Snakemake's merge of config files: nested dicts merged key by key, everything else replaced."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _cmd_doctor(args) -> int:
+    config = load_config(args.configfile)
+    checks = run_doctor(config, args.out, apply=args.apply, min_free_gb=args.min_free_gb, root=args.root)
+    return 1 if failures(checks) else 0  # the summary line, last on stdout, names the failed checks
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("doctor", help="check the board, sensor, llama.cpp build, models, disk and judge "
+                                                  "key before a long run")
+    parser.add_argument("--configfile", nargs="+", default=["config/config.yaml"],
+                        help="the config file(s) to check, merged over config/demo.yaml in order as Snakemake does")
+    parser.add_argument("--apply", action="store_true",
+                        help="set jetson.nvpmodel and jetson.clocks first (through sudo -n)")
+    parser.add_argument("--out", help="write the report here when no check failed")
+    parser.add_argument("--min-free-gb", dest="min_free_gb", type=float, default=MIN_FREE_GB)
+    parser.add_argument("--root", default="/", help="prefix of /proc, /sys and /etc (a fake board in tests)")
+    parser.set_defaults(func=_cmd_doctor)

@@ -1,0 +1,91 @@
+"""scripts/run_full_benchmark.sh: the seed's entry point, run for real with a reduced demo config."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline_helpers import REPO, make_workdir, planned_jobs
+
+SCRIPT = REPO / "scripts" / "run_full_benchmark.sh"
+
+
+def entry(*args: str, cwd: Path, stdin=subprocess.DEVNULL, env: dict | None = None) -> subprocess.CompletedProcess:
+    run_env = {**os.environ, "SNAKEMAKE": f"{sys.executable} -m snakemake", **(env or {})}
+    # the venv's bin first, so the workflow's `python -m slmbench...` commands find the same packages
+    run_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), run_env.get("PATH", "")])
+    return subprocess.run(["bash", str(SCRIPT), *args], cwd=cwd, stdin=stdin, capture_output=True, text=True,
+                          env=run_env, timeout=1500)
+
+
+def test_help_lists_the_commands(tmp_path):
+    proc = entry("--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    for text in ("full all", "full CATEGORY", "doctor", "status", "interactive menu"):
+        assert text in proc.stdout
+
+
+def test_without_a_terminal_no_menu_is_shown_and_usage_fails(tmp_path):
+    proc = entry(cwd=tmp_path)
+    assert proc.returncode == 2 and "Usage:" in proc.stderr and "choice" not in proc.stdout + proc.stderr
+
+
+def test_unknown_command_and_category_are_one_line_errors(tmp_path, tiny_model):
+    work = make_workdir(tmp_path, tiny_model.parent)
+    proc = entry("fulll", cwd=work)
+    assert proc.returncode == 2 and "unknown command 'fulll'" in proc.stderr
+    proc = entry("full", "writng", "--directory", str(work), "--configfile", "config/test.yaml", cwd=work)
+    assert proc.returncode == 2
+    assert "unknown category 'writng'; the config has: writing roleplay" in proc.stderr
+    assert not (work / "results").exists()
+
+
+def test_status_is_a_dry_run_of_the_chosen_categories(tmp_path, tiny_model):
+    work = make_workdir(tmp_path, tiny_model.parent)
+    proc = entry("full", "math", "coding", "-n", "--directory", str(work), "--configfile", "config/test.yaml",
+                 "--config", "results_dir=results/elsewhere", cwd=work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "'categories=[math,coding]'" in proc.stderr  # one --config, the caller's items kept
+    assert planned_jobs(proc.stdout)["infer_shard"] == 10 and "results/elsewhere/shards/gemma3-270m/L0/math.jsonl" in proc.stdout
+    assert "/writing.jsonl" not in proc.stdout
+    assert not (work / "results").exists()
+
+
+@pytest.mark.slow
+def test_full_writing_runs_only_the_writing_shards(tmp_path, tiny_model):
+    work = make_workdir(tmp_path, tiny_model.parent, **{"inference.max_tokens": 8, "judge.max_tokens": 96})
+    proc = entry("full", "writing", "--directory", str(work), "--configfile", "config/test.yaml", "--cores", "2",
+                 cwd=work)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    results = work / "results/demo"
+    shards = sorted(p.relative_to(results / "shards").as_posix() for p in (results / "shards").rglob("*.jsonl"))
+    assert shards == [f"gemma3-270m/{level}/writing.jsonl" for level in ["L0", "L1", "L2", "L3", "P"]]
+    runs = [json.loads(line) for line in (results / "runs_llamacpp.jsonl").read_text().splitlines()]
+    assert runs and {r["category"] for r in runs} == {"writing"}
+    assert all(r["max_tokens"] == 8 for r in runs)
+    assert (results / "model_comparison.xlsx").exists()
+
+
+def test_with_a_terminal_a_menu_is_shown(tmp_path):
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        os.write(master, b"5\n")  # quit
+        proc = entry(cwd=tmp_path, stdin=slave)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 0, proc.stderr
+    assert "full all" in proc.stderr and "choice:" in proc.stderr and "Usage:" not in proc.stderr
+
+
+def test_doctor_command_checks_the_study_config(tmp_path):
+    proc = entry("doctor", cwd=tmp_path, env={"OPENAI_API_KEY": ""})
+    assert proc.returncode == 1
+    assert "FAIL tegrastats" in proc.stdout and proc.stdout.strip().splitlines()[-1].startswith("doctor: ")
