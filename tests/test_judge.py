@@ -124,3 +124,63 @@ def test_in_process_llamacpp_judge_returns_schema_valid_verdicts(tmp_path, tiny_
         if row["judge_status"] == "ok":
             assert 0 <= row["total_score"] <= 10 and row["total_score"] * 2 == int(row["total_score"] * 2)
     assert any(r["judge_status"] == "ok" for r in rows), rows
+
+
+def test_max_cost_stops_before_any_request(tmp_path, clean_env):
+    with StubServer() as server:
+        with pytest.raises(UserError, match=r"estimated judge cost \$.* exceeds the limit \$0.00"):
+            judge_records(records(), QUESTIONS, {}, settings(tmp_path, server, price_per_mtok={"input": 2.5, "output": 10},
+                                                             max_cost_usd=0.000001))
+        assert server.bodies == []
+
+
+def test_rate_limit_spaces_requests(tmp_path, clean_env):
+    import time
+
+    many = [dict(records()[0], question_id=i, output=f"answer {i}") for i in range(6)]
+    with StubServer() as server:
+        start = time.monotonic()
+        judge_records(many, {i: f"q{i}" for i in range(6)}, {}, settings(tmp_path, server, concurrency=6,
+                                                                           rate_limit_rps=10))
+        elapsed = time.monotonic() - start
+    assert len(server.bodies) == 6 and elapsed >= 0.5  # 6 requests at 10/s: the last starts 0.5 s after the first
+
+
+def test_agreement_across_repeats_and_judges():
+    from slmbench.judge.agreement import agreement, krippendorff_alpha_interval
+
+    assert krippendorff_alpha_interval([[1, 1], [5, 5], [9, 9]]) == 1.0
+    assert krippendorff_alpha_interval([[1, 9], [9, 1], [5, 5]]) < 0
+    rows = []
+    for q, (a, b) in enumerate([(2, 2.5), (5, 5), (8, 7.5), (9.5, 10)]):
+        for judge, score in (("j1", a), ("j2", b)):
+            for rep in (0, 1):
+                rows.append({"judge_status": "ok", "total_score": score, "judge_model": judge, "repeat": rep,
+                             "model_id": "m", "level": "L0", "question_id": q})
+    result = agreement(rows)
+    assert result["alpha_repeats[j1]"] == 1.0 and result["spearman[j1|j2]"] == pytest.approx(1.0)
+    assert 0.8 < result["weighted_kappa[j1|j2]"] <= 1.0
+
+
+def test_cli_form_judges_a_runs_file(tmp_path, clean_env):
+    import subprocess
+    import sys
+
+    runs = tmp_path / "runs.jsonl"
+    runs.write_text("".join(json.dumps(r) + "\n" for r in records()))
+    questions = tmp_path / "question.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": q, "category": "math", "turns": [t]}) + "\n"
+                                 for q, t in QUESTIONS.items()))
+    with StubServer() as server:
+        cmd = [sys.executable, "-m", "slmbench.cli", "judge", "--questions", str(questions), "--runs", str(runs),
+               "--out", str(tmp_path / "s.csv"), "--base-url", server.base_url, "--model", "m", "--concurrency", "2",
+               "--repeats", "2", "--max-cost", "5", "--sleep", "0", "--cache", str(tmp_path / "c.sqlite")]
+        first = subprocess.run(cmd, capture_output=True, text=True)
+        assert first.returncode == 0, first.stderr
+        assert len(server.bodies) == 4  # 2 answers x 2 repeats
+        again = subprocess.run(cmd, capture_output=True, text=True)
+        assert again.returncode == 0 and len(server.bodies) == 4  # the rerun pays for nothing
+        subprocess.run(cmd + ["--no-cache"], capture_output=True, text=True, check=True)
+        assert len(server.bodies) == 8
+    rows = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
+    assert len(rows) == 4 and "agreement alpha_repeats[stub-judge-2026-01-01]: 1.000" in first.stderr

@@ -17,7 +17,7 @@ def _judge(args) -> int:
     if args.config:
         with open(args.config, encoding="utf-8") as fh:
             settings.update(yaml.safe_load(fh)["judge"])
-    overrides = {"base_url": args.base_url, "model": args.model, "concurrency": args.concurrency,
+    overrides = {"max_cost_usd": args.max_cost, "base_url": args.base_url, "model": args.model, "concurrency": args.concurrency,
                  "repeats": args.repeats, "sleep_s": args.sleep, "backend": args.backend, "model_path": args.model_path,
                  "chat_format": args.chat_format, "cache": args.cache}
     settings.update({k: v for k, v in overrides.items() if v is not None})
@@ -27,6 +27,14 @@ def _judge(args) -> int:
     records = list(read_jsonl(args.runs))
     rows = judge_records(records, questions, reference_answers(args.references), settings, use_cache=not args.no_cache)
     write_scores(rows, args.out)
+    from .agreement import agreement
+    from .cost import actual_usd
+
+    spent = actual_usd(rows, settings.get("price_per_mtok"))
+    tokens = sum(int(r.get("judge_prompt_tokens") or 0) + int(r.get("judge_completion_tokens") or 0) for r in rows)
+    print(f"judge usage: {tokens} tokens" + (f", ${spent:.2f}" if spent is not None else ""), file=sys.stderr)
+    for name, value in agreement(rows).items():
+        print(f"agreement {name}: {value:.3f}", file=sys.stderr)
     ok = sum(r.get("judge_status") == "ok" for r in rows)
     print(f"{args.out}: {len(rows)} rows, {ok} ok, {sum(r.get('judge_status') == 'parse_error' for r in rows)} "
           f"parse errors, {sum(r.get('judge_status') == 'run_error' for r in rows)} run errors", file=sys.stderr)
@@ -48,6 +56,7 @@ def register(subparsers) -> None:
     parser.add_argument("--cache", help="sqlite verdict cache")
     parser.add_argument("--concurrency", type=int)
     parser.add_argument("--repeats", type=int)
+    parser.add_argument("--max-cost", dest="max_cost", type=float, help="stop before starting if the estimate exceeds USD")
     parser.add_argument("--sleep", type=float, help="seconds to wait after each request (rate limits)")
     parser.add_argument("--no-cache", dest="no_cache", action="store_true", help="ask again even if cached")
     parser.set_defaults(func=_judge)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -91,11 +92,19 @@ def judge_records(records: Sequence[dict], questions: Dict[int, str], references
             else:
                 todo.append((row, questions[qid], record["output"], references.get(qid)))
     if todo:
+        from .cost import check_budget, estimate_usd
+
+        prices = settings.get("price_per_mtok")
+        estimate = estimate_usd([build_messages(q, a, ref) for _, q, a, ref in todo], int(settings.get("max_tokens", 512)),
+                                prices)
+        check_budget(estimate, settings.get("max_cost_usd"), len(todo))
         judge = judge or _make_judge(settings)
         sleep_s = float(settings.get("sleep_s", 0) or 0)
+        pace = RequestPacer(settings.get("rate_limit_rps"))
 
         def work(item):
             row, question, answer, reference = item
+            pace.wait()
             verdict = ask(judge, question, answer, reference)
             if cache:
                 cache.put(row["cache_key"], verdict)  # committed at once: a crash later loses nothing paid for
@@ -109,6 +118,24 @@ def judge_records(records: Sequence[dict], questions: Dict[int, str], references
     if cache:
         cache.close()
     return rows
+
+
+class RequestPacer:
+    """At most `rps` requests per second across all worker threads (None: no limit)."""
+
+    def __init__(self, rps: Optional[float]):
+        self.interval = 1.0 / rps if rps else 0.0
+        self.next_at = 0.0
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            start = max(now, self.next_at)
+            self.next_at = start + self.interval
+        time.sleep(max(0.0, start - now))
 
 
 def _make_judge(settings):
