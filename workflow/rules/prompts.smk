@@ -1,5 +1,7 @@
 # Prompts: question.jsonl (downloaded at run time for the study), the level spreadsheet (the user's, or
 # generated from the questions), one CSV per category, and a token-length report.
+import json
+
 Q = config["questions"]
 P = config["prompts"]
 SPREADSHEET = P["spreadsheet"] if P["source"] == "spreadsheet" else f"{R}/prompts/generated_prompts.xlsx"
@@ -44,11 +46,16 @@ if P["source"] == "generate":
         params:
             mode=P["generate_mode"],
             levels=LEVELS,
+            # llm mode writes the levels with the judge's endpoint or GGUF (its key stays in the environment);
+            # in template mode a judge setting must not count as a change of the prompts (params rerun trigger)
+            llm=json.dumps({k: v for k, v in config["judge"].items() if k != "demo_note"})
+            if P["generate_mode"] == "llm"
+            else "",
         log:
             f"{R}/logs/prompts/generate_prompts.log",
         shell:
             "{SLMBENCH} prompts generate --questions {input:q} --out {output:q} --mode {params.mode:q}"
-            " --levels {params.levels:q} 2> {log:q}"
+            " --levels {params.levels:q} --llm-settings={params.llm:q} 2> {log:q}"
 
 
 rule split_prompts:

@@ -44,14 +44,18 @@ class OpenAIJudge:
         self._openai = openai
         self.schema_mode = True  # json_schema strict first; JSON-object mode where unsupported
 
-    def complete(self, messages: List[dict]) -> JudgeReply:
+    def complete(self, messages: List[dict], schema: Optional[dict] = VERDICT_SCHEMA) -> JudgeReply:
+        """One chat call; `schema` constrains the reply to JSON (None: free text, e.g. for writing prompts)."""
         openai = self._openai
-        fmt = ({"type": "json_schema", "json_schema": {"name": "verdict", "schema": VERDICT_SCHEMA, "strict": True}}
-               if self.schema_mode else {"type": "json_object"})
+        extra = {}
+        if schema is not None:
+            extra["response_format"] = (
+                {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
+                if self.schema_mode else {"type": "json_object"})
         try:
             response = self.client.chat.completions.create(
                 model=self.settings["model"], messages=messages, temperature=self.settings.get("temperature", 0),
-                max_tokens=self.settings.get("max_tokens", 512), response_format=fmt)
+                max_tokens=self.settings.get("max_tokens", 512), **extra)
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             raise UserError(f"judge endpoint {self.endpoint} refused the key (HTTP {exc.status_code}); check "
                             f"{self.settings.get('api_key_env')}") from None
@@ -61,7 +65,7 @@ class OpenAIJudge:
         except openai.BadRequestError as exc:
             if self.schema_mode and "response_format" in str(exc):
                 self.schema_mode = False
-                return self.complete(messages)
+                return self.complete(messages, schema)
             raise UserError(f"judge endpoint {self.endpoint} rejected the request (HTTP 400): {exc.message}") from None
         except openai.APIConnectionError as exc:
             raise UserError(f"cannot reach the judge endpoint {self.endpoint} ({type(exc).__name__}); check "
@@ -88,13 +92,15 @@ class LlamaCppJudge:
                          n_threads=settings.get("n_threads"), seed=0, verbose=False)
         self.endpoint = "in-process"
 
-    def complete(self, messages: List[dict]) -> JudgeReply:
-        if self.settings.get("chat_format") == "gemma":  # Gemma has no system role: fold it into the user turn
-            messages = [{"role": "user", "content": messages[0]["content"] + "\n\n" + messages[1]["content"]}]
+    def complete(self, messages: List[dict], schema: Optional[dict] = VERDICT_SCHEMA) -> JudgeReply:
+        if self.settings.get("chat_format") == "gemma" and messages[0]["role"] == "system":
+            # Gemma has no system role: fold it into the first user turn, keep the rest of the conversation
+            first = {"role": "user", "content": messages[0]["content"] + "\n\n" + messages[1]["content"]}
+            messages = [first, *messages[2:]]
         self.llm.reset()
         response = self.llm.create_chat_completion(
             messages=messages, temperature=self.settings.get("temperature", 0), max_tokens=self.settings.get("max_tokens", 256),
-            response_format={"type": "json_object", "schema": VERDICT_SCHEMA})
+            response_format={"type": "json_object", "schema": schema} if schema is not None else None)
         usage = response.get("usage") or {}
         return JudgeReply(text=response["choices"][0]["message"]["content"] or "", model=self.settings["model"],
                           endpoint=self.endpoint,

@@ -28,7 +28,16 @@ def _convert(args) -> int:
 def _generate(args) -> int:
     from .generate import generate_spreadsheet
 
-    generate_spreadsheet(args.questions, args.out, levels=args.levels, categories=args.categories, mode=args.mode)
+    llm = None
+    if args.mode == "llm":
+        import json
+
+        if not args.llm_settings:
+            raise UserError("--mode llm needs --llm-settings JSON (the endpoint or GGUF that writes; the workflow "
+                            "passes the config's judge section)")
+        llm = dict(json.loads(args.llm_settings), max_tokens=400, temperature=0.0)
+    generate_spreadsheet(args.questions, args.out, levels=args.levels, categories=args.categories, mode=args.mode,
+                         llm=llm)
     return 0
 
 
@@ -68,6 +77,8 @@ def register(subparsers) -> None:
     generate.add_argument("--out", required=True)
     generate.add_argument("--mode", choices=["template", "llm"], default="template")
     generate.add_argument("--levels", nargs="+", default=levels)
+    generate.add_argument("--llm-settings", dest="llm_settings",
+                          help="llm mode: JSON like the config's judge section (backend, model, base_url, ...)")
     generate.add_argument("--categories", nargs="+")
     generate.set_defaults(func=_generate)
 

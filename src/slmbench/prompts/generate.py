@@ -80,14 +80,22 @@ def template_levels(question: str, category: str) -> Dict[str, str]:
 def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], categories: Optional[Sequence[str]] = None,
                          mode: str = "template", llm=None) -> Path:
     """Write the wide-layout prompt sheet (question_id, category, <levels...>) for the questions file."""
-    if mode != "template":
-        raise UserError(f"prompts.generate_mode '{mode}' is not available yet; use template")
     questions = read_questions(questions_file)
+    if categories is not None:
+        questions = {q: item for q, item in questions.items() if item["category"] in categories}
     if not questions:
         raise UserError(f"{questions_file}: no questions")
-    unknown = [lvl for lvl in levels if lvl not in ("L0", "L1", "L2", "L3", "P")]
-    if unknown:
-        raise UserError(f"levels {', '.join(unknown)} have no template; the template generator knows L0 L1 L2 L3 P")
+    if mode == "llm":
+        from .generate_llm import llm_levels
+
+        texts_by_question = llm_levels(questions, levels, llm)
+    elif mode == "template":
+        unknown = [lvl for lvl in levels if lvl not in ("L0", "L1", "L2", "L3", "P")]
+        if unknown:
+            raise UserError(f"levels {', '.join(unknown)} have no template; the template generator knows L0 L1 L2 L3 P")
+        texts_by_question = {q: template_levels(item["turns"][0], item["category"]) for q, item in questions.items()}
+    else:
+        raise UserError(f"prompts.generate_mode '{mode}' is unknown; use template or llm")
     import openpyxl
 
     book = openpyxl.Workbook()
@@ -95,9 +103,7 @@ def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], cat
     sheet.title = "prompts"
     sheet.append(["question_id", "category", *levels])
     for qid, item in sorted(questions.items()):
-        if categories is not None and item["category"] not in categories:
-            continue
-        texts = template_levels(item["turns"][0], item["category"])
+        texts = texts_by_question[qid]
         sheet.append([qid, item["category"], *[texts[lvl] for lvl in levels]])
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
