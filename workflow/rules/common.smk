@@ -1,6 +1,7 @@
 # Config validation and the small helpers every rule file uses. Nothing here touches the board.
 import os
 import re
+import zlib
 import shlex
 import socket
 import sys
@@ -80,10 +81,6 @@ def all_scores():
     return [score_path(m, l, c) for m in MODELS for l in LEVELS for c in CATEGORIES]
 
 
-def idle_path():
-    return f"{R}/power/idle_{HOST}.json"
-
-
 WORKBOOKS = [
     "quality_scores_detailed",
     "model_comparison",
@@ -106,3 +103,61 @@ def final_outputs():
         ]
         + REPORT_OUTPUTS  # report.smk: plots, summary.md, the other exports
     )
+
+
+# --- boards (several Jetsons share the shards through SLURM: jetson.hosts) ---
+# This machine, or the SLURM nodes named in jetson.hosts (several boards sharing the shards).
+BOARDS = config["jetson"]["hosts"] or [HOST]
+
+
+def shard_board(w):
+    """The board that runs a shard. A hash of the shard's name, not its position: running a subset of the
+    categories, or adding one, never moves a finished shard (and its idle baseline) to another board."""
+    return BOARDS[zlib.crc32(f"{w.model}/{w.level}/{w.category}".encode()) % len(BOARDS)]
+
+
+def shard_idle(w):
+    """The idle baseline of the shard's own board; ancient(): a re-measured baseline does not redo shards."""
+    return ancient(f"{R}/power/idle_{shard_board(w)}.json")
+
+
+def board_pin(host):
+    """SLURM: run on that node and alone there (its power rail must measure one job); nothing on one board."""
+    return f"--nodelist={host} --exclusive" if config["jetson"]["hosts"] else ""
+
+
+def doctor_gate(host):
+    """Input of a board's pinned jobs (idle baseline, shards). ancient(): rerunning the doctor (its report
+    deleted) re-checks the board but does not redo measurements."""
+    return ancient(f"{R}/doctor_{host}.txt") if config["power"]["backend"] == "tegrastats" else []
+
+
+def judge_inputs(w):
+    inputs = {"runs": shard_path(w.model, w.level, w.category), "prompts": prompts_csv(w.category)}
+    if config["questions"]["references_file"]:
+        inputs["references"] = config["questions"]["references_file"]
+    if config["judge"]["backend"] == "llamacpp" and config["judge"]["model_path"]:
+        inputs["judge_model"] = ancient(config["judge"]["model_path"])
+    return inputs
+
+
+def quarantine_broken_shards():
+    """A shard cut by a power loss is moved aside (to *.corrupt) before the DAG is built, and the files made
+    from it are removed: Snakemake does not rebuild a missing intermediate while its products still exist."""
+    from slmbench.records import jsonl_is_complete
+
+    for model in MODELS:
+        for level in LEVELS:
+            for category in CATEGORIES:
+                shard = Path(shard_path(model, level, category))
+                if not shard.exists() or jsonl_is_complete(shard):
+                    continue
+                shard.replace(shard.with_name(f"{shard.name}.corrupt"))
+                for derived in (score_path(model, level, category), f"{R}/runs_llamacpp.jsonl", f"{R}/scores_absolute.csv"):
+                    Path(derived).unlink(missing_ok=True)
+                print(f"slmbench: {shard} was incomplete (power loss?); moved to {shard.name}.corrupt, redoing it",
+                      file=sys.stderr)
+
+
+# A shard cut by a power loss must be redone, not merged: checked before the DAG is built.
+quarantine_broken_shards()

@@ -8,27 +8,6 @@ INFERENCE_SETTINGS = json.dumps(
 )
 
 
-def quarantine_broken_shards():
-    """A shard cut by a power loss is moved aside (to *.corrupt) before the DAG is built, and the files made
-    from it are removed: Snakemake does not rebuild a missing intermediate while its products still exist."""
-    from slmbench.records import jsonl_is_complete
-
-    for model in MODELS:
-        for level in LEVELS:
-            for category in CATEGORIES:
-                shard = Path(shard_path(model, level, category))
-                if not shard.exists() or jsonl_is_complete(shard):
-                    continue
-                shard.replace(shard.with_name(shard.name + ".corrupt"))
-                for derived in (score_path(model, level, category), f"{R}/runs_llamacpp.jsonl", f"{R}/scores_absolute.csv"):
-                    Path(derived).unlink(missing_ok=True)
-                print(f"slmbench: {shard} was incomplete (power loss?); moved to {shard.name}.corrupt, redoing it",
-                      file=sys.stderr)
-
-
-quarantine_broken_shards()
-
-
 rule infer_shard:
     input:
         prompts=lambda w: prompts_csv(w.category),

@@ -1,16 +1,5 @@
 # Judging: one job per inference shard, NOT pinned to the board, so it runs beside inference (--cores > 1).
 # The API key is read from the environment inside the package; it never appears in params, logs or outputs.
-JUDGE = config["judge"]
-REFERENCES = config["questions"]["references_file"]
-
-
-def judge_inputs(w):
-    inputs = {"runs": shard_path(w.model, w.level, w.category), "prompts": prompts_csv(w.category)}
-    if REFERENCES:
-        inputs["references"] = REFERENCES
-    if JUDGE["backend"] == "llamacpp" and JUDGE["model_path"]:
-        inputs["judge_model"] = ancient(JUDGE["model_path"])
-    return inputs
 
 
 rule judge_shard:
@@ -20,7 +9,7 @@ rule judge_shard:
         score_path("{model}", "{level}", "{category}"),
     threads: 1  # the in-process judge's llama.cpp threads (an HTTP judge uses no CPU to speak of)
     params:
-        settings={k: v for k, v in JUDGE.items() if k != "demo_note"},  # the note is for reports only
+        settings={k: v for k, v in config["judge"].items() if k != "demo_note"},  # the note is for reports only
     log:
         f"{R}/logs/judge/{{model}}/{{level}}/{{category}}.log",
     script:

@@ -65,7 +65,7 @@ rule split_prompts:
     output:
         [prompts_csv(c) for c in CATEGORIES],
     params:
-        outdir=P["csv_dir"],
+        outdir=lambda w, output: os.path.dirname(output[0]),
         levels=LEVELS,
         categories=CATEGORIES,
     log:
