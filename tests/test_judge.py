@@ -183,4 +183,32 @@ def test_cli_form_judges_a_runs_file(tmp_path, clean_env):
         subprocess.run(cmd + ["--no-cache"], capture_output=True, text=True, check=True)
         assert len(server.bodies) == 8
     rows = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
-    assert len(rows) == 4 and "agreement alpha_repeats[stub-judge-2026-01-01]: 1.000" in first.stderr
+    assert len(rows) == 4 and "agreement alpha_repeats[m]: 1.000" in first.stderr
+
+
+def test_cli_compares_several_judges(tmp_path, clean_env):
+    import subprocess
+    import sys
+
+    many = [dict(records()[0], question_id=i, output=f"answer {i}") for i in range(4)]
+    runs = tmp_path / "runs.jsonl"
+    runs.write_text("".join(json.dumps(r) + "\n" for r in many))
+    questions = tmp_path / "question.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": i, "category": "math", "turns": [f"q{i}"]}) + "\n"
+                                 for i in range(4)))
+
+    def script(n, body):  # judge "a" and judge "b" agree on the order of the answers, "b" is half a point kinder
+        i = int(body["messages"][-1]["content"].split("answer ")[1][0])
+        bonus = 0.5 if body["model"] == "b" else 0.0
+        verdict = {"factuality": min(2.5, 0.5 * i + bonus), "helpfulness": 0.5 * i, "structure": 1.0,
+                   "conciseness": 1.0, "reason": "r"}
+        return 200, {}, chat_reply(json.dumps(verdict))
+
+    with StubServer(script) as server:
+        proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "judge", "--questions", str(questions), "--runs",
+                               str(runs), "--out", str(tmp_path / "s.csv"), "--base-url", server.base_url, "--model",
+                               "a", "--model", "b", "--cache", str(tmp_path / "c.sqlite")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "agreement spearman[a|b]: 1.000" in proc.stderr and "weighted_kappa[a|b]" in proc.stderr
+    rows = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
+    assert sorted({r["judge_name"] for r in rows}) == ["a", "b"] and len(rows) == 8

@@ -197,3 +197,42 @@ def test_llm_generation_with_the_tiny_gguf_writes_every_level(tmp_path, tiny_mod
     texts = writer.levels("Why is the sea salty?", LEVELS)
     assert texts["L0"] == "Why is the sea salty?" and all(texts[l].startswith("Why is the sea salty?\n\n") for l in LEVELS[1:])
     assert 4 <= writer.requests <= 8  # at most max_attempts per level
+
+
+def test_fetch_checks_sha256_and_names_the_place_when_offline(tmp_path):
+    import hashlib
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from slmbench.prompts.fetch import fetch_file
+
+    payload = b'{"question_id": 1, "category": "math", "turns": ["x"]}\n'
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/question.jsonl"
+    try:
+        out = fetch_file(url, tmp_path / "q.jsonl", hashlib.sha256(payload).hexdigest())
+        assert out.read_bytes() == payload
+        with pytest.raises(UserError, match="differs from the configured"):
+            fetch_file(url, tmp_path / "bad.jsonl", "0" * 64)
+        assert not (tmp_path / "bad.jsonl").exists()
+    finally:
+        server.shutdown()
+    with socket.socket() as probe:  # a port nobody listens on: what "offline" looks like to the fetcher
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/question.jsonl"
+    with pytest.raises(UserError, match=r"when offline, put the file at .*missing.jsonl"):
+        fetch_file(dead, tmp_path / "missing.jsonl", timeout_s=5)
+    assert not (tmp_path / "missing.jsonl").exists()

@@ -114,3 +114,28 @@ def test_a_prompt_csv_without_question_ids_is_named(study, tmp_path):
     study["expected"]["prompt_csvs"] = [bad]
     with pytest.raises(UserError, match="bad_prompts_hierarchical.csv: no question_id column"):
         check(study)
+
+
+def test_repeated_verdicts_become_one_score_per_run(tmp_path):
+    """judge.repeats > 1: the report averages a run's ok verdicts instead of calling them duplicates."""
+    import csv as _csv
+
+    from slmbench.report.data import read_scores
+
+    path = tmp_path / "scores.csv"
+    header = ["question_id", "category", "model_id", "level", "factuality", "helpfulness", "structure",
+              "conciseness", "total_score", "reason", "judge_model", "judge_status", "judge_name", "repeat"]
+    rows = [[1, "math", "m", "L0", 2, 2, 2, 2, 8, "a", "j", "ok", "j", 0],
+            [1, "math", "m", "L0", 1, 1, 1, 1, 4, "b", "j", "ok", "j", 1],
+            [2, "math", "m", "L0", "", "", "", "", "", "x", "j", "parse_error", "j", 0],
+            [2, "math", "m", "L0", 1, 1, 1, 1, 4, "c", "j", "ok", "j", 1],
+            [3, "math", "m", "L0", "", "", "", "", "", "x", "j", "parse_error", "j", 0],
+            [3, "math", "m", "L0", "", "", "", "", "", "y", "j", "parse_error", "j", 1]]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = _csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    scores = read_scores(path).set_index("question_id")
+    assert scores.loc[1, "total_score"] == 6.0 and scores.loc[1, "judge_status"] == "ok"
+    assert scores.loc[2, "total_score"] == 4.0 and scores.loc[2, "judge_status"] == "ok"
+    assert scores.loc[3, "judge_status"] == "parse_error" and scores.loc[3, "total_score"] != scores.loc[3, "total_score"]

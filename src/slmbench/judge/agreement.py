@@ -37,7 +37,8 @@ def weighted_kappa(a: np.ndarray, b: np.ndarray, step: float = 0.5) -> float:
 
 
 def agreement(rows: List[dict]) -> Dict[str, float]:
-    """rows: score rows with judge_status, total_score, judge_model, repeat, model_id, level, question_id."""
+    """rows: score rows with judge_status, total_score, judge_name (the configured judge), repeat, model_id, level,
+    question_id."""
     from scipy.stats import spearmanr
 
     ok = [r for r in rows if r.get("judge_status") == "ok" and r.get("total_score") not in (None, "")]
@@ -45,7 +46,7 @@ def agreement(rows: List[dict]) -> Dict[str, float]:
     by_judge: Dict[str, Dict[tuple, List[float]]] = {}
     for r in ok:
         item = (r["model_id"], r["level"], int(r["question_id"]))
-        by_judge.setdefault(r["judge_model"], {}).setdefault(item, []).append(float(r["total_score"]))
+        by_judge.setdefault(r.get("judge_name") or r["judge_model"], {}).setdefault(item, []).append(float(r["total_score"]))
     for judge, items in by_judge.items():
         if any(len(v) >= 2 for v in items.values()):
             result[f"alpha_repeats[{judge}]"] = krippendorff_alpha_interval(list(items.values()))

@@ -17,7 +17,7 @@ def _judge(args) -> int:
     if args.config:
         with open(args.config, encoding="utf-8") as fh:
             settings.update(yaml.safe_load(fh)["judge"])
-    overrides = {"max_cost_usd": args.max_cost, "base_url": args.base_url, "model": args.model, "concurrency": args.concurrency,
+    overrides = {"max_cost_usd": args.max_cost, "base_url": args.base_url, "concurrency": args.concurrency,
                  "repeats": args.repeats, "sleep_s": args.sleep, "backend": args.backend, "model_path": args.model_path,
                  "chat_format": args.chat_format, "cache": args.cache}
     settings.update({k: v for k, v in overrides.items() if v is not None})
@@ -25,7 +25,10 @@ def _judge(args) -> int:
     for item in read_jsonl(args.questions):  # MT-Bench question.jsonl: the first turn is the canonical question
         questions[int(item["question_id"])] = item["turns"][0]
     records = list(read_jsonl(args.runs))
-    rows = judge_records(records, questions, reference_answers(args.references), settings, use_cache=not args.no_cache)
+    references = reference_answers(args.references)
+    rows = []
+    for model in args.model or [settings["model"]]:  # several judges: each verdict set, then their agreement
+        rows += judge_records(records, questions, references, {**settings, "model": model}, use_cache=not args.no_cache)
     write_scores(rows, args.out)
     from .agreement import agreement
     from .cost import actual_usd
@@ -50,7 +53,7 @@ def register(subparsers) -> None:
     parser.add_argument("--config", help="take the judge section of this config file")
     parser.add_argument("--backend", choices=["openai", "llamacpp"])
     parser.add_argument("--base-url", dest="base_url")
-    parser.add_argument("--model")
+    parser.add_argument("--model", action="append", help="judge model; repeat the flag to compare several judges")
     parser.add_argument("--model-path", dest="model_path", help="llamacpp backend: the GGUF")
     parser.add_argument("--chat-format", dest="chat_format")
     parser.add_argument("--cache", help="sqlite verdict cache")

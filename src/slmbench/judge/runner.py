@@ -20,7 +20,7 @@ from .rubric import DIMENSIONS, REPAIR_PROMPT, RUBRIC_VERSION, Verdict, build_me
 
 SCORE_COLUMNS = [
     "question_id", "category", "model_id", "level", *DIMENSIONS, "total_score", "reason", "judge_model",
-    "judge_status", "repeat", "rubric_version", "judge_endpoint", "judged_at", "judge_prompt_tokens",
+    "judge_status", "judge_name", "repeat", "rubric_version", "judge_endpoint", "judged_at", "judge_prompt_tokens",
     "judge_completion_tokens", "cache_key",
 ]
 
@@ -76,7 +76,7 @@ def judge_records(records: Sequence[dict], questions: Dict[int, str], references
     todo = []
     for record in records:
         qid = int(record["question_id"])
-        base = {k: record[k] for k in ("question_id", "category", "model_id", "level")}
+        base = {**{k: record[k] for k in ("question_id", "category", "model_id", "level")}, "judge_name": settings["model"]}
         for rep in range(repeats):
             if record.get("status") != "ok" or record.get("output") is None:
                 rows.append({**base, "repeat": rep, "judge_status": "run_error", "reason": record.get("error") or ""})

@@ -146,7 +146,22 @@ def read_scores(path) -> pd.DataFrame:
         frame[name] = _numeric_column(frame, path, name).where(status == "ok")
     for name in ("model_id", "level"):
         frame[name] = frame[name].str.strip()
-    return frame
+    return collapse_repeats(frame)
+
+
+def collapse_repeats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Several verdicts per run (judge.repeats > 1, or several judges): one row per run whose scores are the
+    mean of its ok verdicts, ok when any verdict is. A row repeated with the same repeat and judge is a true
+    duplicate and is left for duplicate_keys to report."""
+    extra = [c for c in ("repeat", "judge_name") if c in frame]
+    if not extra or not frame.duplicated(KEY).any() or frame.duplicated(KEY + extra).any():
+        return frame
+    first = frame.drop_duplicates(KEY, keep="first").set_index(KEY)
+    ok = frame[frame["judge_status"] == "ok"]
+    means = ok.groupby(KEY)[DIMENSIONS + ["total_score"]].mean()
+    first[DIMENSIONS + ["total_score"]] = means.reindex(first.index)
+    first["judge_status"] = frame.groupby(KEY)["judge_status"].agg(lambda s: "ok" if (s == "ok").any() else s.iloc[0])
+    return first.reset_index()
 
 
 def duplicate_keys(frame: pd.DataFrame, position: str) -> List[str]:
