@@ -23,6 +23,14 @@ CONTENT = {
 }
 
 
+def keep_as_text(ws):
+    """openpyxl would store a string starting with '=' as a formula; a user's sheet holds it as text."""
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
+
+
 def wide_book(path, headers=("question_id", "category", *LEVELS), sheet_title="Sheet"):
     book = openpyxl.Workbook()
     ws = book.active
@@ -30,10 +38,7 @@ def wide_book(path, headers=("question_id", "category", *LEVELS), sheet_title="S
     ws.append(list(headers))
     for (qid, cat), texts in CONTENT.items():
         ws.append([qid, cat, *texts])
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"
+    keep_as_text(ws)
     book.save(path)
     return path
 
@@ -47,10 +52,7 @@ def long_book(path, rows=None):
             ws.append([qid, cat, level, text])
     for row in rows or []:
         ws.append(row)
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"
+    keep_as_text(ws)
     book.save(path)
     return path
 
