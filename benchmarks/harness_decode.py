@@ -78,7 +78,7 @@ def main(argv=None) -> dict:
             harness, raw = [], []
             for round_ in range(args.rounds):
                 for i, prompt in enumerate(PROMPTS):
-                    tokens, _ = runner.tokens_for(prompt)
+                    tokens, _, _ = runner.tokens_for(prompt)
                     pair = [("harness", lambda: harness_call(runner, i, prompt)),
                             ("raw", lambda: raw_call(runner.llm, tokens, args.max_tokens))]
                     if round_ % 2:  # alternate who goes first, so drift hits both alike

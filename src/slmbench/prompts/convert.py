@@ -1,173 +1,236 @@
-"""Prompt spreadsheet (xlsx) -> one CSV per category (question_id, category, level, prompt).
+"""Prompt spreadsheet (xlsx) -> `<category>_prompts_hierarchical.csv` (question_id, category, level, prompt).
 
-Accepts the wide layout (question_id, category, L0, L1, ...) and the long layout (question_id, category,
-level, prompt) on any sheet, with a header mapping for other (e.g. non-English) column names. Everything
-is validated before anything is written; each CSV is written atomically.
+Reads the wide layout (question_id, category, L0, L1, ...) or the long layout (question_id, category,
+level, prompt), detected from the header (see sheet.py for how the sheet and its columns are found).
+Every cell is checked before anything is written, each error naming the sheet, row and column; each CSV
+is then written atomically. Rows of categories (or standard levels) the config does not list are left
+out: that is how a user runs a subset of the study from the full sheet.
 """
 
 from __future__ import annotations
 
 import csv
-import json
+import re
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from ..errors import UserError
 from ..records import atomic_output
+from .questions import read_questions
+from .sheet import FIELDS, STANDARD_LEVELS, Column, Table, find_table, normal
 
-FIELDS = ("question_id", "category", "level", "prompt")
-DEFAULT_LEVELS = ("L0", "L1", "L2", "L3", "P")
+DEFAULT_LEVELS = STANDARD_LEVELS
+SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")  # categories become file names
 
 
-def _headers(row: Sequence, mapping: Dict[str, str]) -> Dict[str, int]:
-    """Column index by canonical field/level name; `mapping` maps canonical name -> header in the sheet."""
-    reverse = {header.strip().lower(): field for field, header in mapping.items()}
-    columns: Dict[str, int] = {}
-    for index, cell in enumerate(row):
-        if cell is None:
-            continue
-        name = str(cell).strip()
-        canonical = reverse.get(name.lower(), name)
-        lowered = canonical.lower()
-        columns[lowered if lowered in FIELDS else canonical] = index
-    return columns
+@dataclass
+class SheetPrompt:
+    question_id: int
+    category: str
+    level: str
+    prompt: str
+    row: int
+    where: str  # sheet, row and column the prompt came from
 
 
 def _text(value, where: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise UserError(f"{where}: expected text, found {type(value).__name__} {value!r}; format the cell as text")
+        raise UserError(f"{where}: expected text, found a {type(value).__name__} ({value!r}); format the cell as text")
     return value
 
 
-def read_questions(path: Optional[str | Path]) -> Dict[int, dict]:
-    if not path:
-        return {}
-    questions = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    item = json.loads(line)
-                    questions[int(item["question_id"])] = item
-                except (ValueError, KeyError, TypeError):
-                    raise UserError(f"{path}:{lineno}: not a question.jsonl line (question_id, category, turns)") from None
-    return questions
+def _question_id(value, where: str) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise UserError(f"{where}: {value!r} is not a question id (a whole number)")
 
 
-def read_sheet_rows(excel: Path, sheet: Optional[str], mapping: Dict[str, str], levels: Sequence[str],
-                    questions: Dict[int, dict]) -> List[dict]:
-    """Rows of (question_id, category, level, prompt) from either layout, validated cell by cell."""
-    import openpyxl
+class RowReader:
+    """Turns the table's rows into SheetPrompts, checking each cell it reads."""
 
-    try:
-        book = openpyxl.load_workbook(excel, read_only=True, data_only=False)
-    except (OSError, KeyError, ValueError) as exc:
-        raise UserError(f"{excel}: cannot open as an xlsx workbook ({exc})") from None
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise UserError(f"{excel}: no sheet '{sheet}' (sheets: {', '.join(book.sheetnames)}); fix --sheet")
-        ws = book[sheet] if sheet else book.worksheets[0]
-        rows = list(ws.iter_rows(values_only=True))
-    finally:
-        book.close()
-    name = f"{excel} sheet '{ws.title}'"
-    if not rows:
-        raise UserError(f"{name}: empty sheet; the first row must be the header")
-    cols = _headers(rows[0], mapping)
-    long = "level" in cols and "prompt" in cols
-    level_cols = [lvl for lvl in levels if lvl in cols]
-    if "question_id" not in cols:
-        raise UserError(f"{name} row 1: missing column question_id (map another header with --map question_id=HEADER)")
-    if not long and not level_cols:
-        raise UserError(f"{name} row 1: missing columns: either level+prompt (long layout) or {', '.join(levels)} (wide)")
-    if not long:
-        missing = [lvl for lvl in levels if lvl not in cols]
+    def __init__(self, table: Table, levels: Sequence[str], questions: Dict[int, dict]):
+        self.table, self.levels, self.questions = table, list(levels), questions
+        cols = table.columns
+        self.long = "level" in cols and "prompt" in cols
+        self.left_out: Dict[str, int] = {}
+        self._check_layout()
+
+    def _check_layout(self) -> None:
+        cols, head = self.table.columns, self.table.at(self.table.header_row)
+        if self.long:
+            return
+        if "level" in cols or "prompt" in cols:
+            absent = "prompt" if "level" in cols else "level"
+            raise UserError(f"{head}: missing column {absent} (the long layout needs question_id, category, level, prompt)")
+        present = [lvl for lvl in self.levels if lvl in cols]
+        if not present:
+            raise UserError(f"{head}: missing columns: level and prompt (long layout) or {', '.join(self.levels)} "
+                            f"(wide layout); map other headers with --map FIELD=HEADER")
+        missing = [lvl for lvl in self.levels if lvl not in cols]
         if missing:
-            raise UserError(f"{name} row 1: missing level column(s) {', '.join(missing)}")
-    out: List[dict] = []
-    for rownum, row in enumerate(rows[1:], start=2):
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
-            continue
-        cell = lambda field: row[cols[field]] if cols.get(field) is not None and cols[field] < len(row) else None  # noqa: E731
-        qid_raw = cell("question_id")
-        try:
-            qid = int(qid_raw)
-            if isinstance(qid_raw, float) and qid_raw != qid:
-                raise ValueError
-        except (TypeError, ValueError):
-            raise UserError(f"{name} row {rownum} column question_id: {qid_raw!r} is not an integer id") from None
-        if questions and qid not in questions:
-            raise UserError(f"{name} row {rownum} column question_id: {qid} is not in the questions file")
-        category = _text(cell("category"), f"{name} row {rownum} column category").strip() if "category" in cols else ""
-        if not category:
-            if qid not in questions:
-                raise UserError(f"{name} row {rownum} column category: empty and no questions file to take it from")
-            category = questions[qid]["category"]
-        if long:
-            level = _text(cell("level"), f"{name} row {rownum} column level").strip()
-            out.append(dict(question_id=qid, category=category, level=level,
-                            prompt=_text(cell("prompt"), f"{name} row {rownum} column prompt"), _where=f"{name} row {rownum}"))
-        else:
-            for level in levels:
-                out.append(dict(question_id=qid, category=category, level=level,
-                                prompt=_text(cell(level), f"{name} row {rownum} column {level}"),
-                                _where=f"{name} row {rownum} column {level}"))
-    return out
+            raise UserError(f"{head}: missing column(s) {', '.join(missing)} (the wide layout needs one column per "
+                            f"configured level: {', '.join(self.levels)})")
+
+    def cell(self, values: tuple, column: Optional[Column]):
+        return values[column.index] if column is not None and column.index < len(values) else None
+
+    def category(self, values: tuple, rownum: int, qid: int) -> str:
+        column = self.table.columns.get("category")
+        where = self.table.at(rownum, column)
+        name = _text(self.cell(values, column), where).strip()
+        known = self.questions.get(qid, {}).get("category")
+        if not name:
+            if known is None:
+                raise UserError(f"{where}: no category, and no questions file to take it "
+                                f"from; fill the column or pass --questions")
+            return known
+        if known is not None and name != known:
+            raise UserError(f"{where}: unknown category '{name}' for question {qid} (question.jsonl says '{known}'); "
+                            f"fix the cell")
+        return name
+
+    def read(self, categories: Optional[Sequence[str]]) -> List[SheetPrompt]:
+        prompts: List[SheetPrompt] = []
+        for rownum, values in self.table.rows:
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                continue
+            id_col = self.table.columns["question_id"]
+            qid = _question_id(self.cell(values, id_col), self.table.at(rownum, id_col))
+            if self.questions and qid not in self.questions:
+                raise UserError(f"{self.table.at(rownum, id_col)}: question {qid} is not in the questions file; "
+                                f"fix the id or use the matching question.jsonl")
+            category = self.category(values, rownum, qid)
+            if categories is not None and category not in categories:
+                self.left_out[category] = self.left_out.get(category, 0) + 1
+                continue
+            if not SAFE_NAME.match(category):
+                raise UserError(f"{self.table.at(rownum, self.table.columns.get('category'))}: category '{category}' "
+                                f"may contain only letters, digits, '.', '_' and '-'")
+            prompts.extend(self._long_row(values, rownum, qid, category) if self.long
+                           else self._wide_row(values, rownum, qid, category))
+        return prompts
+
+    def _prompt(self, values, rownum, column, qid, category, level) -> SheetPrompt:
+        where = self.table.at(rownum, column)
+        text = _text(self.cell(values, column), where)
+        if not text.strip():
+            raise UserError(f"{where}: empty prompt for question {qid} level {level}; write the prompt or delete the row")
+        return SheetPrompt(qid, category, level, text, rownum, where)
+
+    def _wide_row(self, values, rownum, qid, category) -> List[SheetPrompt]:
+        return [self._prompt(values, rownum, self.table.columns[lvl], qid, category, lvl) for lvl in self.levels]
+
+    def _long_row(self, values, rownum, qid, category) -> List[SheetPrompt]:
+        column = self.table.columns["level"]
+        where = self.table.at(rownum, column)
+        written = _text(self.cell(values, column), where).strip()
+        spelled = {normal(lvl): lvl for lvl in [*STANDARD_LEVELS, *self.levels]}
+        level = spelled.get(normal(written)) if written else None
+        if level is None:
+            raise UserError(f"{where}: unknown level '{written}' (configured: {', '.join(self.levels)}); fix the cell")
+        if level not in self.levels:
+            return []  # a standard level the config does not run
+        return [self._prompt(values, rownum, self.table.columns["prompt"], qid, category, level)]
 
 
-def validate_rows(rows: List[dict], levels: Sequence[str], categories: Optional[Sequence[str]], source: str) -> None:
-    seen: Dict[tuple, str] = {}
-    for row in rows:
-        where = row["_where"]
-        if row["level"] not in levels:
-            raise UserError(f"{where}: unknown level '{row['level']}' (configured: {', '.join(levels)})")
-        if not row["prompt"].strip():
-            raise UserError(f"{where}: empty prompt for question {row['question_id']} level {row['level']}")
-        key = (row["question_id"], row["level"])
-        if key in seen:
-            raise UserError(f"{where}: duplicate prompt for question {key[0]} level {key[1]} (also {seen[key]})")
-        seen[key] = where
-    by_question: Dict[int, set] = {}
-    for row in rows:
-        by_question.setdefault(row["question_id"], set()).add(row["level"])
-    for qid, have in sorted(by_question.items()):
-        missing = [lvl for lvl in levels if lvl not in have]
+def check_prompts(prompts: List[SheetPrompt], table: Table, levels: Sequence[str],
+                  categories: Optional[Sequence[str]]) -> None:
+    """Sheet-wide rules: one prompt per (question, level), one category per question, every level, every category."""
+    first: Dict[tuple, SheetPrompt] = {}
+    category_of: Dict[int, SheetPrompt] = {}
+    rows_of: Dict[int, List[int]] = {}
+    for p in prompts:
+        earlier = first.setdefault((p.question_id, p.level), p)
+        if earlier is not p:
+            raise UserError(f"{p.where}: duplicate prompt for question {p.question_id} level {p.level} (first at row "
+                            f"{earlier.row}); keep one")
+        seen = category_of.setdefault(p.question_id, p)
+        if seen.category != p.category:
+            raise UserError(f"{table.at(p.row, table.columns.get('category'))}: category '{p.category}' but row "
+                            f"{seen.row} gives question {p.question_id} category '{seen.category}'; use one")
+        rows_of.setdefault(p.question_id, []).append(p.row)
+    have: Dict[int, set] = {}
+    for p in prompts:
+        have.setdefault(p.question_id, set()).add(p.level)
+    for qid, got in sorted(have.items()):
+        missing = [lvl for lvl in levels if lvl not in got]
         if missing:
-            raise UserError(f"{source}: question {qid} has no prompt for level(s) {', '.join(missing)}")
+            rows = sorted(set(rows_of[qid]))
+            column = table.columns.get("level")
+            raise UserError(f"{table.where} row(s) {', '.join(map(str, rows))}{' ' + column.name if column else ''}: "
+                            f"question {qid} has no prompt for level(s) {', '.join(missing)}; every question needs "
+                            f"every configured level")
     if categories is not None:
-        present = {row["category"] for row in rows}
+        present = {p.category for p in prompts}
         absent = [c for c in categories if c not in present]
         if absent:
-            raise UserError(f"{source}: no prompts for configured category(ies) {', '.join(absent)}; "
-                            f"fix the sheet or the config's categories")
+            column = table.columns.get("category")
+            place = column.name if column else "categories taken from the questions file"
+            raise UserError(f"{table.where} {place}: no prompts for configured category(ies) {', '.join(absent)}; add "
+                            f"them to the sheet or remove them from the config's categories")
+
+
+def warn_about_subset(reader: RowReader, prompts: List[SheetPrompt], questions: Dict[int, dict],
+                      categories: Optional[Sequence[str]]) -> None:
+    """Not errors (a subset is a user's choice), but worth a line: what was left out, what the sheet lacks."""
+    for category, count in sorted(reader.left_out.items()):
+        print(f"slmbench: note: left out {count} row(s) of category '{category}' (not in the config's categories)",
+              file=sys.stderr)
+    have = {p.question_id for p in prompts}
+    lacking = sorted(q for q, item in questions.items()
+                     if q not in have and (categories is None or item["category"] in categories))
+    if lacking and have:
+        print(f"slmbench: warning: {len(lacking)} question(s) of the questions file have no prompts in the sheet "
+              f"(ids {', '.join(map(str, lacking[:10]))}{' ...' if len(lacking) > 10 else ''})", file=sys.stderr)
+
+
+def write_csv(path: Path, prompts: List[SheetPrompt]) -> None:
+    with atomic_output(path) as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(FIELDS)
+        for p in prompts:
+            writer.writerow([p.question_id, p.category, p.level, p.prompt])
+
+
+def read_prompts(excel, *, sheet=None, mapping=None, questions_file=None, levels=None,
+                 categories=None) -> List[SheetPrompt]:
+    """Every prompt the sheet holds for the configured levels and categories, fully validated, in study order."""
+    levels = list(levels or DEFAULT_LEVELS)
+    questions = read_questions(questions_file)
+    table = find_table(Path(excel), sheet, dict(mapping or {}), levels)
+    reader = RowReader(table, levels, questions)
+    prompts = reader.read(categories)
+    check_prompts(prompts, table, levels, categories)
+    warn_about_subset(reader, prompts, questions, categories)
+    order = {lvl: i for i, lvl in enumerate(levels)}
+    return sorted(prompts, key=lambda p: (p.question_id, order[p.level]))
 
 
 def convert_spreadsheet(excel, outdir, *, split=True, sheet=None, mapping=None, questions_file=None,
                         levels=None, categories=None) -> List[Path]:
-    excel, outdir = Path(excel), Path(outdir)
-    levels = list(levels or DEFAULT_LEVELS)
-    questions = read_questions(questions_file)
-    rows = read_sheet_rows(excel, sheet, dict(mapping or {}), levels, questions)
-    for row in rows:
-        if not all(c.isalnum() or c in "._-" for c in row["category"]):
-            raise UserError(f"{row['_where']}: category '{row['category']}' may contain only letters, digits, . _ -")
-    validate_rows(rows, levels, categories, str(excel))
-    if categories is not None:
-        rows = [r for r in rows if r["category"] in categories]
-    order = {lvl: i for i, lvl in enumerate(levels)}
-    rows.sort(key=lambda r: (r["question_id"], order[r["level"]]))
-    groups: Dict[str, List[dict]] = {}
-    for row in rows:
-        groups.setdefault(row["category"] if split else "all", []).append(row)
+    """Write `<outdir>/<category>_prompts_hierarchical.csv` per category (or one `prompts_hierarchical.csv`
+    without `split`); nothing is written unless the whole sheet is valid."""
+    prompts = read_prompts(excel, sheet=sheet, mapping=mapping, questions_file=questions_file, levels=levels,
+                           categories=categories)
+    if not prompts:
+        raise UserError(f"{excel}: no prompts below the header; fill the sheet")
+    outdir = Path(outdir)
+    if not split:
+        path = outdir / "prompts_hierarchical.csv"
+        write_csv(path, prompts)
+        return [path]
+    names = list(categories) if categories is not None else list(dict.fromkeys(p.category for p in prompts))
     written = []
-    for group, items in groups.items():
-        path = outdir / (f"{group}_prompts_hierarchical.csv" if split else "prompts_hierarchical.csv")
-        with atomic_output(path) as fh:
-            writer = csv.writer(fh)
-            writer.writerow(FIELDS)
-            for item in items:
-                writer.writerow([item[f] for f in FIELDS])
+    for category in names:
+        path = outdir / f"{category}_prompts_hierarchical.csv"
+        write_csv(path, [p for p in prompts if p.category == category])
         written.append(path)
     return written

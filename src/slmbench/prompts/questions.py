@@ -1,0 +1,62 @@
+"""MT-Bench question.jsonl: `{"question_id": int, "category": str, "turns": [str, ...]}`, one per line.
+
+Only the first turn is used (it is L0, the canonical question); later turns belong to MT-Bench's
+multi-turn protocol, which this study does not run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, Optional
+
+from ..errors import UserError
+
+FORMAT = 'each line one object like {"question_id": 81, "category": "writing", "turns": ["..."]}'
+
+
+def question_problem(item) -> Optional[str]:
+    """What is wrong with one parsed line, or None."""
+    if not isinstance(item, dict):
+        return "not a JSON object"
+    qid = item.get("question_id")
+    if not isinstance(qid, int) or isinstance(qid, bool):
+        return f"question_id {qid!r} is not a whole number"
+    category = item.get("category")
+    if not isinstance(category, str) or not category.strip():
+        return f"question {qid}: category {category!r} is not a name"
+    turns = item.get("turns")
+    if not isinstance(turns, list) or not turns or not isinstance(turns[0], str) or not turns[0].strip():
+        return f"question {qid}: turns must be a list whose first item is the question text"
+    return None
+
+
+def read_questions(path: Optional[str | Path]) -> Dict[int, dict]:
+    """Questions by id, every line checked; {} when no file is given."""
+    if not path:
+        return {}
+    try:
+        fh = open(path, encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: questions file not found; check questions.file (or --questions)") from None
+    questions: Dict[int, dict] = {}
+    with fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError:
+                raise UserError(f"{path} line {lineno}: not JSON; {FORMAT}") from None
+            problem = question_problem(item)
+            if problem:
+                raise UserError(f"{path} line {lineno}: {problem}; {FORMAT}")
+            if item["question_id"] in questions:
+                raise UserError(f"{path} line {lineno}: question_id {item['question_id']} appears twice; "
+                                f"give every question its own id")
+            questions[item["question_id"]] = item
+    return questions
+
+
+def first_turn(item: dict) -> str:
+    return item["turns"][0].strip()
