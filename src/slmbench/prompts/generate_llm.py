@@ -52,16 +52,24 @@ class LevelWriter:
     def __init__(self, settings: dict, client=None, encoding: str = OFFLINE_ENCODING,
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS):
         from ..judge.cache import VerdictCache
-        from ..judge.clients import make_judge
 
         if max_attempts < 1:
             raise UserError(f"--max-attempts {max_attempts}: needs at least 1")
         self.settings = settings
-        self.client = client or make_judge(settings)
+        self._client = client
         self.enc = get_encoding(encoding)
         self.max_attempts = max_attempts
         self.cache = VerdictCache(settings["cache"]) if settings.get("cache") else None
         self.requests = 0
+
+    @property
+    def client(self):
+        """Made on first use: a rerun served from the cache needs no endpoint, key or model file."""
+        if self._client is None:
+            from ..judge.clients import make_judge
+
+            self._client = make_judge(self.settings)
+        return self._client
 
     def extra_tokens(self, text: str) -> int:
         return len(self.enc.encode("\n\n" + text))

