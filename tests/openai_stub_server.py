@@ -26,6 +26,7 @@ class StubServer:
         self.delay_s = delay_s
         self.bodies: List[dict] = []
         self.answered: List[dict] = []  # bodies whose reply was fully sent
+        self.auth: List[str] = []  # the Authorization header of each request
         self.lock = threading.Lock()
         outer = self
 
@@ -38,6 +39,7 @@ class StubServer:
                 with outer.lock:
                     n = len(outer.bodies)
                     outer.bodies.append(body)
+                    outer.auth.append(self.headers.get("Authorization", ""))
                 if outer.delay_s:
                     time.sleep(outer.delay_s)
                 status, headers, payload = outer.script(n, body)

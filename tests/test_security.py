@@ -27,8 +27,9 @@ def test_api_key_never_written_and_formulas_stay_text(tmp_path, tiny_model):
         runs = [json.loads(line) for line in (work / "results/demo/runs_llamacpp.jsonl").open()]
         # one request per distinct answer: identical answers at two levels share one cached verdict
         assert len(server.bodies) == len({r["output"] for r in runs}) >= 1
+        assert set(server.auth) == {f"Bearer {SENTINEL}"}  # the key was really in play
     scanned = 0
-    for path in [*work.rglob("*")]:
+    for path in work.rglob("*"):
         if path.is_file():
             scanned += 1
             assert SENTINEL.encode() not in path.read_bytes(), f"the API key leaked into {path}"
