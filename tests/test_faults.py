@@ -109,7 +109,9 @@ def test_kill_during_judging_never_asks_an_answered_verdict_again(tmp_path, tiny
     from openai_stub_server import StubServer
 
     with StubServer(delay_s=0.3) as server:
-        work = make_workdir(tmp_path, tiny_model.parent, categories=CATEGORIES, **{
+        # 8 questions x 2 levels: every question is a different request, whatever the tiny model answers
+        # (identical answers to one question share a cached verdict, so answers alone may repeat)
+        work = make_workdir(tmp_path, tiny_model.parent, levels=["L0", "L1"], **{
             "inference.max_tokens": 8, "judge.backend": "openai", "judge.base_url": server.base_url,
             "judge.model": "stub-judge", "judge.concurrency": 1})
         scores = f"{RES}/scores_absolute.csv"
@@ -119,9 +121,9 @@ def test_kill_during_judging_never_asks_an_answered_verdict_again(tmp_path, tiny
         kill_tree(proc)
         answered_before = [json.dumps(b["messages"]) for b in server.answered]
         asked_before = len(server.bodies)
-        assert 3 <= len(answered_before) < len(CATEGORIES) * 5
+        assert 3 <= len(answered_before) < 16, "the kill came too late to test anything"
         snakemake(work, "--cores", "1", scores)
         asked_after = [json.dumps(b["messages"]) for b in server.bodies[asked_before:]]
     assert not set(asked_after) & set(answered_before), "a verdict already received was asked again"
     rows = (work / scores).read_text().splitlines()
-    assert len(rows) == 1 + len(CATEGORIES) * 5
+    assert len(rows) == 1 + 8 * 2
