@@ -128,9 +128,16 @@ def test_in_process_llamacpp_judge_returns_schema_valid_verdicts(tmp_path, tiny_
 
 def test_max_cost_stops_before_any_request(tmp_path, clean_env):
     with StubServer() as server:
-        with pytest.raises(UserError, match=r"estimated judge cost \$.* exceeds the limit \$0.00"):
+        with pytest.raises(UserError, match=r"estimated at up to \$.* passes the limit \$0.00"):
             judge_records(records(), QUESTIONS, {}, settings(tmp_path, server, price_per_mtok={"input": 2.5, "output": 10},
                                                              max_cost_usd=0.000001))
+        assert server.bodies == []
+
+
+def test_max_cost_without_a_price_table_is_refused(tmp_path, clean_env):
+    with StubServer() as server:
+        with pytest.raises(UserError, match=r"no price table \(judge.price_per_mtok or --price\)"):
+            judge_records(records(), QUESTIONS, {}, settings(tmp_path, server, max_cost_usd=5))
         assert server.bodies == []
 
 
@@ -155,11 +162,25 @@ def test_agreement_across_repeats_and_judges():
     for q, (a, b) in enumerate([(2, 2.5), (5, 5), (8, 7.5), (9.5, 10)]):
         for judge, score in (("j1", a), ("j2", b)):
             for rep in (0, 1):
-                rows.append({"judge_status": "ok", "total_score": score, "judge_model": judge, "repeat": rep,
+                rows.append({"judge_status": "ok", "total_score": score, "judge_name": judge, "repeat": rep,
                              "model_id": "m", "level": "L0", "question_id": q})
-    result = agreement(rows)
-    assert result["alpha_repeats[j1]"] == 1.0 and result["spearman[j1|j2]"] == pytest.approx(1.0)
-    assert 0.8 < result["weighted_kappa[j1|j2]"] <= 1.0
+    rows.append({"judge_status": "parse_error", "total_score": "", "judge_name": "j1", "repeat": 0, "model_id": "m",
+                 "level": "L0", "question_id": 9})  # a failed verdict takes no part
+    found = {(r["measure"], r["judge"]): r for r in agreement(rows) if r["score"] == "total_score"}
+    assert found[("krippendorff_alpha_repeats", "j1")]["value"] == 1.0
+    assert found[("krippendorff_alpha_repeats", "j1")]["n_answers"] == 4
+    assert found[("spearman_rho", "j1")]["value"] == pytest.approx(1.0)
+    assert found[("spearman_rho", "j1")]["other_judge"] == "j2"
+    assert 0.8 < found[("weighted_kappa_linear", "j1")]["value"] <= 1.0
+
+
+def test_agreement_with_nothing_to_compare_says_so():
+    from slmbench.judge.agreement import agreement
+
+    rows = [{"judge_status": "ok", "total_score": 5, "judge_name": "j", "repeat": 0, "model_id": "m", "level": "L0",
+             "question_id": q} for q in range(3)]
+    (only,) = agreement(rows)
+    assert only["measure"] == "none" and "judge.repeats >= 2" in only["note"]
 
 
 def test_cli_form_judges_a_runs_file(tmp_path, clean_env):
@@ -174,7 +195,8 @@ def test_cli_form_judges_a_runs_file(tmp_path, clean_env):
     with StubServer() as server:
         cmd = [sys.executable, "-m", "slmbench.cli", "judge", "--questions", str(questions), "--runs", str(runs),
                "--out", str(tmp_path / "s.csv"), "--base-url", server.base_url, "--model", "m", "--concurrency", "2",
-               "--repeats", "2", "--max-cost", "5", "--sleep", "0", "--cache", str(tmp_path / "c.sqlite")]
+               "--repeats", "2", "--price", "2.5", "10", "--max-cost", "5", "--sleep", "0",
+               "--cache", str(tmp_path / "c.sqlite")]
         first = subprocess.run(cmd, capture_output=True, text=True)
         assert first.returncode == 0, first.stderr
         assert len(server.bodies) == 4  # 2 answers x 2 repeats
@@ -183,7 +205,8 @@ def test_cli_form_judges_a_runs_file(tmp_path, clean_env):
         subprocess.run(cmd + ["--no-cache"], capture_output=True, text=True, check=True)
         assert len(server.bodies) == 8
     rows = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
-    assert len(rows) == 4 and "agreement alpha_repeats[m]: 1.000" in first.stderr
+    assert len(rows) == 4 and "agreement krippendorff_alpha_repeats[m] on total_score: 1.000" in first.stderr
+    assert "2 requested, 0 from the cache" not in again.stderr and "0 requested, 4 from the cache" in again.stderr
 
 
 def test_cli_compares_several_judges(tmp_path, clean_env):
@@ -209,6 +232,7 @@ def test_cli_compares_several_judges(tmp_path, clean_env):
                                str(runs), "--out", str(tmp_path / "s.csv"), "--base-url", server.base_url, "--model",
                                "a", "--model", "b", "--cache", str(tmp_path / "c.sqlite")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "agreement spearman[a|b]: 1.000" in proc.stderr and "weighted_kappa[a|b]" in proc.stderr
+    assert "agreement spearman_rho[a|b] on total_score: 1.000" in proc.stderr
+    assert "weighted_kappa_linear[a|b]" in proc.stderr
     rows = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
     assert sorted({r["judge_name"] for r in rows}) == ["a", "b"] and len(rows) == 8

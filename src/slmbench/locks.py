@@ -22,7 +22,8 @@ def _boot_id() -> str:
         return ""
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this machine (one we may not signal counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -45,7 +46,7 @@ def clear_stale_lock(workdir: str | Path = ".") -> Optional[str]:
         except (OSError, ValueError):
             return None  # a lock we know nothing about: leave it to Snakemake (and --unlock)
         same_boot = owner.get("boot_id") == _boot_id() and owner.get("host") == socket.gethostname()
-        if same_boot and _alive(int(owner.get("pid", -1))):
+        if same_boot and pid_alive(int(owner.get("pid", -1))):
             return None  # a live run holds it
         for lock in locks.iterdir():
             lock.unlink()

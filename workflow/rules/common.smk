@@ -97,6 +97,7 @@ def final_outputs():
         + [
             f"{R}/runs_llamacpp.jsonl",
             f"{R}/scores_absolute.csv",
+            f"{R}/judge_agreement.csv",
             f"{R}/exported_responses/all_responses.csv",
             f"{R}/validation.txt",
             TOKEN_REPORT,  # prompts.smk
@@ -136,8 +137,11 @@ def judge_inputs(w):
     inputs = {"runs": shard_path(w.model, w.level, w.category), "prompts": prompts_csv(w.category)}
     if config["questions"]["references_file"]:
         inputs["references"] = config["questions"]["references_file"]
-    if config["judge"]["backend"] == "llamacpp" and config["judge"]["model_path"]:
-        inputs["judge_model"] = ancient(config["judge"]["model_path"])
+    # the GGUF of every in-process judge (ancient: a re-download does not redo the verdicts)
+    judges = [config["judge"], *({**config["judge"], **extra} for extra in config["judge"]["judges"])]
+    ggufs = sorted({j["model_path"] for j in judges if j["backend"] == "llamacpp" and j["model_path"]})
+    if ggufs:
+        inputs["judge_models"] = [ancient(path) for path in ggufs]
     return inputs
 
 

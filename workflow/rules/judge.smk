@@ -8,6 +8,7 @@ rule judge_shard:
     output:
         score_path("{model}", "{level}", "{category}"),
     threads: 1  # the in-process judge's llama.cpp threads (an HTTP judge uses no CPU to speak of)
+    # judge.judges: every judge of the panel scores the shard here, one after the other
     params:
         settings={k: v for k, v in config["judge"].items() if k != "demo_note"},  # the note is for reports only
     log:
@@ -25,3 +26,14 @@ rule merge_scores:
         f"{R}/logs/merge_scores.log",
     script:
         "../scripts/merge_scores.py"
+
+
+rule judge_agreement:
+    input:
+        f"{R}/scores_absolute.csv",
+    output:
+        f"{R}/judge_agreement.csv",
+    log:
+        f"{R}/logs/judge_agreement.log",
+    script:
+        "../scripts/judge_agreement.py"

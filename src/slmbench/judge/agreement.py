@@ -1,11 +1,21 @@
-"""How repeatable are the verdicts? Krippendorff's alpha (interval) across repeats of one judge, and Spearman's
-rho and linearly weighted Cohen's kappa between two judges, on total_score."""
+"""How far can the verdicts be trusted? Krippendorff's alpha (interval) across the repeats of one judge, and
+Spearman's rho and linearly weighted Cohen's kappa between judges, on the total and on each dimension.
+Only ok verdicts take part; an answer counts where at least two verdicts (or both judges) exist."""
 
 from __future__ import annotations
 
+import csv
+import math
+from pathlib import Path
 from typing import Dict, List
 
 import numpy as np
+
+from ..records import atomic_output
+from .rubric import DIMENSIONS
+
+AGREEMENT_COLUMNS = ["measure", "score", "judge", "other_judge", "value", "n_answers", "note"]
+SCORES = ["total_score", *DIMENSIONS]
 
 
 def krippendorff_alpha_interval(units: List[List[float]]) -> float:
@@ -20,8 +30,8 @@ def krippendorff_alpha_interval(units: List[List[float]]) -> float:
     return 1.0 if expected == 0 else float(1 - observed / expected)
 
 
-def weighted_kappa(a: np.ndarray, b: np.ndarray, step: float = 0.5) -> float:
-    """Linearly weighted Cohen's kappa on scores in half points."""
+def weighted_kappa(a: np.ndarray, b: np.ndarray) -> float:
+    """Linearly weighted Cohen's kappa; the categories are the values seen (half points)."""
     cats = np.unique(np.concatenate([a, b]))
     if len(cats) < 2:
         return float("nan")
@@ -36,27 +46,60 @@ def weighted_kappa(a: np.ndarray, b: np.ndarray, step: float = 0.5) -> float:
     return float(1 - (weights * observed).sum() / (weights * expected).sum())
 
 
-def agreement(rows: List[dict]) -> Dict[str, float]:
-    """rows: score rows with judge_status, total_score, judge_name (the configured judge), repeat, model_id, level,
-    question_id."""
+def _by_judge(rows: List[dict], score: str) -> Dict[str, Dict[tuple, List[float]]]:
+    found: Dict[str, Dict[tuple, List[float]]] = {}
+    for r in rows:
+        if r.get("judge_status") != "ok" or r.get(score) in (None, ""):
+            continue
+        answer = (r["model_id"], r["level"], int(r["question_id"]))
+        judge = r.get("judge_name") or r.get("judge_model") or "judge"
+        found.setdefault(judge, {}).setdefault(answer, []).append(float(r[score]))
+    return found
+
+
+def agreement(rows: List[dict]) -> List[dict]:
+    """One row per measure, score and judge (pair); `rows` are score rows as in scores_absolute.csv."""
     from scipy.stats import spearmanr
 
-    ok = [r for r in rows if r.get("judge_status") == "ok" and r.get("total_score") not in (None, "")]
-    result: Dict[str, float] = {}
-    by_judge: Dict[str, Dict[tuple, List[float]]] = {}
-    for r in ok:
-        item = (r["model_id"], r["level"], int(r["question_id"]))
-        by_judge.setdefault(r.get("judge_name") or r["judge_model"], {}).setdefault(item, []).append(float(r["total_score"]))
-    for judge, items in by_judge.items():
-        if any(len(v) >= 2 for v in items.values()):
-            result[f"alpha_repeats[{judge}]"] = krippendorff_alpha_interval(list(items.values()))
-    judges = sorted(by_judge)
-    for i, first in enumerate(judges):
-        for second in judges[i + 1:]:
-            common = sorted(set(by_judge[first]) & set(by_judge[second]))
-            if len(common) >= 3:
+    result: List[dict] = []
+    for score in SCORES:
+        by_judge = _by_judge(rows, score)
+        for judge, answers in sorted(by_judge.items()):
+            units = [v for v in answers.values() if len(v) >= 2]
+            if units:
+                result.append({"measure": "krippendorff_alpha_repeats", "score": score, "judge": judge,
+                               "value": krippendorff_alpha_interval(units), "n_answers": len(units)})
+        judges = sorted(by_judge)
+        for i, first in enumerate(judges):
+            for second in judges[i + 1:]:
+                common = sorted(set(by_judge[first]) & set(by_judge[second]))
+                if len(common) < 3:
+                    continue
                 a = np.array([np.mean(by_judge[first][c]) for c in common])
                 b = np.array([np.mean(by_judge[second][c]) for c in common])
-                result[f"spearman[{first}|{second}]"] = float(spearmanr(a, b).statistic)
-                result[f"weighted_kappa[{first}|{second}]"] = weighted_kappa(np.round(a * 2) / 2, np.round(b * 2) / 2)
+                pair = {"score": score, "judge": first, "other_judge": second, "n_answers": len(common)}
+                rho = float(spearmanr(a, b).statistic) if np.ptp(a) and np.ptp(b) else float("nan")
+                result.append({"measure": "spearman_rho", "value": rho, **pair})
+                # means over repeats are rounded back to half points: kappa needs the rubric's categories
+                result.append({"measure": "weighted_kappa_linear", "value": weighted_kappa(np.round(a * 2) / 2,
+                                                                                           np.round(b * 2) / 2), **pair})
+    for row in result:
+        if isinstance(row["value"], float) and math.isnan(row["value"]):
+            row["value"] = None
+            row["note"] = "undefined: every verdict compared was the same value"
+    if not result:
+        result.append({"measure": "none", "note": "nothing to compare: one judge with one verdict per answer; set "
+                                                  "judge.repeats >= 2 (with temperature > 0) or add judge.judges"})
     return result
+
+
+def write_agreement(scores_csv, out_csv) -> Path:
+    with open(scores_csv, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    with atomic_output(out_csv) as fh:
+        writer = csv.DictWriter(fh, fieldnames=AGREEMENT_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in agreement(rows):
+            value = row.get("value")
+            writer.writerow({**row, "value": None if value is None else round(value, 4)})
+    return Path(out_csv)

@@ -1,43 +1,126 @@
-"""Verdict cache: sqlite keyed by a content hash, committed per verdict so a crash loses nothing paid for.
+"""Verdict cache and spending ledger: one sqlite file per study, committed per verdict, so a crash loses
+nothing paid for and the cost limit holds for the whole study, not per job.
 
-Several judge jobs may run at once (Snakemake --cores > 1): WAL mode and a busy timeout let them share it.
+Several judge jobs may run at once (Snakemake --cores > 1): WAL mode and a busy timeout let them share it,
+and a job reserves its estimated cost before it sends anything (BEGIN IMMEDIATE: one job checks at a time),
+so two jobs cannot both pass the limit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Optional
 
+from ..errors import UserError
+from ..locks import pid_alive
 
-def verdict_key(judge_model: str, rubric_version: str, question: str, reference: Optional[str], answer: str,
+# A reservation from another host cannot be checked for a live process: trust it this long.
+FOREIGN_RESERVATION_S = 12 * 3600
+
+
+def verdict_key(judge_identity: str, rubric_version: str, question: str, reference: Optional[str], answer: str,
                 repeat: int = 0) -> str:
-    payload = json.dumps([judge_model, rubric_version, question, reference or "", answer, repeat], ensure_ascii=False)
+    """Content hash of everything that decides a verdict. `judge_identity` names the judge model, its endpoint
+    or GGUF and its temperature: a verdict is never reused for another judge."""
+    payload = json.dumps([judge_identity, rubric_version, question, reference or "", answer, repeat],
+                         ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _alive(host: str, pid: int, made_at: float) -> bool:
+    if host != socket.gethostname():
+        return time.time() - made_at < FOREIGN_RESERVATION_S
+    return pid_alive(pid)
 
 
 class VerdictCache:
     def __init__(self, path: str | Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=60, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA busy_timeout=60000")
-        self.db.execute("CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, row TEXT NOT NULL)")
-        self.db.commit()
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(str(path), timeout=60, check_same_thread=False, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA busy_timeout=60000")
+            self.db.execute("CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, row TEXT NOT NULL)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS spend (key TEXT, judge TEXT, usd REAL, prompt_tokens INTEGER, "
+                            "completion_tokens INTEGER, at REAL)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS reservations (id INTEGER PRIMARY KEY, host TEXT, pid INTEGER, "
+                            "usd REAL, at REAL)")
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"{path}: not a usable verdict cache ({exc}); move it aside (judge.cache) to start a new "
+                            f"one") from None
         self.lock = threading.Lock()  # one connection shared by the judge's worker threads
+        self.reservation: Optional[int] = None
 
     def get(self, key: str) -> Optional[dict]:
         with self.lock:
             found = self.db.execute("SELECT row FROM verdicts WHERE key = ?", (key,)).fetchone()
         return json.loads(found[0]) if found else None
 
-    def put(self, key: str, row: dict) -> None:
+    def put(self, key: str, row: dict, judge: str = "", usd: Optional[float] = None, release_usd: float = 0.0) -> None:
+        """Store a verdict and what it cost, in one transaction; `release_usd` of this job's reservation is
+        handed back at the same time, so spent + reserved never counts a verdict twice."""
         with self.lock:
-            self.db.execute("INSERT OR REPLACE INTO verdicts (key, row) VALUES (?, ?)", (key, json.dumps(row)))
-            self.db.commit()
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute("INSERT OR REPLACE INTO verdicts (key, row) VALUES (?, ?)", (key, json.dumps(row)))
+                self.db.execute("INSERT INTO spend VALUES (?, ?, ?, ?, ?, ?)",
+                                (key, judge, usd, row.get("judge_prompt_tokens"), row.get("judge_completion_tokens"),
+                                 time.time()))
+                if self.reservation is not None and release_usd:
+                    self.db.execute("UPDATE reservations SET usd = MAX(0, usd - ?) WHERE id = ?",
+                                    (release_usd, self.reservation))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def spent_usd(self) -> float:
+        with self.lock:
+            return float(self.db.execute("SELECT COALESCE(SUM(usd), 0) FROM spend").fetchone()[0])
+
+    def reserve(self, estimate: float, max_cost: float, n: int) -> None:
+        """Hold `estimate` USD of the study's budget for this job, or raise if the limit would be passed."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                spent = float(self.db.execute("SELECT COALESCE(SUM(usd), 0) FROM spend").fetchone()[0])
+                reserved = 0.0
+                for rid, host, pid, usd, at in self.db.execute("SELECT id, host, pid, usd, at FROM reservations").fetchall():
+                    if _alive(host, pid, at):
+                        reserved += usd
+                    else:  # a job that died without releasing its hold
+                        self.db.execute("DELETE FROM reservations WHERE id = ?", (rid,))
+                if spent + reserved + estimate > max_cost:
+                    self.db.execute("COMMIT")
+                    raise UserError(
+                        f"judge budget: ${spent:.2f} spent so far in {self.path.name}, ${reserved:.2f} held by running "
+                        f"judge jobs, and these {n} verdicts are estimated at up to ${estimate:.2f}: that passes the "
+                        f"limit ${max_cost:.2f} (judge.max_cost_usd or --max-cost); raise it or judge fewer runs")
+                cursor = self.db.execute("INSERT INTO reservations (host, pid, usd, at) VALUES (?, ?, ?, ?)",
+                                         (socket.gethostname(), os.getpid(), estimate, time.time()))
+                self.reservation = cursor.lastrowid
+                self.db.execute("COMMIT")
+            except UserError:
+                raise
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def release(self) -> None:
+        if self.reservation is None:
+            return
+        with self.lock:
+            self.db.execute("DELETE FROM reservations WHERE id = ?", (self.reservation,))
+        self.reservation = None
 
     def close(self) -> None:
+        self.release()
         self.db.close()

@@ -1,4 +1,5 @@
-"""`slmbench judge --questions Q --runs R --out S [...]`: judge a runs file (a shard or the merged runs)."""
+"""`slmbench judge --questions Q --runs R --out S [...]`: judge a runs file (a shard or the merged runs) with
+the same code as the per-shard judge rule; prints the usage, cost and agreement at the end."""
 
 from __future__ import annotations
 
@@ -6,41 +7,57 @@ import sys
 
 import yaml
 
+from ..errors import UserError
 
-def _judge(args) -> int:
-    from ..records import read_jsonl
-    from .runner import judge_records, reference_answers, write_scores
+DEFAULTS = {"backend": "openai", "model": "gpt-4o-2024-08-06", "base_url": None, "api_key_env": "OPENAI_API_KEY",
+            "temperature": 0.0, "max_tokens": 512, "timeout_s": 60, "max_retries": 6,
+            "cache": "results/judge_cache.sqlite", "concurrency": 4, "repeats": 1, "sleep_s": 0,
+            "rate_limit_rps": None, "price_per_mtok": None, "max_cost_usd": None, "judges": []}
 
-    settings = {"backend": "openai", "model": "gpt-4o-2024-08-06", "base_url": None, "api_key_env": "OPENAI_API_KEY",
-                "temperature": 0.0, "max_tokens": 512, "timeout_s": 60, "cache": "results/judge_cache.sqlite",
-                "concurrency": 4, "repeats": 1, "sleep_s": 0}
+
+def settings_from(args) -> dict:
+    settings = dict(DEFAULTS)
     if args.config:
-        with open(args.config, encoding="utf-8") as fh:
-            settings.update(yaml.safe_load(fh)["judge"])
+        try:
+            with open(args.config, encoding="utf-8") as fh:
+                data = yaml.safe_load(fh)
+        except yaml.YAMLError as exc:
+            raise UserError(f"{args.config}: not valid YAML ({' '.join(str(exc).split())[:200]})") from None
+        section = data.get("judge") if isinstance(data, dict) else None
+        if not isinstance(section, dict):
+            raise UserError(f"{args.config}: no 'judge' section; pass a config file that has one (see config/config.yaml)")
+        settings.update(section)
     overrides = {"max_cost_usd": args.max_cost, "base_url": args.base_url, "concurrency": args.concurrency,
                  "repeats": args.repeats, "sleep_s": args.sleep, "backend": args.backend, "model_path": args.model_path,
-                 "chat_format": args.chat_format, "cache": args.cache}
+                 "chat_format": args.chat_format, "cache": args.cache, "rate_limit_rps": args.rate_limit}
     settings.update({k: v for k, v in overrides.items() if v is not None})
-    questions = {}
-    for item in read_jsonl(args.questions):  # MT-Bench question.jsonl: the first turn is the canonical question
-        questions[int(item["question_id"])] = item["turns"][0]
-    records = list(read_jsonl(args.runs))
-    references = reference_answers(args.references)
-    rows = []
-    for model in args.model or [settings["model"]]:  # several judges: each verdict set, then their agreement
-        rows += judge_records(records, questions, references, {**settings, "model": model}, use_cache=not args.no_cache)
-    write_scores(rows, args.out)
-    from .agreement import agreement
-    from .cost import actual_usd
+    if args.price:
+        settings["price_per_mtok"] = {"input": args.price[0], "output": args.price[1]}
+    if args.model:  # several --model: the first is the judge, the others join it as judge.judges
+        settings["model"] = args.model[0]
+        settings["judges"] = [{"model": m} for m in args.model[1:]]
+    return settings
 
-    spent = actual_usd(rows, settings.get("price_per_mtok"))
-    tokens = sum(int(r.get("judge_prompt_tokens") or 0) + int(r.get("judge_completion_tokens") or 0) for r in rows)
-    print(f"judge usage: {tokens} tokens" + (f", ${spent:.2f}" if spent is not None else ""), file=sys.stderr)
-    for name, value in agreement(rows).items():
-        print(f"agreement {name}: {value:.3f}", file=sys.stderr)
-    ok = sum(r.get("judge_status") == "ok" for r in rows)
-    print(f"{args.out}: {len(rows)} rows, {ok} ok, {sum(r.get('judge_status') == 'parse_error' for r in rows)} "
-          f"parse errors, {sum(r.get('judge_status') == 'run_error' for r in rows)} run errors", file=sys.stderr)
+
+def _judge(args) -> int:
+    from ..prompts.questions import first_turn, read_questions
+    from ..records import read_jsonl
+    from .agreement import agreement
+    from .runner import judge_records, reference_answers, write_scores
+
+    settings = settings_from(args)
+    questions = {qid: first_turn(item) for qid, item in read_questions(args.questions).items()}
+    rows = judge_records(list(read_jsonl(args.runs)), questions, reference_answers(args.references), settings,
+                         use_cache=not args.no_cache)
+    write_scores(rows, args.out)
+    for row in agreement(rows):
+        if row.get("value") is not None:
+            pair = f"{row['judge']}|{row['other_judge']}" if row.get("other_judge") else row["judge"]
+            print(f"agreement {row['measure']}[{pair}] on {row['score']}: {row['value']:.3f} "
+                  f"({row['n_answers']} answers)", file=sys.stderr)
+    print(f"{args.out}: {len(rows)} rows, {sum(r.get('judge_status') == 'ok' for r in rows)} ok, "
+          f"{sum(r.get('judge_status') == 'parse_error' for r in rows)} parse errors, "
+          f"{sum(r.get('judge_status') == 'run_error' for r in rows)} failed runs", file=sys.stderr)
     return 0
 
 
@@ -52,14 +69,18 @@ def register(subparsers) -> None:
     parser.add_argument("--references", help="reference answers jsonl (MT-Bench format)")
     parser.add_argument("--config", help="take the judge section of this config file")
     parser.add_argument("--backend", choices=["openai", "llamacpp"])
-    parser.add_argument("--base-url", dest="base_url")
+    parser.add_argument("--base-url", dest="base_url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
     parser.add_argument("--model", action="append", help="judge model; repeat the flag to compare several judges")
     parser.add_argument("--model-path", dest="model_path", help="llamacpp backend: the GGUF")
     parser.add_argument("--chat-format", dest="chat_format")
-    parser.add_argument("--cache", help="sqlite verdict cache")
-    parser.add_argument("--concurrency", type=int)
-    parser.add_argument("--repeats", type=int)
-    parser.add_argument("--max-cost", dest="max_cost", type=float, help="stop before starting if the estimate exceeds USD")
+    parser.add_argument("--cache", help="sqlite verdict cache (also the spending ledger behind --max-cost)")
+    parser.add_argument("--concurrency", type=int, help="requests in flight at once")
+    parser.add_argument("--rate-limit", dest="rate_limit", type=float, help="at most this many requests per second")
+    parser.add_argument("--repeats", type=int, help="verdicts per answer (agreement across repeats)")
+    parser.add_argument("--price", type=float, nargs=2, metavar=("INPUT", "OUTPUT"),
+                        help="USD per million prompt and completion tokens, for the estimate and --max-cost")
+    parser.add_argument("--max-cost", dest="max_cost", type=float,
+                        help="stop before sending anything if spent + estimated USD would pass this")
     parser.add_argument("--sleep", type=float, help="seconds to wait after each request (rate limits)")
     parser.add_argument("--no-cache", dest="no_cache", action="store_true", help="ask again even if cached")
     parser.set_defaults(func=_judge)

@@ -1,19 +1,31 @@
 """Judge backends behind one small interface, registered by name.
 
-`complete(messages) -> JudgeReply`: one chat call that should return the verdict JSON. Backends raise
-UserError for what the user must fix (bad key, unknown model or URL); transient faults (429, 5xx,
-timeouts) are retried by the openai client with exponential backoff that honours Retry-After.
+`complete(messages, stop) -> JudgeReply`: one chat call that should return the verdict JSON; `stop` (set when
+another worker hit a fatal error) ends its retries. `judge_identity(settings)` names the judge in cache keys.
+Backends raise UserError for what the user must fix (bad key, unknown model or URL); transient faults (429,
+5xx, timeouts, refused connections) are retried (retry.py) and end in one UserError line if they persist.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 from urllib.parse import urlparse
 
 from ..errors import UserError
-from .rubric import VERDICT_SCHEMA
+from .retry import RETRY_STATUSES, Backoff, Transient, retry_after_seconds, with_retries
+from .rubric import GRAMMAR_VERDICT_SCHEMA, VERDICT_SCHEMA
+
+DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
+# Structured-output modes, best first. An endpoint that refuses one is asked in the next from then on:
+# llama-cpp-python's server answers json_schema with HTTP 500 ("Input should be 'text' or 'json_object'")
+# but constrains a json_object reply to a "schema" given beside it (so does llama.cpp's llama-server);
+# plain JSON-object mode is the last resort (valid JSON, any keys: the verdict check catches the rest).
+MODES = ("json_schema", "json_object+schema", "json_object")
+# Words in an error that says the endpoint cannot do the structured-output mode it was asked for.
+MODE_REFUSED_HINTS = ("response_format", "json_schema", "schema", "grammar")
 
 
 @dataclass
@@ -24,6 +36,35 @@ class JudgeReply:
     usage: Dict[str, int] = field(default_factory=dict)
 
 
+class ModeRefused(Exception):
+    """The endpoint cannot do the structured-output mode asked for: ask again in the next (not a retry)."""
+
+
+class FatalJudgeError(UserError):
+    """The endpoint refuses every request (key, model, URL): no other request should be sent."""
+
+
+def endpoint_label(base_url: Optional[str]) -> str:
+    """Host and path of the endpoint, never its query string or credentials (a key can hide in either)."""
+    url = urlparse(base_url or DEFAULT_OPENAI_URL)
+    host = url.hostname or ""
+    return f"{host}:{url.port}{url.path}" if url.port else f"{host}{url.path}"
+
+
+def judge_identity(settings: dict) -> str:
+    """What makes two judges give different verdicts: backend, model, endpoint or GGUF, chat format and
+    temperature. Part of every cache key, so a verdict is never reused for another judge. Computed from the
+    settings alone: checking the cache needs no key and loads no model."""
+    temperature = settings.get("temperature", 0)
+    if settings.get("backend") == "llamacpp":
+        path = settings.get("model_path") or ""
+        size = os.path.getsize(path) if path and os.path.exists(path) else "missing"
+        # the file's name and size, not its hash: cheap, and the same after a copy
+        return (f"llamacpp|{settings['model']}|{os.path.basename(path)}:{size}|{settings.get('chat_format')}|"
+                f"temperature={temperature}")
+    return f"openai|{settings['model']}|{endpoint_label(settings.get('base_url'))}|temperature={temperature}"
+
+
 class OpenAIJudge:
     """Any OpenAI-compatible endpoint (OpenAI, vLLM, llama.cpp's server, Ollama)."""
 
@@ -31,49 +72,92 @@ class OpenAIJudge:
         import openai
 
         self.settings = settings
-        env = settings.get("api_key_env") or "OPENAI_API_KEY"
-        key = os.environ.get(env)
+        self.key_env = settings.get("api_key_env") or "OPENAI_API_KEY"
+        key = os.environ.get(self.key_env)
         base_url = settings.get("base_url")
         if not key:
             if base_url is None:
-                raise UserError(f"no API key: set the environment variable {env} (judge.api_key_env)")
+                raise UserError(f"no API key: set the environment variable {self.key_env} (judge.api_key_env)")
             key = "not-needed"  # local servers accept any key
-        self.endpoint = urlparse(base_url).netloc if base_url else "api.openai.com"
+        self._key = key
+        self.endpoint = endpoint_label(base_url)
+        # max_retries=0: retries are ours (retry.py), so they honour long Retry-After and stop with the others
         self.client = openai.OpenAI(api_key=key, base_url=base_url, timeout=settings.get("timeout_s", 60),
-                                    max_retries=settings.get("max_retries", 6))
+                                    max_retries=0)
+        self.backoff = Backoff(retries=int(settings.get("max_retries", 6)))
         self._openai = openai
-        self.schema_mode = True  # json_schema strict first; JSON-object mode where unsupported
+        self.mode = 0  # index in MODES: shared by the worker threads, only ever moves down the list
+        self._mode_lock = threading.Lock()
 
-    def complete(self, messages: List[dict], schema: Optional[dict] = VERDICT_SCHEMA) -> JudgeReply:
-        """One chat call; `schema` constrains the reply to JSON (None: free text, e.g. for writing prompts)."""
+    @staticmethod
+    def _response_format(mode: str, schema: dict) -> dict:
+        if mode == "json_schema":
+            return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
+        if mode == "json_object+schema":
+            return {"type": "json_object", "schema": GRAMMAR_VERDICT_SCHEMA if schema is VERDICT_SCHEMA else schema}
+        return {"type": "json_object"}
+
+    @staticmethod
+    def _mode_refused(exc) -> bool:
+        # by its words, not its status: a 400 for an over-long answer must not downgrade every later request
+        text = f"{getattr(exc, 'message', '')} {getattr(exc, 'body', '')}".lower()
+        return any(hint in text for hint in MODE_REFUSED_HINTS)
+
+    def _once(self, messages: List[dict], schema: Optional[dict]):
+        """One HTTP request; transient faults become Transient, the user's mistakes a FatalJudgeError."""
         openai = self._openai
-        extra = {}
-        if schema is not None:
-            extra["response_format"] = (
-                {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
-                if self.schema_mode else {"type": "json_object"})
+        mode = self.mode
+        extra = {"response_format": self._response_format(MODES[mode], schema)} if schema is not None else {}
         try:
-            response = self.client.chat.completions.create(
+            return self.client.chat.completions.create(
                 model=self.settings["model"], messages=messages, temperature=self.settings.get("temperature", 0),
                 max_tokens=self.settings.get("max_tokens", 512), **extra)
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            raise UserError(f"judge endpoint {self.endpoint} refused the key (HTTP {exc.status_code}); check "
-                            f"{self.settings.get('api_key_env')}") from None
+            # the server's message is not repeated: some echo the key back
+            raise FatalJudgeError(f"judge endpoint {self.endpoint} refused the key (HTTP {exc.status_code}); check "
+                                  f"the environment variable {self.key_env} (judge.api_key_env)") from None
         except openai.NotFoundError:
-            raise UserError(f"judge endpoint {self.endpoint}: model '{self.settings['model']}' or URL not found "
-                            f"(HTTP 404); check judge.model and judge.base_url") from None
-        except openai.BadRequestError as exc:
-            if self.schema_mode and "response_format" in str(exc):
-                self.schema_mode = False
-                return self.complete(messages, schema)
-            raise UserError(f"judge endpoint {self.endpoint} rejected the request (HTTP 400): {exc.message}") from None
+            raise FatalJudgeError(f"judge endpoint {self.endpoint}: model '{self.settings['model']}' or URL not "
+                                  f"found (HTTP 404); check judge.model and judge.base_url") from None
+        except (openai.BadRequestError, openai.InternalServerError) as exc:
+            if schema is not None and mode + 1 < len(MODES) and self._mode_refused(exc):
+                with self._mode_lock:
+                    self.mode = max(self.mode, mode + 1)  # every later request, in every worker, uses the next
+                raise ModeRefused() from None
+            if exc.status_code >= 500:
+                raise Transient(f"HTTP {exc.status_code}", retry_after_seconds(exc.response.headers)) from None
+            words = " ".join(str(exc.message).split()).replace(self._key, "***")  # in case the server echoes it
+            raise FatalJudgeError(f"judge endpoint {self.endpoint} rejected the request (HTTP 400): "
+                                  f"{words[:300]}") from None
+        except openai.APIStatusError as exc:
+            if exc.status_code in RETRY_STATUSES or exc.status_code >= 500:
+                raise Transient(f"HTTP {exc.status_code}", retry_after_seconds(exc.response.headers)) from None
+            raise FatalJudgeError(f"judge endpoint {self.endpoint} answered HTTP {exc.status_code}; check "
+                                  f"judge.base_url and judge.model") from None
+        except openai.APITimeoutError:
+            raise Transient(f"no reply within judge.timeout_s={self.settings.get('timeout_s', 60)} s") from None
         except openai.APIConnectionError as exc:
-            raise UserError(f"cannot reach the judge endpoint {self.endpoint} ({type(exc).__name__}); check "
-                            f"judge.base_url and the network") from None
+            raise Transient(f"cannot connect ({type(exc.__cause__ or exc).__name__})") from None
+
+    def complete(self, messages: List[dict], stop: Optional[threading.Event] = None,
+                 schema: Optional[dict] = VERDICT_SCHEMA) -> JudgeReply:
+        """One chat call with retries; `schema` constrains the reply to JSON (None: free text)."""
+
+        def give_up(fault: Transient, tries: int) -> Exception:
+            return UserError(f"judge endpoint {self.endpoint} still failing after {tries} tries ({fault.what}); "
+                             f"verdicts so far are cached, rerun later to resume (judge.max_retries, judge.timeout_s)")
+
+        while True:
+            try:
+                response = with_retries(lambda: self._once(messages, schema), self.backoff, stop or threading.Event(),
+                                        give_up)
+                break
+            except ModeRefused:
+                continue  # self.mode has moved on; at most len(MODES) - 1 times
         usage = response.usage
         return JudgeReply(
-            text=response.choices[0].message.content or "", model=response.model or self.settings["model"],
-            endpoint=self.endpoint,
+            text=(response.choices[0].message.content or "") if response.choices else "",
+            model=response.model or self.settings["model"], endpoint=self.endpoint,
             usage={"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens} if usage else {},
         )
 
@@ -92,7 +176,8 @@ class LlamaCppJudge:
                          n_threads=settings.get("n_threads"), seed=0, verbose=False)
         self.endpoint = "in-process"
 
-    def complete(self, messages: List[dict], schema: Optional[dict] = VERDICT_SCHEMA) -> JudgeReply:
+    def complete(self, messages: List[dict], stop: Optional[threading.Event] = None,
+                 schema: Optional[dict] = VERDICT_SCHEMA) -> JudgeReply:
         if self.settings.get("chat_format") == "gemma" and messages[0]["role"] == "system":
             # Gemma has no system role: fold it into the first user turn, keep the rest of the conversation
             first = {"role": "user", "content": messages[0]["content"] + "\n\n" + messages[1]["content"]}
@@ -100,7 +185,9 @@ class LlamaCppJudge:
         self.llm.reset()
         response = self.llm.create_chat_completion(
             messages=messages, temperature=self.settings.get("temperature", 0), max_tokens=self.settings.get("max_tokens", 256),
-            response_format={"type": "json_object", "schema": schema} if schema is not None else None)
+            response_format={"type": "json_object",
+                             "schema": GRAMMAR_VERDICT_SCHEMA if schema is VERDICT_SCHEMA else schema}
+            if schema is not None else None)
         usage = response.get("usage") or {}
         return JudgeReply(text=response["choices"][0]["message"]["content"] or "", model=self.settings["model"],
                           endpoint=self.endpoint,
@@ -113,6 +200,7 @@ BACKENDS: Dict[str, Callable[[dict], object]] = {"openai": OpenAIJudge, "llamacp
 def make_judge(settings: dict):
     name = settings.get("backend", "openai")
     try:
-        return BACKENDS[name](settings)
+        backend = BACKENDS[name]
     except KeyError:
         raise UserError(f"judge.backend '{name}' is unknown; known: {', '.join(BACKENDS)}") from None
+    return backend(settings)

@@ -1,4 +1,4 @@
-"""What judging will cost before it starts, and what it did cost after."""
+"""What judging will cost before it starts, what each verdict did cost, and the study-wide limit."""
 
 from __future__ import annotations
 
@@ -17,19 +17,39 @@ def count_tokens(texts: List[str], encoding: str = "o200k_base") -> int:
 
 def estimate_usd(message_lists: List[List[dict]], max_tokens: int, prices: Optional[Dict[str, float]],
                  encoding: str = "o200k_base") -> Optional[float]:
-    """Upper estimate: every prompt token plus max_tokens of output per verdict, at the per-million prices."""
-    if not prices or not message_lists:
-        return None if not prices else 0.0
+    """Upper estimate: every prompt token plus max_tokens of output per verdict, at the per-million prices.
+    (The repair retry of an invalid verdict can add to it; it is rare and counted in the real usage.)"""
+    if not prices:
+        return None
+    if not message_lists:
+        return 0.0
     prompt = count_tokens([m["content"] for msgs in message_lists for m in msgs], encoding)
     completion = max_tokens * len(message_lists)
     return prompt / 1e6 * prices["input"] + completion / 1e6 * prices["output"]
 
 
-def check_budget(estimate: Optional[float], max_cost: Optional[float], n: int) -> None:
+def verdict_usd(usage: Dict[str, int], prices: Optional[Dict[str, float]]) -> Optional[float]:
+    if not prices:
+        return None
+    return ((usage.get("prompt_tokens") or 0) / 1e6 * prices["input"]
+            + (usage.get("completion_tokens") or 0) / 1e6 * prices["output"])
+
+
+def check_budget(name: str, estimate: Optional[float], settings: dict, n: int, cache) -> None:
+    """Print the estimate; stop before any request when the study's spending would pass judge.max_cost_usd."""
+    max_cost = settings.get("max_cost_usd")
+    local = settings.get("backend") == "llamacpp"  # an in-process judge costs nothing
     if estimate is None:
+        if max_cost is not None and not local:
+            raise UserError(f"judge '{name}': a cost limit is set (judge.max_cost_usd or --max-cost) but no price "
+                            f"table (judge.price_per_mtok or --price), so the cost cannot be estimated; add the prices")
         return
-    print(f"slmbench: judge: {n} verdicts to request, estimated at most ${estimate:.2f}", file=sys.stderr)
-    if max_cost is not None and estimate > max_cost:
+    print(f"slmbench: judge {name}: {n} verdicts to request, estimated at most ${estimate:.2f}", file=sys.stderr)
+    if max_cost is None or local:
+        return
+    if cache is not None:
+        cache.reserve(estimate, float(max_cost), n)  # counts what the whole study spent, from the cache's ledger
+    elif estimate > max_cost:
         raise UserError(f"estimated judge cost ${estimate:.2f} for {n} verdicts exceeds the limit ${max_cost:.2f} "
                         f"(judge.max_cost_usd or --max-cost); raise the limit or judge fewer runs")
 
@@ -37,6 +57,5 @@ def check_budget(estimate: Optional[float], max_cost: Optional[float], n: int) -
 def actual_usd(rows: List[dict], prices: Optional[Dict[str, float]]) -> Optional[float]:
     if not prices:
         return None
-    prompt = sum(int(r.get("judge_prompt_tokens") or 0) for r in rows)
-    completion = sum(int(r.get("judge_completion_tokens") or 0) for r in rows)
-    return prompt / 1e6 * prices["input"] + completion / 1e6 * prices["output"]
+    return sum(verdict_usd({"prompt_tokens": int(r.get("judge_prompt_tokens") or 0),
+                            "completion_tokens": int(r.get("judge_completion_tokens") or 0)}, prices) for r in rows)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -16,6 +17,8 @@ from pydantic import ValidationError
 from ..errors import UserError
 from ..records import atomic_output, read_jsonl
 from .cache import VerdictCache, verdict_key
+from .clients import judge_identity
+from .retry import Stopped
 from .rubric import DIMENSIONS, REPAIR_PROMPT, RUBRIC_VERSION, Verdict, build_messages
 
 SCORE_COLUMNS = [
@@ -41,21 +44,23 @@ def reference_answers(path) -> Dict[int, str]:
 
 
 def parse_verdict(text: str) -> Optional[Verdict]:
+    # strict=False: small local judges put raw newlines inside the reason string; the JSON is
+    # otherwise well formed, and rejecting it would turn a readable verdict into a parse_error.
     try:
-        return Verdict.model_validate(json.loads(text))
+        return Verdict.model_validate(json.loads(text, strict=False))
     except (ValueError, ValidationError, TypeError):
         return None
 
 
-def ask(judge, question: str, answer: str, reference: Optional[str]) -> dict:
+def ask(judge, question: str, answer: str, reference: Optional[str], stop: threading.Event) -> dict:
     """One verdict: the judge's reply, one repair retry if it is invalid, else a counted parse_error."""
     messages = build_messages(question, answer, reference)
-    reply = judge.complete(messages)
+    reply = judge.complete(messages, stop)
     usage = dict(reply.usage)
     verdict = parse_verdict(reply.text)
     if verdict is None:
         retry = judge.complete(messages + [{"role": "assistant", "content": reply.text},
-                                           {"role": "user", "content": REPAIR_PROMPT}])
+                                           {"role": "user", "content": REPAIR_PROMPT}], stop)
         for k, v in retry.usage.items():
             usage[k] = usage.get(k, 0) + v
         verdict = parse_verdict(retry.text)
@@ -63,61 +68,137 @@ def ask(judge, question: str, answer: str, reference: Optional[str]) -> dict:
            "judged_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "judge_prompt_tokens": usage.get("prompt_tokens"), "judge_completion_tokens": usage.get("completion_tokens")}
     if verdict is None:
-        return {**row, "judge_status": "parse_error", "reason": reply.text[:300]}
+        return {**row, "judge_status": "parse_error", "reason": " ".join(reply.text.split())[:300]}
     return {**row, "judge_status": "ok", **{d: getattr(verdict, d) for d in DIMENSIONS},
             "total_score": verdict.total, "reason": verdict.reason}
 
 
+def panel(settings: dict) -> List[dict]:
+    """The configured judge, then each of `judge.judges` (keys it leaves out are the first judge's)."""
+    base = {k: v for k, v in settings.items() if k != "judges"}
+    judges = [{**base, "name": base.get("name") or base["model"]}]
+    for extra in settings.get("judges") or []:
+        judges.append({**base, **extra, "name": extra.get("name") or extra["model"]})
+    names = [j["name"] for j in judges]
+    if len(set(names)) != len(names):
+        raise UserError(f"judge.judges: the judge names {names} repeat; give each judge its own name (key: name)")
+    return judges
+
+
 def judge_records(records: Sequence[dict], questions: Dict[int, str], references: Dict[int, str], settings: dict,
                   judge=None, use_cache: bool = True) -> List[dict]:
+    """Score rows for every record, by every judge of the panel and every repeat."""
+    rows: List[dict] = []
+    for i, one in enumerate(panel(settings)):  # `judge`, if given, is the first judge (tests, benchmarks)
+        rows += _judge_with(one, records, questions, references, judge if i == 0 else None, use_cache)
+    return rows
+
+
+def _judge_with(settings: dict, records, questions, references, judge, use_cache: bool) -> List[dict]:
+    from .cost import check_budget, estimate_usd, verdict_usd
+
+    name = settings["name"]
     repeats = int(settings.get("repeats", 1) or 1)
-    cache = VerdictCache(settings["cache"]) if use_cache and settings.get("cache") else None
+    # --no-cache: ask again, but still store what is paid for (and count it against the budget)
+    cache = VerdictCache(settings["cache"]) if settings.get("cache") else None
     rows: List[dict] = []
     todo = []
-    for record in records:
-        qid = int(record["question_id"])
-        base = {**{k: record[k] for k in ("question_id", "category", "model_id", "level")}, "judge_name": settings["model"]}
-        for rep in range(repeats):
-            if record.get("status") != "ok" or record.get("output") is None:
-                rows.append({**base, "repeat": rep, "judge_status": "run_error", "reason": record.get("error") or ""})
-                continue
-            if qid not in questions:
-                raise UserError(f"question {qid} has no L0 prompt in the prompt CSV; the judge needs the canonical question")
-            key = verdict_key(settings["model"], RUBRIC_VERSION, questions[qid], references.get(qid), record["output"], rep)
-            row = {**base, "repeat": rep, "cache_key": key}
-            rows.append(row)
-            cached = cache.get(key) if cache else None
-            if cached:
-                row.update(cached)
-            else:
-                todo.append((row, questions[qid], record["output"], references.get(qid)))
-    if todo:
-        from .cost import check_budget, estimate_usd
-
+    identity = judge_identity(settings)  # from the settings alone: an all-cached rerun needs no key, loads no GGUF
+    try:
+        for record in records:
+            qid = int(record["question_id"])
+            base = {**{k: record[k] for k in ("question_id", "category", "model_id", "level")}, "judge_name": name}
+            for rep in range(repeats):
+                if record.get("status") != "ok" or record.get("output") is None:
+                    rows.append({**base, "repeat": rep, "judge_status": "run_error", "reason": record.get("error") or ""})
+                    continue
+                if qid not in questions:
+                    raise UserError(f"question {qid} has no L0 prompt in the prompt CSV; the judge needs the canonical "
+                                    f"question")
+                key = verdict_key(identity, RUBRIC_VERSION, questions[qid], references.get(qid), record["output"],
+                                  rep)
+                row = {**base, "repeat": rep, "cache_key": key}
+                rows.append(row)
+                cached = cache.get(key) if cache and use_cache else None
+                if cached:
+                    row.update(cached)
+                else:
+                    todo.append((row, questions[qid], record["output"], references.get(qid)))
+        if not todo:
+            _report(name, rows, 0, settings.get("price_per_mtok"))
+            return rows
         prices = settings.get("price_per_mtok")
         estimate = estimate_usd([build_messages(q, a, ref) for _, q, a, ref in todo], int(settings.get("max_tokens", 512)),
                                 prices)
-        check_budget(estimate, settings.get("max_cost_usd"), len(todo))
+        check_budget(name, estimate, settings, len(todo), cache)
         judge = judge or _make_judge(settings)
+        share = (estimate or 0.0) / len(todo)  # each verdict hands this much of the reservation back
         sleep_s = float(settings.get("sleep_s", 0) or 0)
         pace = RequestPacer(settings.get("rate_limit_rps"))
+        stop = threading.Event()
 
         def work(item):
             row, question, answer, reference = item
-            pace.wait()
-            verdict = ask(judge, question, answer, reference)
-            if cache:
-                cache.put(row["cache_key"], verdict)  # committed at once: a crash later loses nothing paid for
+            pace.wait(stop)
+            verdict = ask(judge, question, answer, reference, stop)
+            if cache:  # committed at once: a crash later loses nothing paid for
+                usage = {"prompt_tokens": verdict["judge_prompt_tokens"],
+                         "completion_tokens": verdict["judge_completion_tokens"]}
+                cache.put(row["cache_key"], verdict, judge=name, usd=verdict_usd(usage, prices), release_usd=share)
             row.update(verdict)
             if sleep_s:
-                time.sleep(sleep_s)
+                stop.wait(sleep_s)
 
         workers = 1 if settings.get("backend") == "llamacpp" else max(1, int(settings.get("concurrency", 4) or 1))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(work, todo))
-    if cache:
-        cache.close()
-    return rows
+        _run_all(work, todo, workers, stop)
+        _report(name, rows, len(todo), prices)
+        return rows
+    finally:
+        if cache:
+            cache.close()
+
+
+def _run_all(work, items, workers: int, stop: threading.Event) -> None:
+    """Run `work` over `items` with `workers` threads. The first error stops the rest: queued items are never
+    sent and waiting retries give up, so a bad key costs one request, not one per worker."""
+    def guarded(item):
+        if stop.is_set():
+            raise Stopped()
+        try:
+            work(item)
+        except Stopped:
+            raise
+        except BaseException:
+            stop.set()  # here, not in the loop below: this worker must not take another item first
+            raise
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(guarded, item) for item in items]
+        first: Optional[BaseException] = None
+        for future in as_completed(futures):
+            if future.cancelled():
+                continue
+            exc = future.exception()
+            if exc is not None and not isinstance(exc, Stopped) and first is None:
+                first = exc
+                for other in futures:
+                    other.cancel()
+    if first is not None:
+        raise first
+
+
+def _report(name: str, rows: List[dict], requested: int, prices) -> None:
+    from .cost import actual_usd
+
+    mine = [r for r in rows if r.get("judge_status") in ("ok", "parse_error")]
+    prompt = sum(int(r.get("judge_prompt_tokens") or 0) for r in mine)
+    completion = sum(int(r.get("judge_completion_tokens") or 0) for r in mine)
+    spent = actual_usd(mine, prices)
+    counts = {s: sum(r.get("judge_status") == s for r in rows) for s in ("ok", "parse_error", "run_error")}
+    print(f"slmbench: judge {name}: {len(rows)} rows ({counts['ok']} ok, {counts['parse_error']} parse errors, "
+          f"{counts['run_error']} failed runs); {requested} requested, {len(mine) - requested} from the cache; "
+          f"usage {prompt} prompt + {completion} completion tokens"
+          + (f", ${spent:.4f} for these verdicts" if spent is not None else ""), file=sys.stderr)
 
 
 class RequestPacer:
@@ -128,14 +209,19 @@ class RequestPacer:
         self.next_at = 0.0
         self.lock = threading.Lock()
 
-    def wait(self) -> None:
+    def wait(self, stop: Optional[threading.Event] = None) -> None:
         if not self.interval:
             return
         with self.lock:
             now = time.monotonic()
             start = max(now, self.next_at)
             self.next_at = start + self.interval
-        time.sleep(max(0.0, start - now))
+        delay = max(0.0, start - now)
+        if stop is not None:
+            if stop.wait(delay):
+                raise Stopped()
+        else:
+            time.sleep(delay)
 
 
 def _make_judge(settings):
@@ -160,11 +246,19 @@ def judge_shard(runs_path, prompts_csv, references_path, out_csv, settings: dict
     return write_scores(rows, out_csv)
 
 
+def _order(row: dict) -> tuple:
+    return (row["model_id"], row["level"], row["category"], int(row["question_id"]), row.get("judge_name") or "",
+            int(row.get("repeat") or 0))
+
+
 def merge_scores(score_csvs: Sequence, out_csv) -> Path:
+    """All shards' score rows in one CSV, sorted (model, level, category, question, judge, repeat): the same
+    scores give the same file, whatever order the shards were judged in."""
     rows: List[dict] = []
     for path in score_csvs:
         with open(path, encoding="utf-8", newline="") as fh:
             rows.extend(csv.DictReader(fh))
+    rows.sort(key=_order)
     with atomic_output(out_csv) as fh:
         writer = csv.DictWriter(fh, fieldnames=SCORE_COLUMNS, extrasaction="ignore")
         writer.writeheader()

@@ -1,0 +1,84 @@
+"""Retrying transient endpoint faults: exponential backoff with full jitter that honours Retry-After.
+
+Our own loop rather than the openai client's: the client ignores a Retry-After above 60 s (it falls back to
+8 s sleeps that a rate-limited API answers with more 429s), cannot be told that another worker already hit a
+fatal error, and ends in a traceback when it gives up. Here a wait can be cut short by `stop`, and giving up
+is one UserError line.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+from typing import Callable, Optional, TypeVar
+
+T = TypeVar("T")
+
+RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
+MAX_WAIT_S = 300.0  # a Retry-After beyond this is capped: the job would look hung
+
+
+class Transient(Exception):
+    """A fault worth retrying. `retry_after` is the server's hint in seconds, if it sent one."""
+
+    def __init__(self, what: str, retry_after: Optional[float] = None):
+        super().__init__(what)
+        self.what = what
+        self.retry_after = retry_after
+
+
+class Stopped(Exception):
+    """Another worker hit a fatal error: this one gives up without sending anything more."""
+
+
+def retry_after_seconds(headers) -> Optional[float]:
+    """The wait a 429/503 asks for: `retry-after-ms`, `retry-after` in seconds, or an HTTP date."""
+    if not headers:
+        return None
+    try:
+        if headers.get("retry-after-ms"):
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        value = headers.get("retry-after")
+        if not value:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = parsedate_to_datetime(value)
+            return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class Backoff:
+    retries: int = 6  # attempts after the first
+    base_s: float = 0.5
+    cap_s: float = 30.0
+
+    def wait_s(self, attempt: int, retry_after: Optional[float]) -> float:
+        if retry_after is not None:
+            return min(retry_after, MAX_WAIT_S)
+        # full jitter: spreads the retries of concurrent workers instead of sending them in waves
+        return random.uniform(0, min(self.cap_s, self.base_s * 2 ** attempt))
+
+
+def with_retries(call: Callable[[], T], backoff: Backoff, stop: threading.Event,
+                 give_up: Callable[[Transient, int], Exception]) -> T:
+    """`call()` until it returns; a Transient is retried `backoff.retries` times, then `give_up(fault, tries)`
+    is raised. Everything else passes through at once."""
+    attempt = 0
+    while True:
+        if stop.is_set():
+            raise Stopped()
+        try:
+            return call()
+        except Transient as fault:
+            if attempt >= backoff.retries:
+                raise give_up(fault, attempt + 1) from None
+            if stop.wait(backoff.wait_s(attempt, fault.retry_after)):
+                raise Stopped() from None
+            attempt += 1
