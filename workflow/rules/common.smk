@@ -14,6 +14,8 @@ from snakemake.utils import validate
 SRC_DIR = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC_DIR)
 from slmbench.config import config_problem
+from slmbench.errors import UserError
+from slmbench.judge.panel import panel
 
 CONFIG_SCHEMA = str(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 _problem = config_problem(config, CONFIG_SCHEMA)
@@ -41,6 +43,13 @@ MODELS = {m["id"]: m for m in config["models"]}
 if len(MODELS) != len(config["models"]):
     print("config error: models: two models share an id; give each a unique id", file=sys.stderr)
     sys.exit(1)
+try:
+    JUDGES = panel(config["judge"])
+except UserError as exc:
+    print(f"config error: {exc}", file=sys.stderr)
+    sys.exit(1)
+# the GGUF of every in-process judge: an input of each judge job
+JUDGE_GGUFS = sorted({j["model_path"] for j in JUDGES if j["backend"] == "llamacpp" and j["model_path"]})
 # One idle baseline per board: a shared filesystem with several boards keeps one file per host.
 HOST = "".join(c if c.isalnum() or c in "._-" else "_" for c in socket.gethostname()) or "host"
 INFERENCE_PYTHON = config["inference"]["python"] or sys.executable
@@ -137,11 +146,8 @@ def judge_inputs(w):
     inputs = {"runs": shard_path(w.model, w.level, w.category), "prompts": prompts_csv(w.category)}
     if config["questions"]["references_file"]:
         inputs["references"] = config["questions"]["references_file"]
-    # the GGUF of every in-process judge (ancient: a re-download does not redo the verdicts)
-    judges = [config["judge"], *({**config["judge"], **extra} for extra in config["judge"]["judges"])]
-    ggufs = sorted({j["model_path"] for j in judges if j["backend"] == "llamacpp" and j["model_path"]})
-    if ggufs:
-        inputs["judge_models"] = [ancient(path) for path in ggufs]
+    if JUDGE_GGUFS:  # ancient: a re-download does not redo the verdicts
+        inputs["judge_models"] = [ancient(path) for path in JUDGE_GGUFS]
     return inputs
 
 

@@ -82,10 +82,6 @@ class VerdictCache:
                 self.db.execute("ROLLBACK")
                 raise
 
-    def spent_usd(self) -> float:
-        with self.lock:
-            return float(self.db.execute("SELECT COALESCE(SUM(usd), 0) FROM spend").fetchone()[0])
-
     def reserve(self, estimate: float, max_cost: float, n: int) -> None:
         """Hold `estimate` USD of the study's budget for this job, or raise if the limit would be passed."""
         with self.lock:

@@ -15,8 +15,8 @@ from typing import Callable, Dict, List, Optional
 from urllib.parse import urlparse
 
 from ..errors import UserError
-from .retry import RETRY_STATUSES, Backoff, Transient, retry_after_seconds, with_retries
-from .rubric import GRAMMAR_VERDICT_SCHEMA, VERDICT_SCHEMA
+from .retry import Backoff, Transient, retry_after_seconds, with_retries
+from .rubric import VERDICT_SCHEMA, grammar_schema
 
 DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
 # Structured-output modes, best first. An endpoint that refuses one is asked in the next from then on:
@@ -94,7 +94,7 @@ class OpenAIJudge:
         if mode == "json_schema":
             return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
         if mode == "json_object+schema":
-            return {"type": "json_object", "schema": GRAMMAR_VERDICT_SCHEMA if schema is VERDICT_SCHEMA else schema}
+            return {"type": "json_object", "schema": grammar_schema(schema)}
         return {"type": "json_object"}
 
     @staticmethod
@@ -130,7 +130,7 @@ class OpenAIJudge:
             raise FatalJudgeError(f"judge endpoint {self.endpoint} rejected the request (HTTP 400): "
                                   f"{words[:300]}") from None
         except openai.APIStatusError as exc:
-            if exc.status_code in RETRY_STATUSES or exc.status_code >= 500:
+            if exc.status_code in (408, 409, 429) or exc.status_code >= 500:  # timeout, conflict, rate limit
                 raise Transient(f"HTTP {exc.status_code}", retry_after_seconds(exc.response.headers)) from None
             raise FatalJudgeError(f"judge endpoint {self.endpoint} answered HTTP {exc.status_code}; check "
                                   f"judge.base_url and judge.model") from None
@@ -185,9 +185,7 @@ class LlamaCppJudge:
         self.llm.reset()
         response = self.llm.create_chat_completion(
             messages=messages, temperature=self.settings.get("temperature", 0), max_tokens=self.settings.get("max_tokens", 256),
-            response_format={"type": "json_object",
-                             "schema": GRAMMAR_VERDICT_SCHEMA if schema is VERDICT_SCHEMA else schema}
-            if schema is not None else None)
+            response_format={"type": "json_object", "schema": grammar_schema(schema)} if schema is not None else None)
         usage = response.get("usage") or {}
         return JudgeReply(text=response["choices"][0]["message"]["content"] or "", model=self.settings["model"],
                           endpoint=self.endpoint,

@@ -17,7 +17,6 @@ from typing import Callable, Optional, TypeVar
 
 T = TypeVar("T")
 
-RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 MAX_WAIT_S = 300.0  # a Retry-After beyond this is capped: the job would look hung
 
 

@@ -42,6 +42,11 @@ GRAMMAR_VERDICT_SCHEMA = {**VERDICT_SCHEMA, "properties": {**VERDICT_SCHEMA["pro
                                                            "reason": {"type": "string", "maxLength": REASON_CHARS}}}
 
 
+def grammar_schema(schema: dict) -> dict:
+    """The schema to hand to llama.cpp's grammar: the verdict's gets its bounded reason, others pass as they are."""
+    return GRAMMAR_VERDICT_SCHEMA if schema is VERDICT_SCHEMA else schema
+
+
 class Verdict(BaseModel):
     model_config = ConfigDict(extra="forbid")
     factuality: float = Field(ge=0, le=2.5)

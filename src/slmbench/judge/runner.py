@@ -18,6 +18,8 @@ from ..errors import UserError
 from ..records import atomic_output, read_jsonl
 from .cache import VerdictCache, verdict_key
 from .clients import judge_identity
+from .cost import actual_usd, check_budget, estimate_usd, verdict_usd
+from .panel import panel
 from .retry import Stopped
 from .rubric import DIMENSIONS, REPAIR_PROMPT, RUBRIC_VERSION, Verdict, build_messages
 
@@ -73,18 +75,6 @@ def ask(judge, question: str, answer: str, reference: Optional[str], stop: threa
             "total_score": verdict.total, "reason": verdict.reason}
 
 
-def panel(settings: dict) -> List[dict]:
-    """The configured judge, then each of `judge.judges` (keys it leaves out are the first judge's)."""
-    base = {k: v for k, v in settings.items() if k != "judges"}
-    judges = [{**base, "name": base.get("name") or base["model"]}]
-    for extra in settings.get("judges") or []:
-        judges.append({**base, **extra, "name": extra.get("name") or extra["model"]})
-    names = [j["name"] for j in judges]
-    if len(set(names)) != len(names):
-        raise UserError(f"judge.judges: the judge names {names} repeat; give each judge its own name (key: name)")
-    return judges
-
-
 def judge_records(records: Sequence[dict], questions: Dict[int, str], references: Dict[int, str], settings: dict,
                   judge=None, use_cache: bool = True) -> List[dict]:
     """Score rows for every record, by every judge of the panel and every repeat."""
@@ -95,8 +85,6 @@ def judge_records(records: Sequence[dict], questions: Dict[int, str], references
 
 
 def _judge_with(settings: dict, records, questions, references, judge, use_cache: bool) -> List[dict]:
-    from .cost import check_budget, estimate_usd, verdict_usd
-
     name = settings["name"]
     repeats = int(settings.get("repeats", 1) or 1)
     # --no-cache: ask again, but still store what is paid for (and count it against the budget)
@@ -188,8 +176,6 @@ def _run_all(work, items, workers: int, stop: threading.Event) -> None:
 
 
 def _report(name: str, rows: List[dict], requested: int, prices) -> None:
-    from .cost import actual_usd
-
     mine = [r for r in rows if r.get("judge_status") in ("ok", "parse_error")]
     prompt = sum(int(r.get("judge_prompt_tokens") or 0) for r in mine)
     completion = sum(int(r.get("judge_completion_tokens") or 0) for r in mine)
