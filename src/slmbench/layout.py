@@ -1,0 +1,142 @@
+"""Every path of a study, in one place: the rules, the CLI, the doctor and the reports all ask this module.
+
+Stdlib only and Python 3.10 compatible (the inference step may run under JetPack 6's system Python).
+Paths are returned as strings relative to the working directory, exactly as Snakemake spells them, so a
+rule's output and a reader's input are the same text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+# The six workbooks the study asks for, in the order they are written.
+WORKBOOKS = (
+    "quality_scores_detailed",
+    "model_comparison",
+    "energy_per_run",
+    "latency_per_run",
+    "output_tokens_per_run",
+    "prompt_tokens_per_run",
+)
+
+# Figures written to <results_dir>/plots/<name>.<ext> and placed in model_comparison.xlsx
+PLOTS = (
+    "quality_vs_prompt_tokens",
+    "energy_quality_pareto",
+    "dimensions_radar",
+    "latency_energy_by_level",
+    "quality_gain_vs_extra_energy",
+)
+
+EXPORT_CSV = "all_responses.csv"
+EXPORT_SUMMARY = "summary_report.txt"
+EXPORT_RESPONSES_DIR = "responses_by_model"
+
+PROMPTS_CSV_SUFFIX = "_prompts_hierarchical.csv"
+
+
+def prompts_csv_name(category: str) -> str:
+    """`<category>_prompts_hierarchical.csv`: the seed's name for one category's prompt file."""
+    return f"{category}{PROMPTS_CSV_SUFFIX}"
+
+
+def category_of_prompts_csv(filename: str) -> str | None:
+    """The category a prompt file's name declares, or None for a name not in the seed's form."""
+    return filename[: -len(PROMPTS_CSV_SUFFIX)] if filename.endswith(PROMPTS_CSV_SUFFIX) else None
+
+
+@dataclass(frozen=True)
+class StudyLayout:
+    """The files of one study, derived from three config keys (results_dir, prompts.csv_dir, models_dir)."""
+
+    results_dir: str
+    prompts_dir: str
+    models_dir: str
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> "StudyLayout":
+        return cls(
+            results_dir=str(config["results_dir"]).rstrip("/"),
+            prompts_dir=str(config["prompts"]["csv_dir"]).rstrip("/"),
+            models_dir=str(config["models_dir"]).rstrip("/"),
+        )
+
+    # --- inputs ---
+    def prompts_csv(self, category: str) -> str:
+        return f"{self.prompts_dir}/{prompts_csv_name(category)}"
+
+    def model_file(self, filename: str) -> str:
+        return f"{self.models_dir}/{filename}"
+
+    @property
+    def generated_sheet(self) -> str:
+        return f"{self.results_dir}/prompts/generated_prompts.xlsx"
+
+    @property
+    def token_report(self) -> str:
+        return f"{self.results_dir}/prompts/token_report.csv"
+
+    # --- the board ---
+    def doctor_report(self, host: str) -> str:
+        return f"{self.results_dir}/doctor_{host}.txt"
+
+    def idle(self, host: str) -> str:
+        return f"{self.results_dir}/power/idle_{host}.json"
+
+    def model_facts(self, model_id: str) -> str:
+        return f"{self.results_dir}/models/{model_id}.json"
+
+    def shard(self, model: str, level: str, category: str) -> str:
+        return f"{self.results_dir}/shards/{model}/{level}/{category}.jsonl"
+
+    # --- judging ---
+    def scores(self, model: str, level: str, category: str) -> str:
+        return f"{self.results_dir}/scores/{model}/{level}/{category}.csv"
+
+    # --- merged ---
+    @property
+    def runs(self) -> str:
+        return f"{self.results_dir}/runs_llamacpp.jsonl"
+
+    @property
+    def scores_merged(self) -> str:
+        return f"{self.results_dir}/scores_absolute.csv"
+
+    @property
+    def judge_agreement(self) -> str:
+        return f"{self.results_dir}/judge_agreement.csv"
+
+    # --- reports ---
+    def workbook(self, name: str) -> str:
+        return f"{self.results_dir}/{name}.xlsx"
+
+    def plot(self, name: str, ext: str = "png") -> str:
+        return f"{self.results_dir}/plots/{name}.{ext}"
+
+    @property
+    def summary(self) -> str:
+        return f"{self.results_dir}/summary.md"
+
+    @property
+    def validation(self) -> str:
+        return f"{self.results_dir}/validation.txt"
+
+    @property
+    def exported_dir(self) -> str:
+        return f"{self.results_dir}/exported_responses"
+
+    @property
+    def export_csv(self) -> str:
+        return f"{self.exported_dir}/{EXPORT_CSV}"
+
+    @property
+    def export_summary(self) -> str:
+        return f"{self.exported_dir}/{EXPORT_SUMMARY}"
+
+    # --- bookkeeping ---
+    def log(self, name: str) -> str:
+        return f"{self.results_dir}/logs/{name}.log"
+
+    def benchmark(self, name: str) -> str:
+        return f"{self.results_dir}/benchmarks/{name}.tsv"
