@@ -94,7 +94,8 @@ def tiny_disk(tmp_path):
 
 def test_full_disk_while_writing_is_one_line_and_leaves_no_file(tmp_path, tiny_disk):
     shard = tmp_path / "shard.jsonl"
-    record = {"model_id": "m", "level": "L0", "question_id": 0, "category": "math", "prompt": "x" * 2000}
+    record = {"model_id": "m", "level": "L0", "question_id": 0, "category": "math", "prompt": "x" * 2000,
+              "status": "ok"}
     shard.write_text("".join(json.dumps({**record, "question_id": i}) + "\n" for i in range(100)))
     out = tiny_disk / "runs.jsonl"
     proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "merge", "--out", str(out), str(shard)],

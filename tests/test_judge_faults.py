@@ -18,7 +18,8 @@ import pytest
 
 from openai_stub_server import VALID, StubServer, chat_reply
 from slmbench.errors import UserError
-from slmbench.judge.runner import judge_records, merge_scores
+from slmbench.judge.runner import judge_records
+from slmbench.scores import merge_score_files as merge_scores
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -259,7 +260,7 @@ def test_two_judges_with_one_name_are_refused(tmp_path, clean_env):
 
 
 def test_merged_scores_are_sorted_whatever_the_shard_order(tmp_path):
-    from slmbench.judge.runner import SCORE_COLUMNS
+    from slmbench.scores import SCORE_COLUMNS
 
     def shard(name, rows):
         path = tmp_path / name

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from test_report_helpers import LEVELS, NOTE, direct_frame, make_study, sheet_rows
-from slmbench.report.names import PLOTS, WORKBOOKS
+from slmbench.layout import PLOTS, WORKBOOKS
 
 MODELS = ("rising", "flat", "verbose")
 ORIN_BYTES = 1_500_000_000

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from test_report_helpers import LEVELS, cli, make_study
-from slmbench.report.names import PLOTS, WORKBOOKS
+from slmbench.layout import PLOTS, WORKBOOKS
 
 
 @pytest.fixture(scope="module")

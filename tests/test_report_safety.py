@@ -11,8 +11,8 @@ import pytest
 from test_report_helpers import LEVELS, make_study, sheet_rows
 from slmbench.records import write_jsonl
 from slmbench.report.build import build_reports
-from slmbench.report.names import PLOTS, WORKBOOKS
-from slmbench.report.synthetic import SCORE_COLUMNS, write_scores
+from slmbench.layout import PLOTS, WORKBOOKS
+from slmbench.scores import SCORE_COLUMNS, write_score_rows
 
 HOSTILE = ["=1+2", '=HYPERLINK("http://example.invalid","x")', "+SUM(A1:A2)", "-2+3", "@SUM(1)"]
 
@@ -21,7 +21,7 @@ def rebuild(study, run_rows=None, score_rows=None, settings=None, only=None):
     if run_rows is not None:
         write_jsonl(study["runs"], run_rows)
     if score_rows is not None:
-        write_scores(study["scores"], score_rows)
+        write_score_rows(score_rows, study["scores"])
     build_reports(study["runs"], study["scores"], study["out"], {"levels": LEVELS, **(settings or {})},
                   **({"only": only} if only else {}))
 

@@ -10,7 +10,7 @@ from test_report_helpers import LEVELS, cli, make_study
 from slmbench.errors import UserError
 from slmbench.records import write_jsonl
 from slmbench.report import validate_results
-from slmbench.report.synthetic import write_scores
+from slmbench.scores import write_score_rows
 
 CATEGORIES = ["writing", "math"]
 
@@ -68,7 +68,7 @@ def test_scores_out_of_range_wrong_totals_and_unscored_runs_fail(study):
     scores[1]["total_score"] = 11.0
     scores[2].update(judge_status="parse_error", factuality=None, helpfulness=None, structure=None,
                      conciseness=None, total_score=None)
-    write_scores(study["scores"], scores[:-1])
+    write_score_rows(scores[:-1], study["scores"])
     text = check(study)
     assert "FAIL  score range 0-10 (dimensions 0-2.5): 2 rows out of range, rows 2, 3" in text
     assert "FAIL  total_score = sum of the four dimensions: 1 rows where it is not, rows 3" in text
@@ -112,7 +112,7 @@ def test_a_prompt_csv_without_question_ids_is_named(study, tmp_path):
     bad = tmp_path / "bad_prompts_hierarchical.csv"
     bad.write_text("id,category,level,prompt\n1,x,L0,p\n")
     study["expected"]["prompt_csvs"] = [bad]
-    with pytest.raises(UserError, match="bad_prompts_hierarchical.csv: no question_id column"):
+    with pytest.raises(UserError, match=r"bad_prompts_hierarchical.csv row 1: missing column\(s\) question_id"):
         check(study)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from slmbench.records import write_jsonl
-from slmbench.report.names import PLOTS, WORKBOOKS
+from slmbench.layout import PLOTS, WORKBOOKS
 from slmbench.report.synthetic import CATEGORIES, write_synthetic_study
 
 pytestmark = pytest.mark.slow

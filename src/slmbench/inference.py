@@ -12,7 +12,6 @@ counters, and energy over the exact monotonic window of the call from one long-l
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -25,6 +24,7 @@ from typing import Any, Dict, List, Optional
 
 from .chat import split_thinking
 from .errors import UserError
+from .prompt_rows import PromptRow, read_prompt_rows
 from .records import RunRecord, atomic_output
 
 
@@ -51,17 +51,10 @@ class ShardSpec:
     power: Optional[Dict[str, Any]] = None  # config["power"]
 
 
-def read_prompts(path: Path, level: str, category: str) -> List[dict]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"question_id", "category", "level", "prompt"} - set(reader.fieldnames or [])
-        if missing:
-            raise UserError(f"{path}: missing column(s) {', '.join(sorted(missing))}; regenerate the prompt CSVs")
-        rows = [r for r in reader if r["level"] == level and r["category"] == category]
+def read_prompts(path: Path, level: str, category: str) -> List[PromptRow]:
+    rows = [r for r in read_prompt_rows(path) if r.level == level and r.category == category]
     if not rows:
         raise UserError(f"{path}: no prompts for level {level} in category {category}; check the prompt spreadsheet")
-    for row in rows:
-        row["question_id"] = int(row["question_id"])
     return rows
 
 
@@ -166,13 +159,13 @@ class ShardRunner:
         if len(tokens) + 8 <= self.spec.n_ctx:
             self.generate(tokens, stop, max_tokens=8)
 
-    def run(self, row: dict) -> RunRecord:
-        record = RunRecord(level=self.spec.level, question_id=row["question_id"], category=row["category"],
-                           prompt=row["prompt"], idle_power_mw=self.spec.idle_power_mw,
+    def run(self, row: PromptRow) -> RunRecord:
+        record = RunRecord(level=self.spec.level, question_id=row.question_id, category=row.category,
+                           prompt=row.prompt, idle_power_mw=self.spec.idle_power_mw,
                            started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                            power_source=self.sampler.name, power_rails=self.sampler.rails, **self.common)
         try:
-            tokens, stop, opens_thinking = self.tokens_for(row["prompt"])
+            tokens, stop, opens_thinking = self.tokens_for(row.prompt)
             record.prompt_tokens = len(tokens)
             budget = self.spec.n_ctx - self.spec.max_tokens
             if len(tokens) > budget:
@@ -239,7 +232,7 @@ def run_shard(spec: ShardSpec) -> int:
     with sampler:
         runner = ShardRunner(spec, sampler)
         if spec.warmup:
-            runner.warm_up(rows[0]["prompt"])
+            runner.warm_up(rows[0].prompt)
         records = [runner.run(row) for row in rows]
     with atomic_output(spec.out) as fh:
         for record in records:

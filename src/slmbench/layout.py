@@ -34,6 +34,10 @@ EXPORT_SUMMARY = "summary_report.txt"
 EXPORT_RESPONSES_DIR = "responses_by_model"
 
 PROMPTS_CSV_SUFFIX = "_prompts_hierarchical.csv"
+ALL_PROMPTS_CSV = "prompts_hierarchical.csv"  # `slmbench prompts convert` without --split: every category in one
+# the merged files under <results_dir> (the study's names: its checks grep the runs file)
+RUNS_FILE = "runs_llamacpp.jsonl"
+SCORES_FILE = "scores_absolute.csv"
 
 
 def prompts_csv_name(category: str) -> str:
@@ -97,11 +101,11 @@ class StudyLayout:
     # --- merged ---
     @property
     def runs(self) -> str:
-        return f"{self.results_dir}/runs_llamacpp.jsonl"
+        return f"{self.results_dir}/{RUNS_FILE}"
 
     @property
     def scores_merged(self) -> str:
-        return f"{self.results_dir}/scores_absolute.csv"
+        return f"{self.results_dir}/{SCORES_FILE}"
 
     @property
     def judge_agreement(self) -> str:

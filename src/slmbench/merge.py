@@ -3,31 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable, List
 
 from .errors import UserError
-from .records import RECORD_KEY, RUN_RECORD_FIELDS, read_jsonl, write_jsonl
+from .records import RECORD_KEY, read_run_records, write_jsonl
 
 
 def merge_runs(shards: Iterable[str | Path], out: str | Path) -> int:
-    """Concatenate shard records (each shard sorted by question) and refuse duplicates or foreign fields."""
+    """Concatenate shard records (each shard sorted by question) and refuse duplicates; every record is checked
+    by records.read_run_records (bad JSON, unknown or missing fields, wrong types name the shard and line)."""
     seen: dict = {}
     rows: List[dict] = []
     for shard in shards:
-        try:
-            records = sorted(read_jsonl(shard), key=lambda r: r["question_id"])
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-        for record in records:
-            unknown = set(record) - set(RUN_RECORD_FIELDS)
-            if unknown:
-                raise UserError(f"{shard}: unknown field(s) {', '.join(sorted(unknown))}; regenerate the shard")
-            key = tuple(record.get(k) for k in RECORD_KEY)
+        for record in sorted(read_run_records(shard), key=lambda r: r.question_id):
+            key = tuple(getattr(record, k) for k in RECORD_KEY)
             if key in seen:
                 raise UserError(f"{shard}: duplicate record {key}, also in {seen[key]}; delete one shard and rerun")
             seen[key] = shard
-            rows.append(record)
+            rows.append(asdict(record))
     return write_jsonl(out, rows)
 
 

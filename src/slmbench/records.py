@@ -7,12 +7,15 @@ The field list is mirrored in workflow/schemas/run_record.schema.yaml; a test ke
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, List, Optional, Tuple, get_args, get_type_hints
+
+from .errors import UserError
 
 SCHEMA_VERSION = 1
 
@@ -63,16 +66,30 @@ class RunRecord:
         return dumps_compact(asdict(self))
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunRecord":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown run-record field(s): {', '.join(sorted(unknown))}")
-        return cls(**data)
+    def from_dict(cls, data: dict, where: str = "run record") -> "RunRecord":
+        """The record `data` describes, checked as read_run_records checks every line (UserError naming `where`)."""
+        return _checked(where, data)
 
 
 RUN_RECORD_FIELDS = [f.name for f in fields(RunRecord)]
-RECORD_KEY = ("model_id", "level", "question_id")
+RECORD_KEY = ("model_id", "level", "question_id")  # one run of the study; the key every stage joins on
+# What every stage keys or branches on; a record without one of them is refused. Any other field a record
+# lacks reads as its default (null): a measurement not taken is null, never 0.
+REQUIRED_FIELDS = (*RECORD_KEY, "category", "status")
+
+
+def _field_kinds() -> dict:
+    """field -> (accepted Python types, what to call them), from RunRecord's annotations."""
+    names = {str: "a text", int: "an integer", float: "a number", list: "a list"}
+    kinds = {}
+    for name, hint in get_type_hints(RunRecord).items():
+        base = next(t for t in (get_args(hint) or (hint,)) if t is not type(None))  # Optional[X] -> X
+        kinds[name] = ((int, float) if base is float else (base,), names[base])
+    return kinds
+
+
+FIELD_KINDS = _field_kinds()
+DEFAULTED = {f.name for f in fields(RunRecord) if f.default is not MISSING}  # the others absent read as None
 
 
 def dumps_compact(obj: Any) -> str:
@@ -90,6 +107,65 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
                 yield json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg}); delete the file to redo it") from None
+
+
+def _checked(where: str, data: Any) -> RunRecord:
+    """The record a JSON object describes, or a UserError naming the field that is wrong."""
+    if not isinstance(data, dict):
+        raise UserError(f"{where}: a run record must be a JSON object; delete the file so the workflow makes it again")
+    unknown = sorted(set(data) - set(FIELD_KINDS))
+    if unknown:
+        raise UserError(f"{where}: unknown field(s) {', '.join(unknown)}; regenerate the shard (the field list is "
+                        f"slmbench.records.RunRecord)")
+    for name in REQUIRED_FIELDS:
+        if data.get(name) in (None, ""):
+            raise UserError(f"{where}: field {name} is missing; regenerate the shard it came from and merge again")
+    for name, value in data.items():
+        types, called = FIELD_KINDS[name]
+        if value is None:
+            continue
+        # bool is an int to Python, not to the study; NaN and infinity are not measurements
+        wrong = isinstance(value, bool) or not isinstance(value, types)
+        if not wrong and isinstance(value, float) and not math.isfinite(value):
+            wrong = True
+        if wrong:
+            hint = "fix the prompt CSV" if name == "question_id" else "regenerate the shard"
+            null = "" if name in REQUIRED_FIELDS else " or null"
+            raise UserError(f"{where}: field {name} is {value!r}, not {called}{null}; {hint}")
+    absent = {name: None for name in RUN_RECORD_FIELDS if name not in data and name not in DEFAULTED}
+    return RunRecord(**absent, **data)
+
+
+def iter_run_records(path: str | os.PathLike) -> Iterator[Tuple[int, RunRecord]]:
+    """(line number, record) for every record of a shard or of the merged runs, each checked.
+
+    Bad input stops with a UserError naming the file, the line and the field: JSON cut by a power loss, an
+    unknown field, a missing required field (REQUIRED_FIELDS), a value of the wrong type.
+    """
+    try:
+        fh = open(path, encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: run records not found; run the inference step first") from None
+    with fh:
+        lineno = 0
+        try:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    data = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise UserError(f"{path}:{lineno}: not valid JSON ({exc.msg}); delete the file so the workflow "
+                                    f"makes it again") from None
+                yield lineno, _checked(f"{path}:{lineno}", data)
+        except UnicodeDecodeError:
+            raise UserError(f"{path}: not UTF-8 text after line {lineno}; delete the file so the workflow makes it "
+                            f"again") from None
+
+
+def read_run_records(path: str | os.PathLike) -> List[RunRecord]:
+    """Every record of a run-record file (a shard or the merged runs), checked; see iter_run_records."""
+    return [record for _, record in iter_run_records(path)]
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 # Reports from the merged runs and scores: the six workbooks, plots, summary.md, exports and validation.
 # None of these touches the board, so they run beside inference when --cores > 1.
-from slmbench.report.names import EXPORT_CSV, EXPORT_RESPONSES_DIR, EXPORT_SUMMARY, PLOTS
+from slmbench.layout import EXPORT_CSV, EXPORT_RESPONSES_DIR, EXPORT_SUMMARY, PLOTS
 from slmbench.report.settings import settings_from_config
 
 # A changed report setting (levels, demo note, bootstrap, bandwidth table) reruns the reports (params trigger).

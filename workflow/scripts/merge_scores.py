@@ -1,5 +1,5 @@
-# Snakemake shim: merge the judged shards into scores_absolute.csv (slmbench.judge.merge_scores).
-from slmbench.judge import merge_scores
+# Snakemake shim: merge the judged shards into scores_absolute.csv (slmbench.scores.merge_score_files).
+from slmbench.scores import merge_score_files
 from slmbench.shim import run_step
 
-run_step(snakemake, lambda: merge_scores(list(snakemake.input), snakemake.output[0]))
+run_step(snakemake, lambda: merge_score_files(list(snakemake.input), snakemake.output[0]))

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, List
 
 import numpy as np
 
-from ..records import atomic_output
-from .rubric import DIMENSIONS
+from ..records import RECORD_KEY, atomic_output
+from ..scores import SCORES, read_score_rows
 
 AGREEMENT_COLUMNS = ["measure", "score", "judge", "other_judge", "value", "n_answers", "note"]
-SCORES = ["total_score", *DIMENSIONS]
 
 
 def krippendorff_alpha_interval(units: List[List[float]]) -> float:
@@ -58,7 +58,7 @@ def _by_judge(rows: List[dict], score: str) -> Dict[str, Dict[tuple, List[float]
 
 
 def agreement(rows: List[dict]) -> List[dict]:
-    """One row per measure, score and judge (pair); `rows` are score rows as in scores_absolute.csv."""
+    """One row per measure, score and judge (pair); `rows` are score rows as in the merged scores."""
     from scipy.stats import spearmanr
 
     result: List[dict] = []
@@ -94,8 +94,8 @@ def agreement(rows: List[dict]) -> List[dict]:
 
 
 def write_agreement(scores_csv, out_csv) -> Path:
-    with open(scores_csv, encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    # a verdict needs only its run and status here; a score column it lacks counts as no score
+    rows = [asdict(r) for r in read_score_rows(scores_csv, required=(*RECORD_KEY, "judge_status"))]
     with atomic_output(out_csv) as fh:
         writer = csv.DictWriter(fh, fieldnames=AGREEMENT_COLUMNS, extrasaction="ignore")
         writer.writeheader()

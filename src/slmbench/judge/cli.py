@@ -8,6 +8,7 @@ import sys
 import yaml
 
 from ..errors import UserError
+from ..layout import RUNS_FILE
 
 DEFAULTS = {"backend": "openai", "model": "gpt-4o-2024-08-06", "base_url": None, "api_key_env": "OPENAI_API_KEY",
             "temperature": 0.0, "max_tokens": 512, "timeout_s": 60, "max_retries": 6,
@@ -43,13 +44,14 @@ def _judge(args) -> int:
     from ..prompts.questions import first_turn, read_questions
     from ..records import read_jsonl
     from .agreement import agreement
-    from .runner import judge_records, reference_answers, write_scores
+    from ..scores import write_score_rows
+    from .runner import judge_records, reference_answers
 
     settings = settings_from(args)
     questions = {qid: first_turn(item) for qid, item in read_questions(args.questions).items()}
     rows = judge_records(list(read_jsonl(args.runs)), questions, reference_answers(args.references), settings,
                          use_cache=not args.no_cache)
-    write_scores(rows, args.out)
+    write_score_rows(rows, args.out)
     for row in agreement(rows):
         if row.get("value") is not None:
             pair = f"{row['judge']}|{row['other_judge']}" if row.get("other_judge") else row["judge"]
@@ -64,7 +66,7 @@ def _judge(args) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser("judge", help="score answers with an LLM judge (cached, blind)")
     parser.add_argument("--questions", required=True, help="question.jsonl (the canonical L0 questions)")
-    parser.add_argument("--runs", required=True, help="runs JSONL (a shard or runs_llamacpp.jsonl)")
+    parser.add_argument("--runs", required=True, help=f"runs JSONL (a shard or {RUNS_FILE})")
     parser.add_argument("--out", required=True, help="scores CSV")
     parser.add_argument("--references", help="reference answers jsonl (MT-Bench format)")
     parser.add_argument("--config", help="take the judge section of this config file")

@@ -10,8 +10,9 @@ from typing import List, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..scores import DIMENSIONS
+
 RUBRIC_VERSION = "slmbench-rubric-2"  # 2: no maxLength in the schema (OpenAI strict mode rejects it)
-DIMENSIONS = ("factuality", "helpfulness", "structure", "conciseness")
 HALF_POINTS = [x / 2 for x in range(6)]  # 0, 0.5, ... 2.5
 REASON_CHARS = 400  # a reason longer than this is cut: it is an explanation, not a second answer
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import threading
@@ -15,7 +14,9 @@ from typing import Dict, List, Optional, Sequence
 from pydantic import ValidationError
 
 from ..errors import UserError
-from ..records import atomic_output, read_jsonl
+from ..prompt_rows import read_prompt_rows
+from ..records import read_jsonl
+from ..scores import write_score_rows
 from .cache import VerdictCache, verdict_key
 from .clients import judge_identity
 from .cost import actual_usd, check_budget, estimate_usd, verdict_usd
@@ -23,17 +24,9 @@ from .panel import panel
 from .retry import Stopped
 from .rubric import DIMENSIONS, REPAIR_PROMPT, RUBRIC_VERSION, Verdict, build_messages
 
-SCORE_COLUMNS = [
-    "question_id", "category", "model_id", "level", *DIMENSIONS, "total_score", "reason", "judge_model",
-    "judge_status", "judge_name", "repeat", "rubric_version", "judge_endpoint", "judged_at", "judge_prompt_tokens",
-    "judge_completion_tokens", "cache_key",
-]
-
-
 def canonical_questions(prompts_csv) -> Dict[int, str]:
     """The L0 prompt of each question: what the judge is shown, whatever level produced the answer."""
-    with open(prompts_csv, encoding="utf-8", newline="") as fh:
-        return {int(r["question_id"]): r["prompt"] for r in csv.DictReader(fh) if r["level"] == "L0"}
+    return {r.question_id: r.prompt for r in read_prompt_rows(prompts_csv) if r.level == "L0"}
 
 
 def reference_answers(path) -> Dict[int, str]:
@@ -216,37 +209,8 @@ def _make_judge(settings):
     return make_judge(settings)
 
 
-def write_scores(rows: List[dict], out_csv) -> Path:
-    with atomic_output(out_csv) as fh:
-        writer = csv.DictWriter(fh, fieldnames=SCORE_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({c: row.get(c) for c in SCORE_COLUMNS})
-    return Path(out_csv)
-
-
 def judge_shard(runs_path, prompts_csv, references_path, out_csv, settings: dict, use_cache: bool = True) -> Path:
     records = sorted(read_jsonl(runs_path), key=lambda r: r["question_id"])
     rows = judge_records(records, canonical_questions(prompts_csv), reference_answers(references_path), settings,
                          use_cache=use_cache)
-    return write_scores(rows, out_csv)
-
-
-def _order(row: dict) -> tuple:
-    return (row["model_id"], row["level"], row["category"], int(row["question_id"]), row.get("judge_name") or "",
-            int(row.get("repeat") or 0))
-
-
-def merge_scores(score_csvs: Sequence, out_csv) -> Path:
-    """All shards' score rows in one CSV, sorted (model, level, category, question, judge, repeat): the same
-    scores give the same file, whatever order the shards were judged in."""
-    rows: List[dict] = []
-    for path in score_csvs:
-        with open(path, encoding="utf-8", newline="") as fh:
-            rows.extend(csv.DictReader(fh))
-    rows.sort(key=_order)
-    with atomic_output(out_csv) as fh:
-        writer = csv.DictWriter(fh, fieldnames=SCORE_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    return Path(out_csv)
+    return write_score_rows(rows, out_csv)

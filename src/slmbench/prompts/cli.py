@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import UserError
+from ..layout import prompts_csv_name
 
 LEVELS = ["L0", "L1", "L2", "L3", "P"]
 
@@ -72,7 +73,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("prompts", help="prompt spreadsheet intake, level generation, token report")
     sub = parser.add_subparsers(dest="prompts_command", required=True)
 
-    convert = sub.add_parser("convert", help="xlsx (wide or long layout) -> <category>_prompts_hierarchical.csv")
+    convert = sub.add_parser("convert", help=f"xlsx (wide or long layout) -> {prompts_csv_name('<category>')}")
     convert.add_argument("--excel", required=True, help="the prompt workbook (.xlsx)")
     convert.add_argument("--outdir", required=True)
     convert.add_argument("--split", action="store_true",
@@ -101,7 +102,7 @@ def register(subparsers) -> None:
     generate.set_defaults(func=_generate)
 
     tokens = sub.add_parser("tokens", help="token_report.csv: tokens per question and level, checked against the ranges")
-    tokens.add_argument("csv", nargs="+", help="<category>_prompts_hierarchical.csv files")
+    tokens.add_argument("csv", nargs="+", help=f"{prompts_csv_name('<category>')} files")
     tokens.add_argument("--out", required=True)
     tokens.add_argument("--encoding", default="o200k_base")
     tokens.add_argument("--strict", action="store_true", help="exit non-zero when a level is out of range or order")

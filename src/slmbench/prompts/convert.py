@@ -1,4 +1,4 @@
-"""Prompt spreadsheet (xlsx) -> `<category>_prompts_hierarchical.csv` (question_id, category, level, prompt).
+"""Prompt spreadsheet (xlsx) -> one prompt CSV per category (layout.prompts_csv_name; slmbench.prompt_rows).
 
 Reads the wide layout (question_id, category, L0, L1, ...) or the long layout (question_id, category,
 level, prompt), detected from the header (see sheet.py for how the sheet and its columns are found).
@@ -9,7 +9,6 @@ out: that is how a user runs a subset of the study from the full sheet.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import re
 import sys
@@ -18,9 +17,10 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from ..errors import UserError
-from ..records import atomic_output
+from ..layout import ALL_PROMPTS_CSV, prompts_csv_name
+from ..prompt_rows import PromptRow, write_prompt_rows
 from .questions import read_questions
-from .sheet import FIELDS, STANDARD_LEVELS, CellError, Column, Table, find_table, normal
+from .sheet import STANDARD_LEVELS, CellError, Column, Table, find_table, normal
 
 DEFAULT_LEVELS = STANDARD_LEVELS
 SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")  # categories become file names
@@ -206,11 +206,7 @@ def warn_about_subset(reader: RowReader, prompts: List[SheetPrompt], questions: 
 
 
 def write_csv(path: Path, prompts: List[SheetPrompt]) -> None:
-    with atomic_output(path) as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(FIELDS)
-        for p in prompts:
-            writer.writerow([p.question_id, p.category, p.level, p.prompt])
+    write_prompt_rows([PromptRow(p.question_id, p.category, p.level, p.prompt) for p in prompts], path)
 
 
 def read_prompts(excel, *, sheet=None, mapping=None, questions_file=None, levels=None,
@@ -229,7 +225,7 @@ def read_prompts(excel, *, sheet=None, mapping=None, questions_file=None, levels
 
 def convert_spreadsheet(excel, outdir, *, split=True, sheet=None, mapping=None, questions_file=None,
                         levels=None, categories=None) -> List[Path]:
-    """Write `<outdir>/<category>_prompts_hierarchical.csv` per category (or one `prompts_hierarchical.csv`
+    """Write `<outdir>/<layout.prompts_csv_name(category)>` per category (or one layout.ALL_PROMPTS_CSV
     without `split`); nothing is written unless the whole sheet is valid."""
     prompts = read_prompts(excel, sheet=sheet, mapping=mapping, questions_file=questions_file, levels=levels,
                            categories=categories)
@@ -237,13 +233,13 @@ def convert_spreadsheet(excel, outdir, *, split=True, sheet=None, mapping=None, 
         raise UserError(f"{excel}: no prompts below the header; fill the sheet")
     outdir = Path(outdir)
     if not split:
-        path = outdir / "prompts_hierarchical.csv"
+        path = outdir / ALL_PROMPTS_CSV
         write_csv(path, prompts)
         return [path]
     names = list(categories) if categories is not None else list(dict.fromkeys(p.category for p in prompts))
     written = []
     for category in names:
-        path = outdir / f"{category}_prompts_hierarchical.csv"
+        path = outdir / prompts_csv_name(category)
         write_csv(path, [p for p in prompts if p.category == category])
         written.append(path)
     return written

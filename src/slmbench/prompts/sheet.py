@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
+from ..prompt_rows import PROMPT_COLUMNS
 
-FIELDS = ("question_id", "category", "level", "prompt")
+FIELDS = PROMPT_COLUMNS  # the long layout's columns are the prompt CSV's
 STANDARD_LEVELS = ("L0", "L1", "L2", "L3", "P")
 ALIASES = {"id": "question_id", "qid": "question_id"}
 HEADER_SEARCH_ROWS = 10  # hand-made sheets often carry a title or a note above the header

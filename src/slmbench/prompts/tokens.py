@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, List, Sequence
 
 from ..errors import UserError
+from ..prompt_rows import read_prompt_rows
 from ..records import atomic_output
 
 # intended extra tokens over L0, per level (the study's design)
@@ -42,15 +44,7 @@ def get_encoding(name: str):
 
 
 def read_prompt_csvs(paths: Sequence[str | Path]) -> List[dict]:
-    rows: List[dict] = []
-    for path in paths:
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [f for f in ("question_id", "category", "level", "prompt") if f not in (reader.fieldnames or [])]
-            if missing:
-                raise UserError(f"{path} row 1: missing column(s) {', '.join(missing)}; not a prompts CSV")
-            rows.extend(reader)
-    return rows
+    return [asdict(row) for path in paths for row in read_prompt_rows(path)]
 
 
 def order_problems(tokens: Dict[str, int]) -> List[tuple]:

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from ..errors import UserError
+from ..layout import RUNS_FILE, SCORES_FILE, prompts_csv_name
 
 PARTS = ("workbooks", "plots", "summary", "exports")
 
@@ -94,7 +95,7 @@ def _expected(args) -> dict:
         except (KeyError, TypeError) as exc:
             raise UserError(f"{args.config}: key {exc} is missing; every key of config/README.md is required") from None
         if not args.prompts:
-            paths = [Path(csv_dir) / f"{c}_prompts_hierarchical.csv" for c in expected["categories"]]
+            paths = [Path(csv_dir) / prompts_csv_name(c) for c in expected["categories"]]
             expected["prompt_csvs"] = [str(p) for p in paths if p.exists()] or None
     return expected
 
@@ -112,8 +113,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "report", help="workbooks, plots, summary and exports from merged runs and scores",
         description="Build the six workbooks, plots/*.png, summary.md and exported_responses/ under --outdir.")
-    parser.add_argument("--runs", help="merged runs JSONL (runs_llamacpp.jsonl)")
-    parser.add_argument("--scores", help="merged scores CSV (scores_absolute.csv)")
+    parser.add_argument("--runs", help=f"merged runs JSONL ({RUNS_FILE})")
+    parser.add_argument("--scores", help=f"merged scores CSV ({SCORES_FILE})")
     parser.add_argument("--outdir", help="output directory (results/)")
     parser.add_argument("--only", nargs="+", choices=PARTS, help="build only these parts (default: all)")
     _add_settings_flags(parser)

@@ -6,8 +6,6 @@ status is "ok" (a parse error or a failed run is counted, never averaged as a nu
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -16,136 +14,60 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
+from .. import scores
+from ..records import FIELD_KINDS, RECORD_KEY, RUN_RECORD_FIELDS, iter_run_records
 from .settings import ReportSettings
 
-KEY = ["model_id", "level", "question_id"]
-DIMENSIONS = ["factuality", "helpfulness", "structure", "conciseness"]
-RUN_REQUIRED = ["model_id", "level", "question_id", "category", "status"]
+# lists: the report concatenates them with other column names
+KEY = list(RECORD_KEY)
+DIMENSIONS = list(scores.DIMENSIONS)
+# columns kept as float (NaN for null): the measurements the reports compute with
 RUN_NUMERIC = [
     "prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms", "prefill_tok_s", "decode_tok_s",
     "energy_j", "energy_gross_j", "energy_per_token_j", "mean_power_mw", "idle_power_mw", "power_samples",
 ]
-RUN_TEXT = [
-    "model_file", "quant", "prompt", "output", "power_source", "energy_note", "finish_reason", "device",
-    "power_mode", "llama_cpp_version", "started_at", "error",
-]
-SCORE_REQUIRED = ["question_id", "model_id", "level", *DIMENSIONS, "total_score", "judge_status"]
-SCORE_TEXT = ["category", "reason", "judge_model"]
-JUDGE_STATUSES = ("ok", "parse_error", "run_error")
 MISSING_SCORE = "missing"  # judge_status of a run with no row in the scores file
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_run(path: Path, lineno: int, record) -> None:
-    where = f"{path}:{lineno}"
-    if not isinstance(record, dict):
-        raise UserError(f"{where}: a run record must be a JSON object; regenerate the file (rule merge_runs)")
-    for name in RUN_REQUIRED:
-        if record.get(name) in (None, ""):
-            raise UserError(f"{where}: field {name} is missing; regenerate the shard it came from and merge again")
-    if not isinstance(record["question_id"], int) or isinstance(record["question_id"], bool):
-        raise UserError(f"{where}: field question_id is {record['question_id']!r}, not an integer; fix the prompt CSV")
-    for name in RUN_NUMERIC:
-        value = record.get(name)
-        if value is not None and not _is_number(value):
-            raise UserError(f"{where}: field {name} is {value!r}, not a number or null; regenerate the shard")
-
-
 def read_runs(path) -> pd.DataFrame:
-    """The merged runs JSONL as a DataFrame (column `line` = line number in the file)."""
+    """The merged runs JSONL as a DataFrame (column `line` = line number in the file), every record checked by
+    records.read_run_records."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: runs file not found; run the inference and merge steps first (rule merge_runs)")
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(
-                    f"{path}:{lineno}: not valid JSON ({exc.msg}); delete the file and merge again") from None
-            _check_run(path, lineno, record)
-            record["line"] = lineno
-            rows.append(record)
+    rows = [{**record.__dict__, "line": lineno} for lineno, record in iter_run_records(path)]
     if not rows:
         raise UserError(f"{path}: no run records; run the inference shards and merge them first")
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=[*RUN_RECORD_FIELDS, "line"])
     for name in RUN_NUMERIC:
-        frame[name] = pd.to_numeric(frame[name], errors="raise") if name in frame else np.nan
-        frame[name] = frame[name].astype(float)
-    for name in RUN_TEXT + RUN_REQUIRED:
-        if name not in frame:
-            frame[name] = None
-        if name != "question_id":
+        frame[name] = pd.to_numeric(frame[name], errors="raise").astype(float)
+    for name in RUN_RECORD_FIELDS:
+        if str in FIELD_KINDS[name][0]:  # text: None where null, not NaN
             frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     frame["question_id"] = frame["question_id"].astype(int)
     return frame
 
 
-def _empty_scores() -> pd.DataFrame:
-    frame = pd.DataFrame({name: pd.Series(dtype=object) for name in SCORE_REQUIRED + SCORE_TEXT})
+def _score_frame(rows: List[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=[*scores.SCORE_COLUMNS, "row"])
     for name in DIMENSIONS + ["total_score"]:
-        frame[name] = frame[name].astype(float)
+        frame[name] = pd.to_numeric(frame[name]).astype(float)
     frame["question_id"] = frame["question_id"].astype(int)
-    frame["row"] = pd.Series(dtype=int)
+    frame["row"] = frame["row"].astype(int)
     return frame
 
 
-def _numeric_column(frame: pd.DataFrame, path: Path, name: str) -> pd.Series:
-    text = frame[name].str.strip()
-    values = pd.to_numeric(text.where(text != ""), errors="coerce")
-    bad = values.isna() & (text != "")
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise UserError(
-            f"{path}: row {i + 2}, column {name}: {frame[name].iloc[i]!r} is not a number; fix or re-merge the scores"
-        )
-    return values.astype(float)
+def _empty_scores() -> pd.DataFrame:
+    return _score_frame([])
 
 
 def read_scores(path) -> pd.DataFrame:
-    """The merged scores CSV (row = line of the CSV record counting the header as row 1). Empty file: no scores."""
+    """The merged scores CSV, every row checked by scores.read_score_rows (column `row` = the CSV row, the
+    header being row 1). An empty file: no scores yet."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: scores file not found; run the judge and merge steps first (rule merge_scores)")
-    if path.stat().st_size == 0:
-        return _empty_scores()
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        detail = " ".join(str(exc).split())  # pandas' message spans lines; the error must be one
-        raise UserError(f"{path}: not a readable CSV ({detail}); re-merge the scores (rule merge_scores)") from None
-    missing = [name for name in SCORE_REQUIRED if name not in frame.columns]
-    if missing:
-        raise UserError(f"{path}: missing column(s) {', '.join(missing)}; re-merge the scores (rule merge_scores)")
-    for name in SCORE_TEXT:
-        if name not in frame:
-            frame[name] = ""
-    frame["row"] = np.arange(2, len(frame) + 2)
-    qid = pd.to_numeric(frame["question_id"].str.strip(), errors="coerce")
-    bad = qid.isna() | (qid != qid.round())
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise UserError(f"{path}: row {i + 2}, column question_id: {frame['question_id'].iloc[i]!r} is not an integer")
-    frame["question_id"] = qid.astype(int)
-    status = frame["judge_status"].str.strip()
-    unknown = ~status.isin(JUDGE_STATUSES)
-    if unknown.any():
-        i = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise UserError(
-            f"{path}: row {i + 2}, column judge_status: {status.iloc[i]!r} is not one of {', '.join(JUDGE_STATUSES)}"
-        )
-    frame["judge_status"] = status
-    for name in DIMENSIONS + ["total_score"]:
-        # A number beside a failed verdict is not a score (the contract leaves it empty): drop it.
-        frame[name] = _numeric_column(frame, path, name).where(status == "ok")
-    for name in ("model_id", "level"):
-        frame[name] = frame[name].str.strip()
+    frame = _score_frame([{**row.__dict__, "row": number} for number, row in scores.iter_score_rows(path)])
     return collapse_repeats(frame)
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from ..records import atomic_output
 from .data import DIMENSIONS, Study, load_study
 from .dataquality import energy_reason
-from .names import EXPORT_CSV, EXPORT_RESPONSES_DIR, EXPORT_SUMMARY
+from ..layout import EXPORT_CSV, EXPORT_RESPONSES_DIR, EXPORT_SUMMARY
 
 CSV_COLUMNS = [
     "question_id", "model_id", "category", "level", "status", "prompt_tokens", "completion_tokens", "latency_ms",

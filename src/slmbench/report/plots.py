@@ -14,7 +14,7 @@ from ..records import atomic_output
 from .analysis import Analysis, load_analysis
 from .data import DIMENSIONS
 from .dataquality import energy_note
-from .names import PLOTS
+from ..layout import PLOTS
 
 DPI = 110
 

@@ -10,7 +10,7 @@ from ..records import atomic_output
 from .analysis import Analysis, load_analysis
 from .dataquality import energy_note
 from .findings import QUESTIONS, ci, num, question_text
-from .names import PLOTS
+from ..layout import PLOTS
 
 
 def _md(text) -> str:

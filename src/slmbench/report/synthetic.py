@@ -8,18 +8,17 @@ plausible and seeded, so a report built from it has known right answers.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from ..records import RunRecord, atomic_output, write_jsonl
+from ..layout import RUNS_FILE, SCORES_FILE
+from ..records import RunRecord, write_jsonl
+from ..scores import DIMENSIONS, write_score_rows
 
 LEVELS = ("L0", "L1", "L2", "L3", "P")
 CATEGORIES = ("writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities")
-SCORE_COLUMNS = ["question_id", "category", "model_id", "level", "factuality", "helpfulness", "structure",
-                 "conciseness", "total_score", "reason", "judge_model", "judge_status", "rubric_version"]
 NO_SENSOR_NOTE = "no power sensor found (tried tegrastats, INA3221, NVML, RAPL); energy not measured"
 # quality effect per level index, by model behaviour
 EFFECTS = {"rising": (0.0, 1.0, 2.0, 3.0, -1.0), "flat": (0.0,) * 5, "verbose": (0.0,) * 5}
@@ -77,32 +76,25 @@ def synthetic_records(models: Sequence[str], behaviours: Sequence[str], levels: 
                     dims = _half_points(latent / 4 + rng.normal(0, 0.25, size=4))
                     scores.append({
                         "question_id": qid, "category": category, "model_id": model, "level": level,
-                        **dict(zip(SCORE_COLUMNS[4:8], dims.tolist())), "total_score": float(dims.sum()),
+                        **dict(zip(DIMENSIONS, dims.tolist())), "total_score": float(dims.sum()),
                         "reason": f"Synthetic verdict for {model} {level} Q{qid}.", "judge_model": "synthetic-judge",
                         "judge_status": "ok", "rubric_version": "1",
                     })
     return runs, scores
 
 
-def write_scores(path, scores) -> None:
-    with atomic_output(path) as fh:
-        writer = csv.DictWriter(fh, fieldnames=SCORE_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in scores:
-            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-
-
 def write_synthetic_study(outdir, models: Sequence[str] = ("rising", "flat"),
                           behaviours: Optional[Sequence[str]] = None, levels: Sequence[str] = LEVELS,
                           categories: Sequence[str] = CATEGORIES, per_category: int = 10, energy: bool = True,
                           seed: int = 7, output_text: Optional[Callable[[str, str, int], str]] = None):
-    """Write <outdir>/runs_llamacpp.jsonl and <outdir>/scores_absolute.csv; return both paths and the rows."""
+    """Write the merged runs and scores (layout.RUNS_FILE, layout.SCORES_FILE) under outdir; return both paths and
+    the rows."""
     outdir = Path(outdir)
     behaviours = list(behaviours or [("rising", "flat")[i % 2] for i in range(len(models))])
     text = output_text or (lambda model, level, qid: f"Answer of {model} to question {qid} at {level}.")
     runs, scores = synthetic_records(models, behaviours, levels, categories, per_category, energy,
                                      np.random.default_rng(seed), text)
-    runs_path, scores_path = outdir / "runs_llamacpp.jsonl", outdir / "scores_absolute.csv"
+    runs_path, scores_path = outdir / RUNS_FILE, outdir / SCORES_FILE
     write_jsonl(runs_path, runs)
-    write_scores(scores_path, scores)
+    write_score_rows(scores, scores_path)
     return runs_path, scores_path, runs, scores

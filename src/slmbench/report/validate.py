@@ -7,7 +7,6 @@ parse errors, missing energy). With strict=True a FAIL stops the run (exit statu
 
 from __future__ import annotations
 
-import csv
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
+from ..prompt_rows import read_prompt_rows
 from ..records import atomic_output
 from .data import DIMENSIONS, KEY, duplicate_keys, read_runs, read_scores
 from .dataquality import energy_reason
@@ -33,20 +33,8 @@ class Check:
 
 
 def question_ids_from_prompt_csvs(paths: Iterable) -> List[int]:
-    """The question ids of the prompt CSVs (column question_id), sorted and unique."""
-    ids = set()
-    for path in paths:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            if "question_id" not in (reader.fieldnames or []):
-                raise UserError(f"{path}: no question_id column; regenerate the prompt CSVs")
-            for row_number, row in enumerate(reader, start=2):
-                try:
-                    ids.add(int(row["question_id"]))
-                except (TypeError, ValueError):
-                    raise UserError(f"{path}: row {row_number}, column question_id: {row['question_id']!r} "
-                                    "is not an integer; fix the prompt spreadsheet") from None
-    return sorted(ids)
+    """The question ids of the prompt CSVs, sorted and unique."""
+    return sorted({row.question_id for path in paths for row in read_prompt_rows(path)})
 
 
 def _examples(items: Sequence) -> str:

@@ -13,7 +13,7 @@ from .analysis import Analysis, load_analysis
 from .data import DIMENSIONS
 from .dataquality import energy_reason
 from .findings import question_text
-from .names import WORKBOOKS
+from ..layout import WORKBOOKS
 from .stats import measured
 from .xlsx import SCALES, Book, Col, about_sheet, write_cell, write_notes, write_table
 
