@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from slmbench.records import write_jsonl
 from slmbench.layout import PLOTS, WORKBOOKS
+from slmbench.records import write_jsonl
 from slmbench.report.synthetic import CATEGORIES, write_synthetic_study
 
 pytestmark = pytest.mark.slow

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, List, Optional, TextIO
 
 from .errors import UserError
+from .layout import StudyLayout
 
 MIN_FREE_GB = 15.0  # four Q6_K models (~10 GB) plus results, logs and the judge cache
 SENSOR_SECONDS = 1.5  # long enough for a dozen tegrastats lines at 100 ms
@@ -93,7 +94,7 @@ def check_board(config: dict, root: str = "/") -> List[Check]:
 
 
 def check_power_mode(config: dict, apply: bool, root: str = "/") -> List[Check]:
-    from .jetson import apply_clocks, apply_nvpmodel, clocks_state, query_nvpmodel, resolve_mode, nvpmodel_modes
+    from .jetson import apply_clocks, apply_nvpmodel, clocks_state, nvpmodel_modes, query_nvpmodel, resolve_mode
 
     wanted_mode, wanted_clocks = config["jetson"]["nvpmodel"], config["jetson"]["clocks"]
     checks = []
@@ -173,14 +174,15 @@ def check_models(config: dict) -> List[Check]:
 
     checks = []
     n_ctx = config["inference"]["n_ctx"]
+    layout = StudyLayout.from_config(config)
     for model in config["models"]:
-        path = Path(config["models_dir"]) / model["file"]
+        path = Path(layout.model_file(model["file"]))
         name = f"model {model['id']}"
         if not path.exists():
             where = model["source"]["kind"]
             checks.append(Check(name, "warn", f"{path} is not there yet; the fetch_model rule gets it ({where})"))
             continue
-        verified = Path(config["results_dir"]) / "models" / f"{model['id']}.json"  # the verify_model rule's
+        verified = Path(layout.model_facts(model["id"]))  # the verify_model rule's
         fresh = verified.exists() and verified.stat().st_mtime >= path.stat().st_mtime
         try:
             # reading a GGUF header takes seconds (the vocabulary is parsed); a fresh verified copy is enough

@@ -43,8 +43,8 @@ def settings_from(args) -> dict:
 def _judge(args) -> int:
     from ..prompts.questions import first_turn, read_questions
     from ..records import read_jsonl
-    from .agreement import agreement
     from ..scores import write_score_rows
+    from .agreement import agreement
     from .runner import judge_records, reference_answers
 
     settings = settings_from(args)

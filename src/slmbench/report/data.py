@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-import numpy as np
 import pandas as pd
 
-from ..errors import UserError
 from .. import scores
+from ..errors import UserError
 from ..records import FIELD_KINDS, RECORD_KEY, RUN_RECORD_FIELDS, iter_run_records
 from .settings import ReportSettings
 

@@ -10,11 +10,11 @@ from typing import Dict, List
 import numpy as np
 import pandas as pd
 
+from ..layout import PLOTS
 from ..records import atomic_output
 from .analysis import Analysis, load_analysis
 from .data import DIMENSIONS
 from .dataquality import energy_note
-from ..layout import PLOTS
 
 DPI = 110
 

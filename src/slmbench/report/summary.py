@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 from typing import List, Optional
 
+from ..layout import PLOTS
 from ..records import atomic_output
 from .analysis import Analysis, load_analysis
 from .dataquality import energy_note
 from .findings import QUESTIONS, ci, num, question_text
-from ..layout import PLOTS
 
 
 def _md(text) -> str:

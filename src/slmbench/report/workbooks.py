@@ -9,11 +9,11 @@ from typing import Callable, Dict, List, Optional
 
 import pandas as pd
 
+from ..layout import WORKBOOKS
 from .analysis import Analysis, load_analysis
 from .data import DIMENSIONS
 from .dataquality import energy_reason
 from .findings import question_text
-from ..layout import WORKBOOKS
 from .stats import measured
 from .xlsx import SCALES, Book, Col, about_sheet, write_cell, write_notes, write_table
 
