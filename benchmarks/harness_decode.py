@@ -45,7 +45,9 @@ def raw_call(llm, tokens, max_tokens):
 
 
 def harness_call(runner, qid, prompt):
-    rec = runner.run({"question_id": qid, "category": "bench", "prompt": prompt})
+    from slmbench.prompt_rows import PromptRow
+
+    rec = runner.run(PromptRow(qid, "bench", "L0", prompt))
     return rec.completion_tokens, rec.ttft_ms / 1000, rec.latency_ms / 1000
 
 
