@@ -232,3 +232,14 @@ def test_a_bad_prompt_csv_stops_the_judge_before_it_asks(tmp_path):
     path.write_text("question_id,category,level,prompt\nx,math,L0,y\n", encoding="utf-8")
     with pytest.raises(UserError, match=r"p.csv row 2, column question_id: 'x'"):
         canonical_questions(path)
+
+
+def test_the_judge_reads_a_shard_through_the_checked_reader(tmp_path):
+    from slmbench.judge.runner import judge_shard
+
+    shard = tmp_path / "shard.jsonl"
+    write_jsonl(shard, [run_record(), run_record(question_id=2, completion_tokens="many")])
+    prompts = write_prompt_rows(ROWS, tmp_path / "p.csv")
+    with pytest.raises(UserError, match=r"shard.jsonl:2: field completion_tokens is 'many'"):
+        judge_shard(shard, prompts, None, tmp_path / "scores.csv", {"name": "j"})
+    assert not (tmp_path / "scores.csv").exists()

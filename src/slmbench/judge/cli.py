@@ -41,16 +41,18 @@ def settings_from(args) -> dict:
 
 
 def _judge(args) -> int:
+    from dataclasses import asdict
+
     from ..prompts.questions import first_turn, read_questions
-    from ..records import read_jsonl
+    from ..records import read_run_records
     from ..scores import write_score_rows
     from .agreement import agreement
     from .runner import judge_records, reference_answers
 
     settings = settings_from(args)
     questions = {qid: first_turn(item) for qid, item in read_questions(args.questions).items()}
-    rows = judge_records(list(read_jsonl(args.runs)), questions, reference_answers(args.references), settings,
-                         use_cache=not args.no_cache)
+    records = [asdict(r) for r in read_run_records(args.runs)]
+    rows = judge_records(records, questions, reference_answers(args.references), settings, use_cache=not args.no_cache)
     write_score_rows(rows, args.out)
     for row in agreement(rows):
         if row.get("value") is not None:

@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 
 from ..errors import UserError
 from ..prompt_rows import read_prompt_rows
-from ..records import read_jsonl
+from ..records import read_jsonl, read_run_records
 from ..scores import write_score_rows
 from .cache import VerdictCache, verdict_key
 from .clients import judge_identity
@@ -210,7 +211,7 @@ def _make_judge(settings):
 
 
 def judge_shard(runs_path, prompts_csv, references_path, out_csv, settings: dict, use_cache: bool = True) -> Path:
-    records = sorted(read_jsonl(runs_path), key=lambda r: r["question_id"])
+    records = sorted((asdict(r) for r in read_run_records(runs_path)), key=lambda r: r["question_id"])
     rows = judge_records(records, canonical_questions(prompts_csv), reference_answers(references_path), settings,
                          use_cache=use_cache)
     return write_score_rows(rows, out_csv)
