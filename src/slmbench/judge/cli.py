@@ -9,8 +9,10 @@ import yaml
 
 from ..errors import UserError
 
+# Without --config every key of the judge section is supplied here (the clients read each one; none has a
+# default of its own); --config replaces them with the file's judge section.
 DEFAULTS = {"backend": "openai", "model": "gpt-4o-2024-08-06", "base_url": None, "api_key_env": "OPENAI_API_KEY",
-            "temperature": 0.0, "max_tokens": 512, "timeout_s": 60, "max_retries": 6,
+            "model_path": None, "chat_format": None, "temperature": 0.0, "max_tokens": 512, "timeout_s": 60, "max_retries": 6,
             "cache": "results/judge_cache.sqlite", "concurrency": 4, "repeats": 1, "sleep_s": 0,
             "rate_limit_rps": None, "price_per_mtok": None, "max_cost_usd": None, "judges": []}
 
@@ -40,7 +42,7 @@ def settings_from(args) -> dict:
 
 
 def _judge(args) -> int:
-    from ..prompts.questions import first_turn, read_questions
+    from ..questions import first_turn, read_questions
     from ..records import read_jsonl
     from .agreement import agreement
     from .runner import judge_records, reference_answers, write_scores

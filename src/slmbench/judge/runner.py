@@ -16,12 +16,12 @@ from pydantic import ValidationError
 
 from ..errors import UserError
 from ..records import atomic_output, read_jsonl
-from .cache import VerdictCache, verdict_key
-from .clients import judge_identity
-from .cost import actual_usd, check_budget, estimate_usd, verdict_usd
+from ..llm.cache import ContentCache
+from ..llm.cost import check_budget, estimate_usd, usage_usd
+from ..llm.retry import Stopped
 from .panel import panel
-from .retry import Stopped
-from .rubric import DIMENSIONS, REPAIR_PROMPT, RUBRIC_VERSION, Verdict, build_messages
+from .rubric import DIMENSIONS, REPAIR_PROMPT, RUBRIC_VERSION, VERDICT_REPLY, Verdict, build_messages
+from .verdicts import actual_usd, judge_identity, verdict_key
 
 SCORE_COLUMNS = [
     "question_id", "category", "model_id", "level", *DIMENSIONS, "total_score", "reason", "judge_model",
@@ -57,12 +57,13 @@ def parse_verdict(text: str) -> Optional[Verdict]:
 def ask(judge, question: str, answer: str, reference: Optional[str], stop: threading.Event) -> dict:
     """One verdict: the judge's reply, one repair retry if it is invalid, else a counted parse_error."""
     messages = build_messages(question, answer, reference)
-    reply = judge.complete(messages, stop)
+    reply = judge.complete(messages, stop=stop, schema=VERDICT_REPLY)
     usage = dict(reply.usage)
     verdict = parse_verdict(reply.text)
     if verdict is None:
         retry = judge.complete(messages + [{"role": "assistant", "content": reply.text},
-                                           {"role": "user", "content": REPAIR_PROMPT}], stop)
+                                           {"role": "user", "content": REPAIR_PROMPT}], stop=stop,
+                               schema=VERDICT_REPLY)
         for k, v in retry.usage.items():
             usage[k] = usage.get(k, 0) + v
         verdict = parse_verdict(retry.text)
@@ -88,7 +89,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
     name = settings["name"]
     repeats = int(settings.get("repeats", 1) or 1)
     # --no-cache: ask again, but still store what is paid for (and count it against the budget)
-    cache = VerdictCache(settings["cache"]) if settings.get("cache") else None
+    cache = ContentCache(settings["cache"]) if settings.get("cache") else None
     rows: List[dict] = []
     todo = []
     identity = judge_identity(settings)  # from the settings alone: an all-cached rerun needs no key, loads no GGUF
@@ -132,7 +133,8 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
             if cache:  # committed at once: a crash later loses nothing paid for
                 usage = {"prompt_tokens": verdict["judge_prompt_tokens"],
                          "completion_tokens": verdict["judge_completion_tokens"]}
-                cache.put(row["cache_key"], verdict, judge=name, usd=verdict_usd(usage, prices), release_usd=share)
+                cache.put(row["cache_key"], verdict, spender=name, usd=usage_usd(usage, prices), usage=usage,
+                          release_usd=share)
             row.update(verdict)
             if sleep_s:
                 stop.wait(sleep_s)
@@ -211,9 +213,9 @@ class RequestPacer:
 
 
 def _make_judge(settings):
-    from .clients import make_judge
+    from ..llm import make_client
 
-    return make_judge(settings)
+    return make_client(settings)
 
 
 def write_scores(rows: List[dict], out_csv) -> Path:

@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence
 
 from ..errors import UserError
 from ..records import atomic_output
-from .questions import read_questions
+from ..questions import read_questions
 from .sheet import FIELDS, STANDARD_LEVELS, CellError, Column, Table, find_table, normal
 
 DEFAULT_LEVELS = STANDARD_LEVELS
