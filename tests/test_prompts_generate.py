@@ -159,3 +159,25 @@ def test_llm_generation_with_the_tiny_gguf(tmp_path, tiny_model):
     assert rows[1][3].startswith("Why is the sea salty?\n\n") and len(rows[1][3]) > len(rows[1][2]) + 2
     again = generate_spreadsheet(questions, tmp_path / "g2.xlsx", levels=["L0", "L1"], mode="llm", llm=settings)
     assert list(openpyxl.load_workbook(again).active.values) == rows  # from the cache: identical
+
+
+def test_llm_cli_with_the_settings_the_workflow_passes(tmp_path, clean_env):
+    """The workflow passes only the judge keys that shape the text (prompts.smk WRITER_KEYS): the CLI supplies
+    the retries, the writer its temperature 0 and its budget."""
+    import json
+    import subprocess
+    import sys
+
+    from openai_stub_server import StubServer, chat_reply
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question_id": 5, "category": "math", "turns": ["What is 3 times 4?"]}\n')
+    with StubServer(lambda n, body: (200, {}, chat_reply("Too short."))) as server:
+        writer = {"backend": "openai", "model": "w", "base_url": server.base_url, "api_key_env": "NONE",
+                  "model_path": None, "chat_format": None, "timeout_s": 10, "cache": str(tmp_path / "c.sqlite")}
+        proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "generate", "--questions",
+                               str(questions), "--out", str(tmp_path / "g.xlsx"), "--mode", "llm", "--levels", "L0",
+                               "L1", "--max-attempts", "1", f"--llm-settings={json.dumps(writer)}"],
+                              capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert [(b["temperature"], b["max_tokens"]) for b in server.bodies] == [(0.0, 400)]
