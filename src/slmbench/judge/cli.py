@@ -9,10 +9,11 @@ import yaml
 
 from ..errors import UserError
 
-# Without --config every key of the judge section is supplied here (the clients read each one; none has a
-# default of its own); --config replaces them with the file's judge section.
+# Every key of the judge section, supplied here for a run without --config (the clients read each one and
+# have no defaults of their own); the keys of --config's judge section override them.
 DEFAULTS = {"backend": "openai", "model": "gpt-4o-2024-08-06", "base_url": None, "api_key_env": "OPENAI_API_KEY",
-            "model_path": None, "chat_format": None, "temperature": 0.0, "max_tokens": 512, "timeout_s": 60, "max_retries": 6,
+            "model_path": None, "chat_format": None, "temperature": 0.0, "max_tokens": 512, "timeout_s": 60,
+            "max_retries": 6,
             "cache": "results/judge_cache.sqlite", "concurrency": 4, "repeats": 1, "sleep_s": 0,
             "rate_limit_rps": None, "price_per_mtok": None, "max_cost_usd": None, "judges": []}
 
