@@ -27,7 +27,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     from openai_stub_server import StubServer
-    from slmbench.judge.clients import make_judge
+    from slmbench.llm import make_client
     from slmbench.judge.runner import judge_records
 
     results = {}
@@ -38,9 +38,9 @@ def main(argv=None) -> dict:
                         "output": f"answer {conc}-{i}", "error": None} for i in range(n)]
             questions = {i: f"question {i}" for i in range(n)}
             settings = {"backend": "openai", "model": "bench", "base_url": server.base_url, "api_key_env": "NO_KEY",
-                        "max_tokens": 32, "timeout_s": 30, "cache": str(Path(tmp) / f"c{conc}.sqlite"),
+                        "temperature": 0, "max_tokens": 32, "timeout_s": 30, "max_retries": 6, "cache": str(Path(tmp) / f"c{conc}.sqlite"),
                         "concurrency": conc, "repeats": 1, "sleep_s": 0}
-            judge = make_judge(settings)  # client set-up is not part of the throughput
+            judge = make_client(settings)  # client set-up is not part of the throughput
             start = time.perf_counter()
             rows = judge_records(records, questions, {}, settings, judge=judge)
             elapsed = time.perf_counter() - start

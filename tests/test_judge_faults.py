@@ -89,7 +89,7 @@ def test_retry_after_in_its_three_forms():
     from email.utils import format_datetime
     from datetime import datetime, timedelta, timezone
 
-    from slmbench.judge.retry import Backoff, retry_after_seconds
+    from slmbench.llm.retry import Backoff, retry_after_seconds
 
     assert retry_after_seconds({"retry-after": "120"}) == 120.0
     assert retry_after_seconds({"retry-after-ms": "250"}) == 0.25
@@ -187,7 +187,7 @@ def test_an_all_cached_rerun_needs_no_key_and_no_server(tmp_path, clean_env):
 
 
 def estimate(recs, questions, prices) -> float:
-    from slmbench.judge.cost import estimate_usd
+    from slmbench.llm.cost import estimate_usd
     from slmbench.judge.rubric import build_messages
 
     return estimate_usd([build_messages(questions[r["question_id"]], r["output"]) for r in recs], 64, prices)
@@ -215,7 +215,7 @@ def test_the_cost_limit_counts_what_the_whole_study_spent(tmp_path, clean_env):
 def test_a_running_jobs_reservation_counts_and_a_dead_ones_does_not(tmp_path, clean_env):
     import socket
 
-    from slmbench.judge.cache import VerdictCache
+    from slmbench.llm.cache import ContentCache
 
     prices = {"input": 1000.0, "output": 1000.0}
     recs, questions = answers(2)
@@ -224,7 +224,7 @@ def test_a_running_jobs_reservation_counts_and_a_dead_ones_does_not(tmp_path, cl
         with StubServer() as server:
             limit = settings(tmp_path, server, price_per_mtok=prices,
                              max_cost_usd=round(estimate(recs, questions, prices) + 0.5, 2))
-            cache = VerdictCache(limit["cache"])
+            cache = ContentCache(limit["cache"])
             cache.db.execute("INSERT INTO reservations (host, pid, usd, at) VALUES (?, ?, ?, ?)",
                              (socket.gethostname(), sleeper.pid, 0.8, time.time()))
             with pytest.raises(UserError, match=r"\$0.80 held by running judge jobs"):

@@ -51,7 +51,7 @@ def llama_server(tiny_model, tmp_path_factory):
 
 
 def test_llama_cpp_server_judges_with_structured_output(tmp_path, clean_env, llama_server):
-    from slmbench.judge.clients import OpenAIJudge
+    from slmbench.llm.openai_client import OpenAIClient
 
     records = [
         {"question_id": 1, "category": "math", "model_id": "hidden-model", "level": "L3", "status": "ok",
@@ -63,7 +63,7 @@ def test_llama_cpp_server_judges_with_structured_output(tmp_path, clean_env, lla
     settings = {"backend": "openai", "model": "tiny-judge", "base_url": llama_server, "api_key_env": "NO_SUCH_KEY",
                 "temperature": 0, "max_tokens": 320, "timeout_s": 120, "max_retries": 2,
                 "cache": str(tmp_path / "cache.sqlite"), "concurrency": 1, "repeats": 1, "sleep_s": 0}
-    judge = OpenAIJudge(settings)
+    judge = OpenAIClient(settings)
     sent = []  # what reaches the server (it keeps no request log of its own)
     original = judge.client.chat.completions.create
 

@@ -15,7 +15,8 @@ import pytest
 from slmbench.errors import UserError
 from slmbench.prompts.convert import convert_spreadsheet
 from slmbench.prompts.generate import generate_spreadsheet, level_rows
-from slmbench.prompts.tokens import LEVEL_RANGES, get_encoding, token_report
+from slmbench.llm.tokens import get_encoding
+from slmbench.prompts.tokens import LEVEL_RANGES, token_report
 
 LEVELS = ["L0", "L1", "L2", "L3", "P"]
 DEMO_QUESTIONS = "config/demo_questions.jsonl"
@@ -114,8 +115,8 @@ def test_llm_generation_retries_until_in_range_and_caches(tmp_path, clean_env):
 
     questions = tmp_path / "q.jsonl"
     questions.write_text('{"question_id": 5, "category": "math", "turns": ["What is 3 times 4?"]}\n')
-    settings = {"backend": "openai", "model": "writer", "base_url": None, "api_key_env": "NONE",
-                "cache": str(tmp_path / "gen.sqlite"), "max_tokens": 300}
+    settings = {"backend": "openai", "model": "writer", "base_url": None, "api_key_env": "NONE", "timeout_s": 10,
+                "max_retries": 2, "cache": str(tmp_path / "gen.sqlite"), "max_tokens": 300}
     with StubServer(script) as server:
         settings["base_url"] = server.base_url
         sheet = generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=LEVELS, mode="llm", llm=settings)
@@ -135,7 +136,8 @@ def test_llm_generation_keeps_an_out_of_range_text_and_says_so(tmp_path, clean_e
 
     questions = tmp_path / "q.jsonl"
     questions.write_text('{"question_id": 5, "category": "math", "turns": ["What is 3 times 4?"]}\n')
-    settings = {"backend": "openai", "model": "w", "api_key_env": "NONE", "cache": None, "max_attempts": 2}
+    settings = {"backend": "openai", "model": "w", "api_key_env": "NONE", "timeout_s": 10, "max_retries": 2,
+                "cache": None, "max_attempts": 2}
     with StubServer(lambda n, body: (200, {}, chat_reply("Too short."))) as server:
         settings["base_url"] = server.base_url
         sheet = generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=["L0", "L1"], mode="llm", llm=settings)
@@ -157,3 +159,25 @@ def test_llm_generation_with_the_tiny_gguf(tmp_path, tiny_model):
     assert rows[1][3].startswith("Why is the sea salty?\n\n") and len(rows[1][3]) > len(rows[1][2]) + 2
     again = generate_spreadsheet(questions, tmp_path / "g2.xlsx", levels=["L0", "L1"], mode="llm", llm=settings)
     assert list(openpyxl.load_workbook(again).active.values) == rows  # from the cache: identical
+
+
+def test_llm_cli_with_the_settings_the_workflow_passes(tmp_path, clean_env):
+    """The workflow passes only the judge keys that shape the text (prompts.smk WRITER_KEYS): the CLI supplies
+    the retries, the writer its temperature 0 and its budget."""
+    import json
+    import subprocess
+    import sys
+
+    from openai_stub_server import StubServer, chat_reply
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question_id": 5, "category": "math", "turns": ["What is 3 times 4?"]}\n')
+    with StubServer(lambda n, body: (200, {}, chat_reply("Too short."))) as server:
+        writer = {"backend": "openai", "model": "w", "base_url": server.base_url, "api_key_env": "NONE",
+                  "model_path": None, "chat_format": None, "timeout_s": 10, "cache": str(tmp_path / "c.sqlite")}
+        proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "generate", "--questions",
+                               str(questions), "--out", str(tmp_path / "g.xlsx"), "--mode", "llm", "--levels", "L0",
+                               "L1", "--max-attempts", "1", f"--llm-settings={json.dumps(writer)}"],
+                              capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert [(b["temperature"], b["max_tokens"]) for b in server.bodies] == [(0.0, 400)]

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from slmbench.errors import UserError
-from slmbench.prompts.tokens import REPORT_FIELDS, get_encoding, token_report
+from slmbench.llm.tokens import get_encoding
+from slmbench.prompts.tokens import REPORT_FIELDS, token_report
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = " ".join(f"w{i}" for i in range(400))

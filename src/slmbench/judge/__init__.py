@@ -1,4 +1,5 @@
-"""LLM judge: rubric, backends (OpenAI-compatible endpoint, in-process llama.cpp), cache, shard runner."""
+"""LLM judge: rubric, verdict identity and cache keys, panel, shard runner, agreement. The calls themselves
+(clients, retry, cache, spending ledger) are slmbench.llm's."""
 
 from __future__ import annotations
 

@@ -10,8 +10,11 @@ import yaml
 from ..errors import UserError
 from ..layout import RUNS_FILE
 
+# Every key of the judge section, supplied here for a run without --config (the clients read each one and
+# have no defaults of their own); the keys of --config's judge section override them.
 DEFAULTS = {"backend": "openai", "model": "gpt-4o-2024-08-06", "base_url": None, "api_key_env": "OPENAI_API_KEY",
-            "temperature": 0.0, "max_tokens": 512, "timeout_s": 60, "max_retries": 6,
+            "model_path": None, "chat_format": None, "temperature": 0.0, "max_tokens": 512, "timeout_s": 60,
+            "max_retries": 6,
             "cache": "results/judge_cache.sqlite", "concurrency": 4, "repeats": 1, "sleep_s": 0,
             "rate_limit_rps": None, "price_per_mtok": None, "max_cost_usd": None, "judges": []}
 
@@ -43,7 +46,7 @@ def settings_from(args) -> dict:
 def _judge(args) -> int:
     from dataclasses import asdict
 
-    from ..prompts.questions import first_turn, read_questions
+    from ..questions import first_turn, read_questions
     from ..records import read_run_records
     from ..scores import write_score_rows
     from .agreement import agreement

@@ -10,6 +10,7 @@ from typing import List, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..llm.client import ReplySchema
 from ..scores import DIMENSIONS
 
 RUBRIC_VERSION = "slmbench-rubric-2"  # 2: no maxLength in the schema (OpenAI strict mode rejects it)
@@ -42,10 +43,8 @@ VERDICT_SCHEMA = {  # for OpenAI's strict mode: no maxLength (it refuses the key
 GRAMMAR_VERDICT_SCHEMA = {**VERDICT_SCHEMA, "properties": {**VERDICT_SCHEMA["properties"],
                                                            "reason": {"type": "string", "maxLength": REASON_CHARS}}}
 
-
-def grammar_schema(schema: dict) -> dict:
-    """The schema to hand to llama.cpp's grammar: the verdict's gets its bounded reason, others pass as they are."""
-    return GRAMMAR_VERDICT_SCHEMA if schema is VERDICT_SCHEMA else schema
+# what the judge asks every client for: strict mode gets VERDICT_SCHEMA, a grammar the bounded form
+VERDICT_REPLY = ReplySchema(name="verdict", schema=VERDICT_SCHEMA, grammar=GRAMMAR_VERDICT_SCHEMA)
 
 
 class Verdict(BaseModel):

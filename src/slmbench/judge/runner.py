@@ -15,15 +15,15 @@ from typing import Dict, List, Optional, Sequence
 from pydantic import ValidationError
 
 from ..errors import UserError
+from ..llm.cache import ContentCache
+from ..llm.cost import check_budget, estimate_usd, usage_usd
+from ..llm.retry import Stopped
 from ..prompt_rows import read_prompt_rows
 from ..records import read_jsonl, read_run_records
 from ..scores import write_score_rows
-from .cache import VerdictCache, verdict_key
-from .clients import judge_identity
-from .cost import actual_usd, check_budget, estimate_usd, verdict_usd
 from .panel import panel
-from .retry import Stopped
-from .rubric import DIMENSIONS, REPAIR_PROMPT, RUBRIC_VERSION, Verdict, build_messages
+from .rubric import DIMENSIONS, REPAIR_PROMPT, RUBRIC_VERSION, VERDICT_REPLY, Verdict, build_messages
+from .verdicts import actual_usd, judge_identity, verdict_key
 
 def canonical_questions(prompts_csv) -> Dict[int, str]:
     """The L0 prompt of each question: what the judge is shown, whatever level produced the answer."""
@@ -51,12 +51,13 @@ def parse_verdict(text: str) -> Optional[Verdict]:
 def ask(judge, question: str, answer: str, reference: Optional[str], stop: threading.Event) -> dict:
     """One verdict: the judge's reply, one repair retry if it is invalid, else a counted parse_error."""
     messages = build_messages(question, answer, reference)
-    reply = judge.complete(messages, stop)
+    reply = judge.complete(messages, stop=stop, schema=VERDICT_REPLY)
     usage = dict(reply.usage)
     verdict = parse_verdict(reply.text)
     if verdict is None:
         retry = judge.complete(messages + [{"role": "assistant", "content": reply.text},
-                                           {"role": "user", "content": REPAIR_PROMPT}], stop)
+                                           {"role": "user", "content": REPAIR_PROMPT}], stop=stop,
+                               schema=VERDICT_REPLY)
         for k, v in retry.usage.items():
             usage[k] = usage.get(k, 0) + v
         verdict = parse_verdict(retry.text)
@@ -82,7 +83,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
     name = settings["name"]
     repeats = int(settings.get("repeats", 1) or 1)
     # --no-cache: ask again, but still store what is paid for (and count it against the budget)
-    cache = VerdictCache(settings["cache"]) if settings.get("cache") else None
+    cache = ContentCache(settings["cache"]) if settings.get("cache") else None
     rows: List[dict] = []
     todo = []
     identity = judge_identity(settings)  # from the settings alone: an all-cached rerun needs no key, loads no GGUF
@@ -126,7 +127,8 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
             if cache:  # committed at once: a crash later loses nothing paid for
                 usage = {"prompt_tokens": verdict["judge_prompt_tokens"],
                          "completion_tokens": verdict["judge_completion_tokens"]}
-                cache.put(row["cache_key"], verdict, judge=name, usd=verdict_usd(usage, prices), release_usd=share)
+                cache.put(row["cache_key"], verdict, spender=name, usd=usage_usd(usage, prices), usage=usage,
+                          release_usd=share)
             row.update(verdict)
             if sleep_s:
                 stop.wait(sleep_s)
@@ -205,9 +207,9 @@ class RequestPacer:
 
 
 def _make_judge(settings):
-    from .clients import make_judge
+    from ..llm import make_client
 
-    return make_judge(settings)
+    return make_client(settings)
 
 
 def judge_shard(runs_path, prompts_csv, references_path, out_csv, settings: dict, use_cache: bool = True) -> Path:

@@ -42,8 +42,10 @@ def _llm_settings(args) -> dict:
         raise UserError("--llm-settings: not JSON; expected an object like the config's judge section") from None
     if not isinstance(settings, dict) or "model" not in settings:
         raise UserError("--llm-settings: expected a JSON object with at least backend and model (like the judge section)")
-    return dict(settings, max_tokens=args.max_tokens, temperature=0.0, encoding=args.encoding,
-                max_attempts=args.max_attempts)
+    # the workflow passes only the judge keys that shape the text (workflow/rules/prompts.smk): the retries
+    # of a transient fault come from here, like the writer's own knobs
+    return {"max_retries": args.max_retries, **settings, "max_tokens": args.max_tokens, "encoding": args.encoding,
+            "max_attempts": args.max_attempts}
 
 
 def _generate(args) -> int:
@@ -99,6 +101,8 @@ def register(subparsers) -> None:
     generate.add_argument("--max-attempts", dest="max_attempts", type=int, default=3,
                           help="llm mode: requests per level until its length is in range")
     generate.add_argument("--max-tokens", dest="max_tokens", type=int, default=400, help="llm mode: per request")
+    generate.add_argument("--max-retries", dest="max_retries", type=int, default=6,
+                          help="llm mode: retries of a 429/5xx/timeout, unless --llm-settings names max_retries")
     generate.set_defaults(func=_generate)
 
     tokens = sub.add_parser("tokens", help="token_report.csv: tokens per question and level, checked against the ranges")

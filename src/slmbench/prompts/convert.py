@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence
 from ..errors import UserError
 from ..layout import ALL_PROMPTS_CSV, prompts_csv_name
 from ..prompt_rows import PromptRow, write_prompt_rows
-from .questions import read_questions
+from ..questions import read_questions
 from .sheet import STANDARD_LEVELS, CellError, Column, Table, find_table, normal
 
 DEFAULT_LEVELS = STANDARD_LEVELS

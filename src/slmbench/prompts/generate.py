@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence
 
 from ..errors import UserError
 from ..records import atomic_output
-from .questions import first_turn, read_questions
+from ..questions import first_turn, read_questions
 from .templates import additions
 
 CREATOR = "slmbench prompts generate"  # workbook property marking a sheet this module may overwrite

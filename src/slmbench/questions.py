@@ -1,7 +1,8 @@
 """MT-Bench question.jsonl: `{"question_id": int, "category": str, "turns": [str, ...]}`, one per line.
 
 Only the first turn is used (it is L0, the canonical question); later turns belong to MT-Bench's
-multi-turn protocol, which this study does not run.
+multi-turn protocol, which this study does not run. On the ground floor: the prompt generator and the judge
+both read questions here, and neither imports the other.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Dict, Optional
 
-from ..errors import UserError
+from .errors import UserError
 
 FORMAT = 'each line one object like {"question_id": 81, "category": "writing", "turns": ["..."]}'
 

@@ -1,5 +1,11 @@
-"""Verdict cache and spending ledger: one sqlite file per study, committed per verdict, so a crash loses
-nothing paid for and the cost limit holds for the whole study, not per job.
+"""The content-hash cache and the study's spending ledger: one sqlite file per study (judge.cache),
+committed per entry, so a crash loses nothing paid for and the cost limit holds for the whole study, not
+per job.
+
+What is cached is a caller's finished result under the caller's content key (a verdict after its repair
+retry, keyed by judge identity, rubric, question, reference, answer and repeat; a level text after its
+length retries): a unit above one `complete()` call, so the cache sits beside the clients, never inside a
+backend. Table names and columns are those of the first version: existing caches stay valid.
 
 Several judge jobs may run at once (Snakemake --cores > 1): WAL mode and a busy timeout let them share it,
 and a job reserves its estimated cost before it sends anything (BEGIN IMMEDIATE: one job checks at a time),
@@ -16,7 +22,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Dict, Optional
 
 from ..errors import UserError
 from ..locks import pid_alive
@@ -25,12 +31,10 @@ from ..locks import pid_alive
 FOREIGN_RESERVATION_S = 12 * 3600
 
 
-def verdict_key(judge_identity: str, rubric_version: str, question: str, reference: Optional[str], answer: str,
-                repeat: int = 0) -> str:
-    """Content hash of everything that decides a verdict. `judge_identity` names the judge model, its endpoint
-    or GGUF and its temperature: a verdict is never reused for another judge."""
-    payload = json.dumps([judge_identity, rubric_version, question, reference or "", answer, repeat],
-                         ensure_ascii=False)
+def content_key(*parts) -> str:
+    """sha256 of the JSON list of `parts`: everything that decides a cached result (a client's identity
+    among them, so one model's answer is never reused for another)."""
+    payload = json.dumps(list(parts), ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -40,7 +44,10 @@ def _alive(host: str, pid: int, made_at: float) -> bool:
     return pid_alive(pid)
 
 
-class VerdictCache:
+class ContentCache:
+    """Results by content key (table `verdicts`), what each cost (table `spend`: the ledger), and the cost
+    held by running jobs (table `reservations`)."""
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,9 +61,8 @@ class VerdictCache:
             self.db.execute("CREATE TABLE IF NOT EXISTS reservations (id INTEGER PRIMARY KEY, host TEXT, pid INTEGER, "
                             "usd REAL, at REAL)")
         except sqlite3.DatabaseError as exc:
-            raise UserError(f"{path}: not a usable verdict cache ({exc}); move it aside (judge.cache) to start a new "
-                            f"one") from None
-        self.lock = threading.Lock()  # one connection shared by the judge's worker threads
+            raise UserError(f"{path}: not a usable cache ({exc}); move it aside (judge.cache) to start a new one") from None
+        self.lock = threading.Lock()  # one connection shared by the worker threads
         self.reservation: Optional[int] = None
 
     def get(self, key: str) -> Optional[dict]:
@@ -64,15 +70,18 @@ class VerdictCache:
             found = self.db.execute("SELECT row FROM verdicts WHERE key = ?", (key,)).fetchone()
         return json.loads(found[0]) if found else None
 
-    def put(self, key: str, row: dict, judge: str = "", usd: Optional[float] = None, release_usd: float = 0.0) -> None:
-        """Store a verdict and what it cost, in one transaction; `release_usd` of this job's reservation is
-        handed back at the same time, so spent + reserved never counts a verdict twice."""
+    def put(self, key: str, row: dict, spender: str = "", usd: Optional[float] = None,
+            usage: Optional[Dict[str, Optional[int]]] = None, release_usd: float = 0.0) -> None:
+        """Store a result and what it cost (`usd` and `usage` in the ledger, under `spender`: the judge's
+        name), in one transaction; `release_usd` of this job's reservation is handed back at the same time,
+        so spent + reserved never counts a result twice."""
+        usage = usage or {}
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 self.db.execute("INSERT OR REPLACE INTO verdicts (key, row) VALUES (?, ?)", (key, json.dumps(row)))
                 self.db.execute("INSERT INTO spend VALUES (?, ?, ?, ?, ?, ?)",
-                                (key, judge, usd, row.get("judge_prompt_tokens"), row.get("judge_completion_tokens"),
+                                (key, spender, usd, usage.get("prompt_tokens"), usage.get("completion_tokens"),
                                  time.time()))
                 if self.reservation is not None and release_usd:
                     self.db.execute("UPDATE reservations SET usd = MAX(0, usd - ?) WHERE id = ?",

@@ -1,4 +1,5 @@
-"""What judging will cost before it starts, what each verdict did cost, and the study-wide limit."""
+"""What a batch of calls will cost before it starts, what each call did cost, and the study-wide limit
+(kept in the cache's ledger). Prices are USD per million prompt ("input") and completion ("output") tokens."""
 
 from __future__ import annotations
 
@@ -6,19 +7,13 @@ import sys
 from typing import Dict, List, Optional
 
 from ..errors import UserError
-
-
-def count_tokens(texts: List[str], encoding: str = "o200k_base") -> int:
-    from ..prompts.tokens import get_encoding
-
-    enc = get_encoding(encoding)
-    return sum(len(enc.encode(t)) for t in texts)
+from .tokens import count_tokens
 
 
 def estimate_usd(message_lists: List[List[dict]], max_tokens: int, prices: Optional[Dict[str, float]],
                  encoding: str = "o200k_base") -> Optional[float]:
-    """Upper estimate: every prompt token plus max_tokens of output per verdict, at the per-million prices.
-    (The repair retry of an invalid verdict can add to it; it is rare and counted in the real usage.)"""
+    """Upper estimate: every prompt token plus max_tokens of output per call, at the per-million prices.
+    (A retry of an invalid reply can add to it; it is rare and counted in the real usage.)"""
     if not prices:
         return None
     if not message_lists:
@@ -28,7 +23,7 @@ def estimate_usd(message_lists: List[List[dict]], max_tokens: int, prices: Optio
     return prompt / 1e6 * prices["input"] + completion / 1e6 * prices["output"]
 
 
-def verdict_usd(usage: Dict[str, int], prices: Optional[Dict[str, float]]) -> Optional[float]:
+def usage_usd(usage: Dict[str, int], prices: Optional[Dict[str, float]]) -> Optional[float]:
     if not prices:
         return None
     return ((usage.get("prompt_tokens") or 0) / 1e6 * prices["input"]
@@ -53,9 +48,3 @@ def check_budget(name: str, estimate: Optional[float], settings: dict, n: int, c
         raise UserError(f"estimated judge cost ${estimate:.2f} for {n} verdicts exceeds the limit ${max_cost:.2f} "
                         f"(judge.max_cost_usd or --max-cost); raise the limit or judge fewer runs")
 
-
-def actual_usd(rows: List[dict], prices: Optional[Dict[str, float]]) -> Optional[float]:
-    if not prices:
-        return None
-    return sum(verdict_usd({"prompt_tokens": int(r.get("judge_prompt_tokens") or 0),
-                            "completion_tokens": int(r.get("judge_completion_tokens") or 0)}, prices) for r in rows)
