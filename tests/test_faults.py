@@ -72,7 +72,7 @@ def test_shard_cut_by_power_loss_is_detected_and_redone(work):
 def test_kill_during_report_writing_leaves_no_workbook_that_looks_complete(work):
     snakemake(work, "--cores", "1", f"{RES}/scores_absolute.csv")
     proc = start_snakemake(work, "--cores", "1")
-    assert wait_for(lambda: (work / RES / "logs").exists() and any((work / RES / "logs").rglob("*workbooks*"))
+    assert wait_for(lambda: (work / RES / "logs").exists() and any((work / RES / "logs").rglob("reports.log"))
                     or proc.poll() is not None, timeout=600)
     kill_tree(proc)
     for book in (work / RES).glob("*.xlsx"):

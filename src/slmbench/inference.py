@@ -300,7 +300,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Entry point for the inference interpreter: `python -m slmbench.inference ...` (no pandas needed)."""
     parser = argparse.ArgumentParser(prog="python -m slmbench.inference", description=__doc__.splitlines()[0])
     add_arguments(parser)
-    from .cli import run  # one-line errors for user mistakes and a full disk, as the main CLI
+    from .command import run  # one-line errors for user mistakes and a full disk, as the main CLI
 
     return run(_cmd_infer, parser.parse_args(argv))
 
