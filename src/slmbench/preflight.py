@@ -121,7 +121,7 @@ def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, workdir: str | 
         name = Path(shard).name
         present = [p for p in derived if Path(p).exists()]
         if dry_run:
-            removes = f" and remove {', '.join(present)}" if present else ""
+            removes = f", remove {', '.join(present)}" if present else ""
             say(f"slmbench: dry run: {shard} is incomplete (power loss?); the real run will move it to "
                 f"{name}.corrupt{removes} and redo it (nothing changed now)")
         else:

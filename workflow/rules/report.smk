@@ -10,11 +10,11 @@ REPORT_SETTINGS = settings_from_config(config)
 REPORT_OUTPUTS = [L.plot(name) for name in PLOTS] + [L.summary, L.export_csv, L.export_summary, L.validation]
 
 
-def workbook(name):
+def workbook_output(name):
     return report(L.workbook(name), caption=f"../report/{name}.rst", category="Workbooks")
 
 
-def plot(name):
+def plot_output(name):
     return report(L.plot(name), caption=f"../report/plot_{name}.rst", category="Plots")
 
 
@@ -25,17 +25,17 @@ rule reports:
         # model file sizes for the decode roofline
         facts=expand(L.model_facts("{model}"), model=MODELS),
     output:
-        quality=workbook("quality_scores_detailed"),
-        comparison=workbook("model_comparison"),
-        energy=workbook("energy_per_run"),
-        latency=workbook("latency_per_run"),
-        output_tokens=workbook("output_tokens_per_run"),
-        prompt_tokens=workbook("prompt_tokens_per_run"),
-        quality_vs_prompt_tokens=plot("quality_vs_prompt_tokens"),
-        energy_quality_pareto=plot("energy_quality_pareto"),
-        dimensions_radar=plot("dimensions_radar"),
-        latency_energy_by_level=plot("latency_energy_by_level"),
-        quality_gain_vs_extra_energy=plot("quality_gain_vs_extra_energy"),
+        quality=workbook_output("quality_scores_detailed"),
+        comparison=workbook_output("model_comparison"),
+        energy=workbook_output("energy_per_run"),
+        latency=workbook_output("latency_per_run"),
+        output_tokens=workbook_output("output_tokens_per_run"),
+        prompt_tokens=workbook_output("prompt_tokens_per_run"),
+        quality_vs_prompt_tokens=plot_output("quality_vs_prompt_tokens"),
+        energy_quality_pareto=plot_output("energy_quality_pareto"),
+        dimensions_radar=plot_output("dimensions_radar"),
+        latency_energy_by_level=plot_output("latency_energy_by_level"),
+        quality_gain_vs_extra_energy=plot_output("quality_gain_vs_extra_energy"),
         summary=report(L.summary, caption="../report/summary.rst", category="Summary"),
         export_csv=L.export_csv,
         export_summary=L.export_summary,
