@@ -7,15 +7,20 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
-
 from pipeline_helpers import REPO
+
 from slmbench.config import load_config, merge_config
 from slmbench.errors import UserError
 
 DEMO = str(REPO / "config/demo.yaml")
+
+
+def read(path) -> dict:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
 def test_files_are_deep_merged_over_the_default_in_order(tmp_path):
@@ -23,7 +28,7 @@ def test_files_are_deep_merged_over_the_default_in_order(tmp_path):
     first.write_text("judge: {max_tokens: 99, judges: [{model: x}]}\nlevels: [L0, L1]\n")
     second.write_text("judge: {judges: []}\nreport: {seed: 7}\n")
     config = load_config([str(first), str(second)], default=DEMO)
-    demo = yaml.safe_load(open(DEMO))
+    demo = read(DEMO)
     assert config["judge"]["max_tokens"] == 99 and config["judge"]["judges"] == []  # lists are replaced
     assert config["judge"]["backend"] == demo["judge"]["backend"]  # the rest of the section is the default's
     assert config["levels"] == ["L0", "L1"] and config["report"]["seed"] == 7
@@ -32,7 +37,7 @@ def test_files_are_deep_merged_over_the_default_in_order(tmp_path):
 
 def test_the_study_config_merges_like_snakemake():
     config = load_config([str(REPO / "config/config.yaml")], default=DEMO)
-    assert config == merge_config(yaml.safe_load(open(DEMO)), yaml.safe_load(open(REPO / "config/config.yaml")))
+    assert config == merge_config(read(DEMO), read(REPO / "config/config.yaml"))
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -51,7 +56,7 @@ def test_a_bad_config_is_one_line_naming_the_file_and_key(tmp_path, text, expect
 
 
 def test_two_models_with_one_id_are_named(tmp_path):
-    model = yaml.safe_load(open(DEMO))["models"][0]
+    model = read(DEMO)["models"][0]
     twice = tmp_path / "twice.yaml"
     twice.write_text(yaml.safe_dump({"models": [model, model]}))
     with pytest.raises(UserError, match="twice.yaml: config error: models: two models share an id"):
@@ -65,7 +70,7 @@ def test_a_missing_file_is_named(tmp_path):
 
 def cli(*args, cwd=REPO):
     return subprocess.run([sys.executable, "-m", "slmbench.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO / "src")}, timeout=120)
+                          cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO / "src")}, timeout=120, check=False)
 
 
 @pytest.mark.parametrize("command", [
@@ -93,7 +98,7 @@ def test_the_judge_cli_without_a_config_takes_the_study_judge(tmp_path, monkeypa
     args = Namespace(config=None, max_cost=None, base_url=None, concurrency=None, repeats=None, sleep=None,
                      backend=None, model_path=None, chat_format=None, cache=str(tmp_path / "c.sqlite"),
                      rate_limit=None, price=None, model=None)
-    study = yaml.safe_load(open(REPO / "config/config.yaml"))["judge"]
+    study = read(REPO / "config/config.yaml")["judge"]
     monkeypatch.chdir(REPO)  # config/config.yaml over config/demo.yaml, as `snakemake --configfile` in the repo
     settings = settings_from(args)
     assert settings["model"] == study["model"] and settings["cache"] == str(tmp_path / "c.sqlite")

@@ -98,7 +98,7 @@ def quarantine(shard: str, derived: Sequence[str]) -> None:
 
 
 def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, workdir: str | os.PathLike = ".",
-              index: Optional[ShardIndex] = None, emit: Callable[[str], None] = None) -> List[str]:
+              index: Optional[ShardIndex] = None, emit: Optional[Callable[[str], None]] = None) -> List[str]:
     """Clear a dead run's lock and quarantine broken shards, or under a dry run only say so. Returns the lines
     it emitted (to stderr unless `emit` is given)."""
     emit = emit or (lambda line: print(line, file=sys.stderr))
