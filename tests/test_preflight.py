@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from slmbench.preflight import INDEX_PATH, ShardIndex, preflight
+from slmbench.preflight import INDEX_PATH, ShardIndex, preflight, study_shards
 from slmbench.records import jsonl_is_complete
 
 RECORD = json.dumps({"model_id": "m", "level": "L0", "question_id": 1, "output": "4"}) + "\n"
@@ -130,3 +130,13 @@ def test_an_unreadable_index_only_costs_one_read_of_each_shard(tmp_path):
     assert len(check.read) == 5 and lines == []
     check, _ = run(tmp_path, shards, dry_run=True)
     assert check.read == []
+
+
+def test_every_shard_of_the_study_comes_with_its_score_and_the_merged_files():
+    from slmbench.layout import StudyLayout
+
+    layout = StudyLayout(results_dir="res", prompts_dir="p", models_dir="m")
+    shards = list(study_shards(layout, ["a", "b"], ["L0", "L1"], ["math"]))
+    assert len(shards) == 4
+    assert shards[1] == ("res/shards/a/L1/math.jsonl",
+                         ("res/scores/a/L1/math.csv", "res/runs_llamacpp.jsonl", "res/scores_absolute.csv"))

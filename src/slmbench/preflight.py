@@ -22,8 +22,9 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
+from .layout import StudyLayout
 from .locks import clear_stale_lock, stale_lock_owner
 from .records import atomic_output, jsonl_is_complete
 
@@ -83,6 +84,16 @@ class ShardIndex:
 
 # a shard and the files made from it, which go with it when it is quarantined
 ShardProducts = Tuple[str, Sequence[str]]
+
+
+def study_shards(layout: StudyLayout, models: Iterable[str], levels: Sequence[str],
+                 categories: Sequence[str]) -> Iterator[ShardProducts]:
+    """Every shard of a study, with what is made from it: its score, the merged runs and the merged scores."""
+    for model in models:
+        for level in levels:
+            for category in categories:
+                made = (layout.scores(model, level, category), layout.runs, layout.scores_merged)
+                yield layout.shard(model, level, category), made
 
 
 def broken_shards(shards: Iterable[ShardProducts], index: ShardIndex) -> List[ShardProducts]:

@@ -7,18 +7,23 @@ import sys
 from pathlib import Path
 
 # The package's source: first on this process's path, and on every job's through PYTHONPATH. A job may run
-# under another interpreter that lacks slmbench (JetPack 6's system Python 3.10 for inference); the one
-# variable serves shell and script jobs alike, locally and under SLURM (sbatch passes the environment on).
+# under another interpreter that lacks slmbench (JetPack 6's system Python 3.10 for inference); the variable
+# serves shell and script jobs alike, and `envvars` has Snakemake pass it on to remote (SLURM) jobs.
 SRC_DIR = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC_DIR)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC_DIR, os.environ.get("PYTHONPATH", "")) if p)
+
+
+envvars:
+    "PYTHONPATH",
+
 
 from slmbench.boards import shard_board as board_of, slurm_pin, study_boards
 from slmbench.config import check_config
 from slmbench.errors import UserError
 from slmbench.judge.panel import panel
 from slmbench.layout import WORKBOOKS, StudyLayout
-from slmbench.preflight import preflight
+from slmbench.preflight import preflight, study_shards
 
 try:
     check_config(config)  # the schema, once: one line naming the key, before any job is planned
@@ -28,7 +33,6 @@ except UserError as exc:
     sys.exit(1)
 
 L = StudyLayout.from_config(config)
-R = L.results_dir
 LEVELS = config["levels"]
 CATEGORIES = config["categories"]
 MODELS = {m["id"]: m for m in config["models"]}
@@ -66,8 +70,7 @@ def final_outputs():
 
 
 def shard_board(w):
-    """The board that runs a shard (a hash of its name: slmbench.boards)."""
-    return board_of(BOARDS, w.model, w.level, w.category)
+    return board_of(BOARDS, w.model, w.level, w.category)  # a hash of the shard's name: slmbench.boards
 
 
 def shard_idle(w):
@@ -76,8 +79,7 @@ def shard_idle(w):
 
 
 def doctor_gate(host):
-    """Input of a board's pinned jobs (idle baseline, shards). ancient(): rerunning the doctor (its report
-    deleted) re-checks the board but does not redo measurements."""
+    """Input of a board's pinned jobs; ancient(): a rerun doctor re-checks the board but redoes no measurement."""
     return ancient(L.doctor_report(host)) if config["power"]["backend"] == "tegrastats" else []
 
 
@@ -93,8 +95,5 @@ def judge_inputs(w):
 # Before the DAG is built, in the main process only (cluster jobs parse this file again): a killed run's lock,
 # shards cut by a power loss and what was made from them. `workflow.dryrun` is not known yet while parsing.
 if workflow.is_main_process:
-    merged = (L.runs, L.scores_merged)
-    preflight(
-        ((L.shard(m, l, c), (L.scores(m, l, c), *merged)) for m in MODELS for l in LEVELS for c in CATEGORIES),
-        dry_run=bool(workflow.dryrun or getattr(workflow.output_settings, "dryrun", False)),
-    )
+    dry_run = workflow.dryrun or getattr(workflow.output_settings, "dryrun", False)
+    preflight(study_shards(L, MODELS, LEVELS, CATEGORIES), dry_run=bool(dry_run))

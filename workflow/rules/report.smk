@@ -1,21 +1,18 @@
 # Reports from the merged runs and scores: the six workbooks, plots, summary.md, exports and validation.
 # One job computes the analysis once and writes every report from it (slmbench.report.build_reports); the
 # validation reads only the files. None of these touches the board, so they run beside inference (--cores > 1).
-from slmbench.layout import EXPORT_RESPONSES_DIR, PLOTS
+from slmbench.layout import EXPORT_RESPONSES_DIR, PLOTS, WORKBOOKS
 from slmbench.report.settings import settings_from_config
 
 # A changed report setting (levels, demo note, bootstrap, bandwidth table) reruns the reports (params trigger).
 REPORT_SETTINGS = settings_from_config(config)
 # what `rule all` asks for beside the six workbooks (common.smk's final_outputs)
 REPORT_OUTPUTS = [L.plot(name) for name in PLOTS] + [L.summary, L.export_csv, L.export_summary, L.validation]
-
-
-def workbook_output(name):
-    return report(L.workbook(name), caption=f"../report/{name}.rst", category="Workbooks")
-
-
-def plot_output(name):
-    return report(L.plot(name), caption=f"../report/plot_{name}.rst", category="Plots")
+# the outputs of the reports rule, named as the files, each with its caption in the Snakemake report
+WORKBOOK_OUTPUTS = {
+    name: report(L.workbook(name), caption=f"../report/{name}.rst", category="Workbooks") for name in WORKBOOKS
+}
+PLOT_OUTPUTS = {name: report(L.plot(name), caption=f"../report/plot_{name}.rst", category="Plots") for name in PLOTS}
 
 
 rule reports:
@@ -25,17 +22,8 @@ rule reports:
         # model file sizes for the decode roofline
         facts=expand(L.model_facts("{model}"), model=MODELS),
     output:
-        quality=workbook_output("quality_scores_detailed"),
-        comparison=workbook_output("model_comparison"),
-        energy=workbook_output("energy_per_run"),
-        latency=workbook_output("latency_per_run"),
-        output_tokens=workbook_output("output_tokens_per_run"),
-        prompt_tokens=workbook_output("prompt_tokens_per_run"),
-        quality_vs_prompt_tokens=plot_output("quality_vs_prompt_tokens"),
-        energy_quality_pareto=plot_output("energy_quality_pareto"),
-        dimensions_radar=plot_output("dimensions_radar"),
-        latency_energy_by_level=plot_output("latency_energy_by_level"),
-        quality_gain_vs_extra_energy=plot_output("quality_gain_vs_extra_energy"),
+        **WORKBOOK_OUTPUTS,
+        **PLOT_OUTPUTS,
         summary=report(L.summary, caption="../report/summary.rst", category="Summary"),
         export_csv=L.export_csv,
         export_summary=L.export_summary,
