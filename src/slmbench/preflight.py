@@ -136,8 +136,7 @@ def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, workdir: str | 
             say(f"slmbench: dry run: {shard} is incomplete (power loss?); the real run will move it to "
                 f"{name}.corrupt{removes} and redo it (nothing changed now)")
         else:
-            quarantine(shard, derived)
-            index.forget(shard)
+            quarantine(shard, derived)  # never indexed: an incomplete shard is read at every parse until then
             say(f"slmbench: {shard} was incomplete (power loss?); moved to {name}.corrupt, redoing it")
     index.save()
     return lines
