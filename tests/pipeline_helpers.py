@@ -36,6 +36,16 @@ def make_workdir(tmp: Path, models_dir: Path, **changes) -> Path:
     return work
 
 
+def inference_settings(**changes) -> dict:
+    """What the infer_shard rule passes as --settings for config/demo.yaml: the inference section (less python)
+    and the power section, every key (inference.py declares no defaults); `changes` replace keys, and a
+    `power` change is merged into the demo's power section."""
+    config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    settings = {k: v for k, v in config["inference"].items() if k != "python"}
+    power = {**config["power"], **changes.pop("power", {})}
+    return {**settings, **changes, "power": power}
+
+
 def snakemake(work: Path, *args: str, configfile: str = "config/test.yaml", env: dict | None = None,
               check: bool = True) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work)]

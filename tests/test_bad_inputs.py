@@ -15,6 +15,7 @@ import pytest
 
 from fake_tegrastats import install_fake_tegrastats
 from openai_stub_server import StubServer, chat_reply
+from pipeline_helpers import inference_settings
 
 REPO = Path(__file__).resolve().parents[1]
 LEVELS = ["L0", "L1", "L2", "L3", "P"]
@@ -140,7 +141,8 @@ def test_bad_items_become_counted_records_not_crashes(tmp_path, tiny_model):
     shard = tmp_path / "shard.jsonl"
     proc = subprocess.run([sys.executable, "-m", "slmbench.inference", "--prompts", prompts, "--model-id", "m",
                            "--model-file", tiny_model, "--level", "L0", "--category", "math", "--chat-format=gemma",
-                           "--settings", json.dumps({"max_tokens": 8, "n_ctx": 512, "n_gpu_layers": 0}),
+                           "--settings", json.dumps(inference_settings(max_tokens=8, n_ctx=512, n_gpu_layers=0,
+                                                                   power={"backend": "none"})),
                            "--out", shard], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(REPO / "src")})
     assert proc.returncode == 0, proc.stderr

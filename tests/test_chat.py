@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline_helpers import inference_settings
 from slmbench.chat import (ChatTemplate, build_formatter, fold_system_into_user, jinja_template,
                            prompt_opens_thinking, split_thinking, stop_token_ids, user_messages)
 from slmbench.errors import UserError
@@ -156,8 +157,8 @@ def _shard(tmp_path: Path, model: Path, template: str, kwargs) -> list:
     (tmp_path / "t.jinja").write_text(template)
     prompts = tmp_path / "p.csv"
     prompts.write_text("question_id,category,level,prompt\n1,math,L0,What is two plus two?\n")
-    settings = {"max_tokens": 8, "n_ctx": 256, "n_gpu_layers": 0, "n_threads": 2, "warmup": False,
-                "power": {"backend": "none"}}
+    settings = inference_settings(max_tokens=8, n_ctx=256, n_gpu_layers=0, n_threads=2, warmup=False,
+                                  power={"backend": "none"})
     out = tmp_path / "shard.jsonl"
     proc = subprocess.run([sys.executable, "-m", "slmbench.inference", "--prompts", str(prompts), "--model-id", "t",
                            "--model-file", str(model), "--level", "L0", "--category", "math",

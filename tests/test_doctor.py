@@ -13,7 +13,7 @@ import yaml
 
 from fake_jetson import calls, install_fake_jetson
 from fake_tegrastats import install_fake_tegrastats
-from pipeline_helpers import REPO, make_workdir, planned_jobs, snakemake
+from pipeline_helpers import REPO, inference_settings, make_workdir, planned_jobs, snakemake
 from slmbench.power.idle import host_id
 
 SECRET = "sk-test-secret-never-printed"
@@ -227,7 +227,7 @@ def test_out_of_memory_at_load_names_n_ctx_in_one_line_and_writes_no_shard(tmp_p
 
     prompts = tmp_path / "p.csv"
     prompts.write_text("question_id,category,level,prompt\n1,math,L0,What is two plus two?\n")
-    settings = {"max_tokens": 8, "n_ctx": 2**31 - 1, "n_gpu_layers": 0, "n_threads": 2, "power": {"backend": "none"}}
+    settings = inference_settings(max_tokens=8, n_ctx=2**31 - 1, n_gpu_layers=0, n_threads=2, power={"backend": "none"})
     out = tmp_path / "shard.jsonl"
     proc = subprocess.run([sys.executable, "-m", "slmbench.inference", "--prompts", str(prompts), "--model-id", "t",
                            "--model-file", str(tiny_model), "--level", "L0", "--category", "math", "--chat-format",

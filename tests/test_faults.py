@@ -57,22 +57,37 @@ def test_kill_during_inference_then_rerun_redoes_only_unfinished_shards(work):
     keys_once(work / target)
 
 
-def test_shard_cut_by_power_loss_is_detected_and_redone(work):
+def snapshot(root: Path) -> dict:
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_shard_cut_by_power_loss_is_only_reported_by_a_dry_run_then_redone(work):
     target = f"{RES}/runs_llamacpp.jsonl"
     snakemake(work, "--cores", "1", target)
     victim = work / RES / "shards/gemma3-270m/L1/math.jsonl"
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 2])  # the tail never reached the disk
+    # files made from the shard, which the real run removes with it
+    made = [work / RES / "scores_absolute.csv", work / RES / "scores/gemma3-270m/L1/math.csv"]
+    for path in made:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("made from the shard\n")
+    before = snapshot(work / RES)
+
+    dry = snakemake(work, "-n", target)
+    assert snapshot(work / RES) == before  # the cut shard byte for byte, the merged runs and scores untouched
+    assert "dry run" in dry.stderr and f"{RES}/shards/gemma3-270m/L1/math.jsonl is incomplete" in dry.stderr
+
     proc = snakemake(work, "--cores", "1", target)
-    assert "incomplete" in proc.stderr and (victim.parent / "math.jsonl.corrupt").exists()
-    assert jsonl_is_complete(victim)
+    assert "incomplete" in proc.stderr and (victim.parent / "math.jsonl.corrupt").read_bytes() == before[victim][0]
+    assert jsonl_is_complete(victim) and not any(path.exists() for path in made)
     keys_once(work / target)
 
 
 def test_kill_during_report_writing_leaves_no_workbook_that_looks_complete(work):
     snakemake(work, "--cores", "1", f"{RES}/scores_absolute.csv")
     proc = start_snakemake(work, "--cores", "1")
-    assert wait_for(lambda: (work / RES / "logs").exists() and any((work / RES / "logs").rglob("*workbooks*"))
+    assert wait_for(lambda: (work / RES / "logs").exists() and any((work / RES / "logs").rglob("reports.log"))
                     or proc.poll() is not None, timeout=600)
     kill_tree(proc)
     for book in (work / RES).glob("*.xlsx"):

@@ -12,7 +12,8 @@ import pytest
 
 from fake_tegrastats import install_fake_tegrastats
 from slmbench.errors import UserError
-from slmbench.inference import ShardSpec, run_shard
+from pipeline_helpers import inference_settings
+from slmbench.inference import InferenceSettings, ShardSpec, run_shard
 
 PROMPTS = [
     (1, "Name three colours."),
@@ -31,11 +32,13 @@ def write_prompts(path: Path, rows=PROMPTS, category="math", level="L0") -> Path
     return path
 
 
-def spec(tmp_path: Path, model: Path, **overrides) -> ShardSpec:
+def spec(tmp_path: Path, model: Path, power=None, **overrides) -> ShardSpec:
+    settings = inference_settings(max_tokens=12, n_ctx=256, n_gpu_layers=0, n_threads=2,
+                                  power=power or {"backend": "none"})
     values = dict(model_id="tiny", model_file=model, level="L0", category="math",
                   prompts_csv=write_prompts(tmp_path / "p.csv"), out=tmp_path / "shard.jsonl",
-                  model_facts={"sha256": "abc", "quant": "Q4_K_M"}, idle_power_mw=None, max_tokens=12, n_ctx=256,
-                  n_gpu_layers=0, n_threads=2, chat_format="gemma", power={"backend": "none"})
+                  model_facts={"sha256": "abc", "quant": "Q4_K_M"}, idle_power_mw=None,
+                  settings=InferenceSettings.from_mapping(settings), chat_format="gemma")
     values.update(overrides)
     return ShardSpec(**values)
 
@@ -102,9 +105,24 @@ def test_cli_reports_bad_level_in_one_line_without_traceback(tmp_path, tiny_mode
     out.write_text("previous\n")  # an earlier complete shard must survive a failed rerun
     proc = subprocess.run(
         [sys.executable, "-m", "slmbench.inference", "--prompts", str(prompts), "--model-id", "tiny",
-         "--model-file", str(tiny_model), "--level", "L9", "--category", "math", "--out", str(out)],
+         "--model-file", str(tiny_model), "--level", "L9", "--category", "math", "--out", str(out),
+         "--settings", json.dumps(inference_settings())],
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "p.csv" in proc.stderr and "L9" in proc.stderr
     assert out.read_text() == "previous\n"
+
+
+def test_cli_names_a_missing_setting_in_one_line(tmp_path, tiny_model):
+    settings = inference_settings()
+    del settings["n_ctx"], settings["power"]["rails"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "slmbench.inference", "--prompts", str(write_prompts(tmp_path / "p.csv")),
+         "--model-id", "tiny", "--model-file", str(tiny_model), "--level", "L0", "--category", "math",
+         "--out", str(tmp_path / "shard.jsonl"), "--settings", json.dumps(settings)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+    )
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "--settings: missing key(s) n_ctx, power.rails" in proc.stderr
+    assert not (tmp_path / "shard.jsonl").exists()

@@ -7,7 +7,9 @@ import csv
 import json
 
 import pytest
+import yaml
 
+from pipeline_helpers import REPO
 from test_report_helpers import LEVELS, cli, make_study
 from slmbench.layout import PLOTS, WORKBOOKS
 
@@ -23,12 +25,13 @@ def report_args(runs, scores, outdir, *extra):
 
 
 def test_report_builds_everything_with_the_aggregate_scripts_flags(good, tmp_path, capsys):
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        "levels: [L0, L1, L2, L3, P]\ncategories: [math]\nmodels: [{id: flat}, {id: rising}]\n"
-        "judge: {demo_note: From the config.}\n"
-        "report: {bootstrap_samples: 500, confidence: 0.9, alpha: 0.05, seed: 3, strict_validation: false,\n"
-        "         memory_bandwidth_gb_s: {Jetson AGX Orin: 204.8}}\n")
+    config = tmp_path / "config.yaml"  # merged over config/demo.yaml and validated, as Snakemake would
+    model = yaml.safe_load((REPO / "config/demo.yaml").read_text())["models"][0]
+    config.write_text(yaml.safe_dump({
+        "levels": ["L0", "L1", "L2", "L3", "P"], "categories": ["math"],
+        "models": [dict(model, id="flat"), dict(model, id="rising")], "judge": {"demo_note": "From the config."},
+        "report": {"bootstrap_samples": 500, "confidence": 0.9, "alpha": 0.05, "seed": 3, "strict_validation": False,
+                   "memory_bandwidth_gb_s": {"Jetson AGX Orin": 204.8}}}))
     rc = cli(report_args(good["runs"], good["scores"], tmp_path / "out", "--config", str(config)))
     assert rc == 0, capsys.readouterr().err
     out = tmp_path / "out"
@@ -130,9 +133,9 @@ def test_bad_settings_are_named(good, tmp_path, capsys, extra, expected):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_config_without_the_report_section_is_named(good, tmp_path, capsys):
+def test_a_bad_config_key_is_named(good, tmp_path, capsys):
     config = tmp_path / "old.yaml"
-    config.write_text("levels: [L0]\ncategories: [math]\nmodels: [{id: flat}]\njudge: {demo_note: null}\n")
+    config.write_text("report: {bootstrap: 500}\n")
     assert cli(report_args(good["runs"], good["scores"], tmp_path / "out", "--config", str(config))) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "old.yaml: key 'report' is missing" in err[0]
+    assert len(err) == 1 and "old.yaml: config error: report: unknown key" in err[0] and "'bootstrap'" in err[0]

@@ -24,7 +24,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/report.smk"
 rule all:
-    input: [f"{R}/{name}.xlsx" for name in WORKBOOKS] + REPORT_OUTPUTS
+    input: [L.workbook(name) for name in WORKBOOKS] + REPORT_OUTPUTS
 """
 
 
@@ -70,6 +70,14 @@ def test_rules_write_every_report(workflow):
     assert "Demo scores come from a 270M-parameter base model" in summary and "no power sensor" in summary
     assert (res / "exported_responses/responses_by_model/gemma3-270m/Q081_L0.txt").exists()
     assert "Nothing to be done" in snakemake(*workflow[:2], "-n").stdout
+
+
+def test_one_report_build_runs_the_analysis_once(workflow):
+    _, work, _ = workflow
+    logs = sorted((work / R / "logs").rglob("*.log"))
+    analyses = [f"{log.name}: {line}" for log in logs for line in log.read_text().splitlines()
+                if line.startswith("slmbench report: analysing")]
+    assert len(analyses) == 1, analyses  # workbooks, plots, summary and exports all came from it
 
 
 def test_snakemake_report_holds_the_plots_and_workbooks(workflow):

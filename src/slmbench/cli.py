@@ -8,11 +8,10 @@ Python 3.10 inference interpreter never needs pandas.
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib
 import sys
 
-from .errors import UserError
+from .command import run  # shared with the stages' own entry points (no import cycle)
 
 # stage name -> module that provides register(subparsers)
 STAGES = {
@@ -33,26 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
     for module_name in STAGES.values():
         importlib.import_module(module_name).register(sub)
     return parser
-
-
-def run(handler, args) -> int:
-    """Call a subcommand handler; a UserError becomes one line on stderr and exit code 2."""
-    try:
-        result = handler(args)
-    except UserError as exc:
-        print(f"slmbench: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
-            raise
-        # a full disk or unwritable directory is the user's to fix; outputs are atomic, so nothing partial is left
-        print(f"slmbench: error: {exc.strerror}: {exc.filename or 'writing output'}; free space or fix "
-              f"permissions and rerun", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("slmbench: interrupted", file=sys.stderr)
-        return 130
-    return int(result or 0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,22 @@
-"""Config validation that ends in one line naming the key (Snakemake's own message spans a screen)."""
+"""The workflow config, once: read and merged as Snakemake does, validated against the schema, one-line errors.
+
+Every CLI that takes a config file calls `load_config`; the Snakefile's parse calls `check_config` on the
+config Snakemake already merged. The schema (workflow/schemas/config.schema.yaml) makes every key required,
+so the config files are the one home of the defaults: no module re-declares them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable, Mapping, Optional, Union
 
 import yaml
+
+from .errors import UserError
+
+# the Snakefile's `configfile:` (relative to the working directory, as Snakemake reads it)
+DEFAULT_CONFIG = "config/demo.yaml"
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
 
 
 def _key_path(parts) -> str:
@@ -14,7 +26,7 @@ def _key_path(parts) -> str:
     return text or "(top level)"
 
 
-def config_problem(config: dict, schema_path: str | Path) -> str | None:
+def config_problem(config: dict, schema_path: Union[str, Path] = SCHEMA) -> Optional[str]:
     """None when the config is valid, else one line: 'config error: <key>: <problem>; see config/README.md'."""
     import jsonschema
 
@@ -33,3 +45,54 @@ def config_problem(config: dict, schema_path: str | Path) -> str | None:
     else:
         message = error.message
     return f"config error: {where}: {message}; see config/README.md"
+
+
+def check_config(config: Mapping, schema_path: Union[str, Path] = SCHEMA) -> None:
+    """Raise UserError (one line naming the key) unless the config is valid: the schema, then what a schema
+    cannot say (model ids unique, the judge panel well formed)."""
+    problem = config_problem(dict(config), schema_path)
+    if problem:
+        raise UserError(problem)
+    ids = [m["id"] for m in config["models"]]
+    if len(set(ids)) != len(ids):
+        raise UserError("config error: models: two models share an id; give each a unique id")
+
+
+def merge_config(base: dict, update: Mapping) -> dict:
+    """Snakemake's merge of config files: nested dicts merged key by key, everything else replaced."""
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            merge_config(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def _read(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise UserError(f"cannot read config {path} ({exc.strerror}); give an existing config file") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({' '.join(str(exc).split())[:200]}); fix the file") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a config file holds a mapping of keys (see config/config.yaml), "
+                        f"not a {type(data).__name__}")
+    return data
+
+
+def load_config(configfiles: Union[None, str, Iterable[str]], default: str = DEFAULT_CONFIG) -> dict:
+    """The config as `snakemake --configfile A B` sees it: the Snakefile's default config (when present in the
+    working directory), then each file deep-merged over it in order; validated, else UserError naming the key."""
+    files = [] if configfiles is None else [configfiles] if isinstance(configfiles, str) else list(configfiles)
+    config = _read(default) if Path(default).exists() else {}
+    for path in files:
+        merge_config(config, _read(path))
+    try:
+        check_config(config)
+    except UserError as exc:
+        raise UserError(f"{' + '.join(files) or default}: {exc}") from None
+    return config

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, TextIO
 
+from .config import load_config  # noqa: F401 - `slmbench.doctor.load_config` is public
 from .errors import UserError
 from .layout import StudyLayout
 
@@ -281,40 +282,6 @@ def run_doctor(config: dict, out: Optional[str] = None, apply: bool = False, str
         with atomic_output(out) as fh:
             fh.write("".join(c.line() + "\n" for c in checks) + summary(checks) + "\n")
     return checks
-
-
-def load_config(configfiles, default: str = "config/demo.yaml") -> dict:
-    """The config as Snakemake sees it: the embedded default with the config files merged over it in order,
-    validated."""
-    import yaml
-
-    from .config import config_problem
-
-    def read(path: str) -> dict:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                return yaml.safe_load(fh) or {}
-        except OSError as exc:
-            raise UserError(f"cannot read config {path} ({exc.strerror}); give --configfile") from None
-
-    files = [configfiles] if isinstance(configfiles, str) else list(configfiles)
-    config = read(default) if Path(default).exists() else {}
-    for path in files:
-        _merge(config, read(path))
-    schema = Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
-    problem = config_problem(config, schema) if schema.exists() else None
-    if problem:
-        raise UserError(f"{' + '.join(files)}: {problem}")
-    return config
-
-
-def _merge(base: dict, update: dict) -> None:
-    """Snakemake's merge of config files: nested dicts merged key by key, everything else replaced."""
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
 
 
 def _cmd_doctor(args) -> int:

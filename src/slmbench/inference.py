@@ -17,7 +17,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -26,6 +26,42 @@ from .chat import split_thinking
 from .errors import UserError
 from .prompt_rows import PromptRow, read_prompt_rows
 from .records import RunRecord, atomic_output
+
+
+# the keys of config["power"] a shard's sampler needs
+POWER_KEYS = ("backend", "interval_ms", "tegrastats_path", "rails", "max_gap_factor")
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """The config's inference section (less `python`, which only picks the interpreter) and its power section:
+    what every shard's measurement depends on. Every key is required: the config files are the one home of the
+    defaults, and this interpreter (stdlib only) cannot read them, so the rule passes them all (--settings)."""
+
+    temperature: float
+    max_tokens: int
+    n_ctx: int
+    n_gpu_layers: int
+    n_threads: Optional[int]  # None: llama.cpp's choice
+    seed: int
+    warmup: bool  # one unrecorded generation before the first measured one
+    power: Dict[str, Any]  # config["power"]: backend, interval_ms, tegrastats_path, rails, max_gap_factor, ...
+
+    @classmethod
+    def from_mapping(cls, settings: Any, where: str = "--settings") -> "InferenceSettings":
+        if not isinstance(settings, dict):
+            raise UserError(f"{where}: expected a JSON object of the config's inference section and its power "
+                            f"section, got {type(settings).__name__}")
+        names = [f.name for f in fields(cls)]
+        missing = [n for n in names if n not in settings]
+        power = settings.get("power")
+        missing += [f"power.{k}" for k in POWER_KEYS if isinstance(power, dict) and k not in power]
+        if missing:
+            raise UserError(f"{where}: missing key(s) {', '.join(missing)}; pass the config's inference section "
+                            f"with its power section (every key is required, see config/README.md)")
+        if not isinstance(power, dict):
+            raise UserError(f"{where}: power must be the config's power section (an object)")
+        return cls(**{n: settings[n] for n in names})  # other keys of the section are not the shard's
 
 
 @dataclass
@@ -38,17 +74,10 @@ class ShardSpec:
     out: Path
     model_facts: Dict[str, Any]  # from `slmbench models verify` (sha256, quant)
     idle_power_mw: Optional[float]
-    temperature: float = 0.0
-    max_tokens: int = 1024
-    n_ctx: int = 4096
-    n_gpu_layers: int = -1
-    n_threads: Optional[int] = None
-    seed: int = 42
-    warmup: bool = True
+    settings: InferenceSettings
     chat_format: Optional[str] = None
     chat_template: Optional[Path] = None  # a Jinja file overriding the GGUF's template
     chat_template_kwargs: Optional[Dict[str, Any]] = None  # template variables (Qwen3: enable_thinking False)
-    power: Optional[Dict[str, Any]] = None  # config["power"]
 
 
 def read_prompts(path: Path, level: str, category: str) -> List[PromptRow]:
@@ -84,23 +113,24 @@ class ShardRunner:
         from .chat import build_formatter, stop_token_ids
 
         self._llama_cpp = llama_cpp
-        kwargs = dict(n_ctx=spec.n_ctx, n_gpu_layers=spec.n_gpu_layers, seed=spec.seed, verbose=False)
-        if spec.n_threads:
-            kwargs["n_threads"] = spec.n_threads
+        settings = spec.settings
+        kwargs = dict(n_ctx=settings.n_ctx, n_gpu_layers=settings.n_gpu_layers, seed=settings.seed, verbose=False)
+        if settings.n_threads:
+            kwargs["n_threads"] = settings.n_threads
         try:
             self.llm = Llama(model_path=str(spec.model_file), **kwargs)
         except (ValueError, RuntimeError) as exc:
             raise UserError(
                 f"could not load {spec.model_file} ({exc}); check the file (slmbench models verify) and, on out of "
-                f"memory, lower inference.n_ctx ({spec.n_ctx}) or n_gpu_layers"
+                f"memory, lower inference.n_ctx ({settings.n_ctx}) or n_gpu_layers"
             ) from None
         self.render = build_formatter(self.llm, spec.chat_format, spec.chat_template_kwargs, spec.chat_template)
         # a turn-end tag that is one special token (Phi-3.5's <|end|>) stops generation by its id
         self.stop_ids = set(stop_token_ids(self.llm, self.render.stop))
         self.common = dict(
             model_id=spec.model_id, model_file=spec.model_file.name, model_sha256=spec.model_facts.get("sha256"),
-            quant=spec.model_facts.get("quant"), temperature=spec.temperature, max_tokens=spec.max_tokens,
-            n_ctx=spec.n_ctx, seed=spec.seed, device=device_description(), power_mode=jetson_power_mode(),
+            quant=spec.model_facts.get("quant"), temperature=settings.temperature, max_tokens=settings.max_tokens,
+            n_ctx=settings.n_ctx, seed=settings.seed, device=device_description(), power_mode=jetson_power_mode(),
             llama_cpp_version=getattr(llama_cpp, "__version__", None),
         )
 
@@ -126,7 +156,7 @@ class ShardRunner:
         finish = "length"
         ttft = None
         start = time.perf_counter()
-        for token in llm.generate(tokens, temp=self.spec.temperature, top_k=40, top_p=1.0, min_p=0.0,
+        for token in llm.generate(tokens, temp=self.spec.settings.temperature, top_k=40, top_p=1.0, min_p=0.0,
                                   repeat_penalty=1.0, reset=True):
             if ttft is None:
                 ttft = time.perf_counter() - start
@@ -156,7 +186,7 @@ class ShardRunner:
 
     def warm_up(self, prompt: str) -> None:
         tokens, stop, _ = self.tokens_for(prompt)
-        if len(tokens) + 8 <= self.spec.n_ctx:
+        if len(tokens) + 8 <= self.spec.settings.n_ctx:
             self.generate(tokens, stop, max_tokens=8)
 
     def run(self, row: PromptRow) -> RunRecord:
@@ -167,22 +197,22 @@ class ShardRunner:
         try:
             tokens, stop, opens_thinking = self.tokens_for(row.prompt)
             record.prompt_tokens = len(tokens)
-            budget = self.spec.n_ctx - self.spec.max_tokens
+            budget = self.spec.settings.n_ctx - self.spec.settings.max_tokens
             if len(tokens) > budget:
                 raise UserError(
                     f"prompt has {len(tokens)} tokens, more than n_ctx - max_tokens = {budget}; raise inference.n_ctx "
                     f"or lower inference.max_tokens"
                 )
             t0 = time.monotonic()
-            result = self.generate(tokens, stop, self.spec.max_tokens)
+            result = self.generate(tokens, stop, self.spec.settings.max_tokens)
             t1 = time.monotonic()
         except (UserError, ValueError) as exc:
             record.status, record.error = "error", str(exc)
             return record
         except RuntimeError as exc:  # llama_decode failing is most often the KV cache not fitting in memory
             record.status, record.error = "error", (
-                f"{exc}; if it ran out of memory, lower inference.n_ctx ({self.spec.n_ctx}) or inference.max_tokens "
-                f"({self.spec.max_tokens})")
+                f"{exc}; if it ran out of memory, lower inference.n_ctx ({self.spec.settings.n_ctx}) or "
+                f"inference.max_tokens ({self.spec.settings.max_tokens})")
             return record
         record.output, thinking = split_thinking(result["text"], opens_thinking)
         record.thinking_tokens = self.count_tokens(thinking)
@@ -223,15 +253,14 @@ def run_shard(spec: ShardSpec) -> int:
     rows = read_prompts(spec.prompts_csv, spec.level, spec.category)
     if not spec.model_file.exists():
         raise UserError(f"model file {spec.model_file} is missing; run the workflow's model rule or place it there")
-    power = dict(spec.power or {})
+    power = spec.settings.power
     sampler = open_sampler(
-        backend=power.get("backend", "none"), interval_ms=power.get("interval_ms", 100),
-        tegrastats_path=power.get("tegrastats_path", "tegrastats"), rails=power.get("rails"),
-        max_gap_factor=power.get("max_gap_factor", 3.0),
+        backend=power["backend"], interval_ms=power["interval_ms"], tegrastats_path=power["tegrastats_path"],
+        rails=power["rails"], max_gap_factor=power["max_gap_factor"],
     )
     with sampler:
         runner = ShardRunner(spec, sampler)
-        if spec.warmup:
+        if spec.settings.warmup:
             runner.warm_up(rows[0].prompt)
         records = [runner.run(row) for row in rows]
     with atomic_output(spec.out) as fh:
@@ -257,7 +286,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--level", required=True)
     parser.add_argument("--category", required=True)
     parser.add_argument("--idle", help="idle baseline JSON (median_mw)")
-    parser.add_argument("--settings", default="{}", help="JSON: inference settings and 'power' (config sections)")
+    parser.add_argument("--settings", required=True,
+                        help="JSON: the config's inference section (every key) with its power section as 'power'")
     parser.add_argument("--chat-format")
     parser.add_argument("--chat-template", help="a Jinja chat template file overriding the GGUF's")
     parser.add_argument("--chat-template-kwargs", default="null", help="JSON object of template variables")
@@ -265,16 +295,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def spec_from_args(args) -> ShardSpec:
-    settings = json.loads(args.settings)
+    try:
+        settings = InferenceSettings.from_mapping(json.loads(args.settings))
+    except ValueError as exc:
+        raise UserError(f"--settings: not JSON ({exc}); pass the config's inference section as a JSON object") from None
     idle = _load_json(args.idle)
-    allowed = {"temperature", "max_tokens", "n_ctx", "n_gpu_layers", "n_threads", "seed", "warmup", "power"}
     return ShardSpec(
         model_id=args.model_id, model_file=Path(args.model_file), level=args.level, category=args.category,
         prompts_csv=Path(args.prompts), out=Path(args.out), model_facts=_load_json(args.model_facts),
-        idle_power_mw=idle.get("median_mw"), chat_format=args.chat_format or None,
+        idle_power_mw=idle.get("median_mw"), settings=settings, chat_format=args.chat_format or None,
         chat_template=Path(args.chat_template) if args.chat_template else None,
         chat_template_kwargs=json.loads(args.chat_template_kwargs) or None,
-        **{k: v for k, v in settings.items() if k in allowed},
     )
 
 
@@ -293,7 +324,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Entry point for the inference interpreter: `python -m slmbench.inference ...` (no pandas needed)."""
     parser = argparse.ArgumentParser(prog="python -m slmbench.inference", description=__doc__.splitlines()[0])
     add_arguments(parser)
-    from .cli import run  # one-line errors for user mistakes and a full disk, as the main CLI
+    from .command import run  # one-line errors for user mistakes and a full disk, as the main CLI
 
     return run(_cmd_infer, parser.parse_args(argv))
 

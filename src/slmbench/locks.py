@@ -33,25 +33,36 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def stale_lock_owner(workdir: str | Path = ".") -> Optional[dict]:
+    """The recorded owner of a lock whose run is provably gone; None when no lock is held, its owner is
+    alive, or the lock is one we know nothing about (left to Snakemake and --unlock). Changes nothing."""
+    meta = Path(workdir) / ".snakemake"
+    locks = meta / "locks"
+    if not (locks.is_dir() and any(locks.iterdir())):
+        return None
+    try:
+        owner = json.loads((meta / "slmbench_owner.json").read_text())
+    except (OSError, ValueError):
+        return None
+    same_boot = owner.get("boot_id") == _boot_id() and owner.get("host") == socket.gethostname()
+    if same_boot and pid_alive(int(owner.get("pid", -1))):
+        return None  # a live run holds it
+    return owner
+
+
 def clear_stale_lock(workdir: str | Path = ".") -> Optional[str]:
     """Remove a dead run's lock and record this process as the owner; return a message when a lock was removed."""
     meta = Path(workdir) / ".snakemake"
-    locks = meta / "locks"
-    owner_file = meta / "slmbench_owner.json"
-    held = locks.is_dir() and any(locks.iterdir())
+    owner = stale_lock_owner(workdir)
     message = None
-    if held:
-        try:
-            owner = json.loads(owner_file.read_text())
-        except (OSError, ValueError):
-            return None  # a lock we know nothing about: leave it to Snakemake (and --unlock)
-        same_boot = owner.get("boot_id") == _boot_id() and owner.get("host") == socket.gethostname()
-        if same_boot and pid_alive(int(owner.get("pid", -1))):
-            return None  # a live run holds it
-        for lock in locks.iterdir():
+    if owner is not None:
+        for lock in (meta / "locks").iterdir():
             lock.unlink()
         message = (f"slmbench: removed the lock left by a run that was killed (pid {owner.get('pid')}); "
                    f"unfinished jobs will be redone")
+    elif (meta / "locks").is_dir() and any((meta / "locks").iterdir()):
+        return None  # a live run's lock, or one we know nothing about: not ours to touch or to claim
     meta.mkdir(parents=True, exist_ok=True)
-    owner_file.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "boot_id": _boot_id()}))
+    (meta / "slmbench_owner.json").write_text(
+        json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "boot_id": _boot_id()}))
     return message

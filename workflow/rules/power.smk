@@ -9,7 +9,7 @@ rule power_idle:
     input:
         doctor=lambda w: doctor_gate(w.host),  # the study: measured in the power mode the doctor rule set
     output:
-        f"{R}/power/idle_{{host}}.json",
+        L.idle("{host}"),
     params:
         backend=config["power"]["backend"],
         seconds=config["power"]["idle_seconds"],
@@ -20,9 +20,9 @@ rule power_idle:
         rails=config["power"]["rails"] or [],
     resources:
         jetson=1,
-        slurm_extra=lambda w: board_pin(w.host),  # several boards (jetson.hosts): measured on that board
+        slurm_extra=lambda w: slurm_pin(config, w.host),  # several boards (jetson.hosts): measured on that board
     log:
-        f"{R}/logs/power/idle_{{host}}.log",
+        L.log("power/idle_{host}"),
     shell:
         "{SLMBENCH} power idle --out {output:q} --host {wildcards.host:q} --backend {params.backend:q}"
         " --seconds {params.seconds:q} --settle {params.settle:q} --interval-ms {params.interval_ms:q}"

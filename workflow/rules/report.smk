@@ -1,151 +1,54 @@
 # Reports from the merged runs and scores: the six workbooks, plots, summary.md, exports and validation.
-# None of these touches the board, so they run beside inference when --cores > 1.
-from slmbench.layout import EXPORT_CSV, EXPORT_RESPONSES_DIR, EXPORT_SUMMARY, PLOTS
+# One job computes the analysis once and writes every report from it (slmbench.report.build_reports); the
+# validation reads only the files. None of these touches the board, so they run beside inference (--cores > 1).
+from slmbench.layout import EXPORT_RESPONSES_DIR, PLOTS, WORKBOOKS
 from slmbench.report.settings import settings_from_config
 
 # A changed report setting (levels, demo note, bootstrap, bandwidth table) reruns the reports (params trigger).
 REPORT_SETTINGS = settings_from_config(config)
-RUNS = f"{R}/runs_llamacpp.jsonl"
-SCORES = f"{R}/scores_absolute.csv"
-EXPORTED = f"{R}/exported_responses"
-
-
-PLOT_FILES = {name: f"{R}/plots/{name}.png" for name in PLOTS}
 # what `rule all` asks for beside the six workbooks (common.smk's final_outputs)
-REPORT_OUTPUTS = list(PLOT_FILES.values()) + [
-    f"{R}/summary.md",
-    f"{EXPORTED}/{EXPORT_CSV}",
-    f"{EXPORTED}/{EXPORT_SUMMARY}",
-    f"{R}/validation.txt",
-]
+REPORT_OUTPUTS = [L.plot(name) for name in PLOTS] + [L.summary, L.export_csv, L.export_summary, L.validation]
+# the outputs of the reports rule, named as the files, each with its caption in the Snakemake report
+WORKBOOK_OUTPUTS = {
+    name: report(L.workbook(name), caption=f"../report/{name}.rst", category="Workbooks") for name in WORKBOOKS
+}
+PLOT_OUTPUTS = {name: report(L.plot(name), caption=f"../report/plot_{name}.rst", category="Plots") for name in PLOTS}
 
 
-rule workbooks:
+rule reports:
     input:
-        runs=RUNS,
-        scores=SCORES,
+        runs=L.runs,
+        scores=L.scores_merged,
         # model file sizes for the decode roofline
-        facts=expand(f"{R}/models/{{model}}.json", model=MODELS),
+        facts=expand(L.model_facts("{model}"), model=MODELS),
     output:
-        quality=report(
-            f"{R}/quality_scores_detailed.xlsx",
-            caption="../report/quality_scores_detailed.rst",
-            category="Workbooks",
-        ),
-        comparison=report(
-            f"{R}/model_comparison.xlsx",
-            caption="../report/model_comparison.rst",
-            category="Workbooks",
-        ),
-        energy=report(
-            f"{R}/energy_per_run.xlsx",
-            caption="../report/energy_per_run.rst",
-            category="Workbooks",
-        ),
-        latency=report(
-            f"{R}/latency_per_run.xlsx",
-            caption="../report/latency_per_run.rst",
-            category="Workbooks",
-        ),
-        output_tokens=report(
-            f"{R}/output_tokens_per_run.xlsx",
-            caption="../report/output_tokens_per_run.rst",
-            category="Workbooks",
-        ),
-        prompt_tokens=report(
-            f"{R}/prompt_tokens_per_run.xlsx",
-            caption="../report/prompt_tokens_per_run.rst",
-            category="Workbooks",
-        ),
+        **WORKBOOK_OUTPUTS,
+        **PLOT_OUTPUTS,
+        summary=report(L.summary, caption="../report/summary.rst", category="Summary"),
+        export_csv=L.export_csv,
+        export_summary=L.export_summary,
+        export_texts=directory(f"{L.exported_dir}/{EXPORT_RESPONSES_DIR}"),
     params:
         settings=REPORT_SETTINGS,
+        outdir=L.results_dir,
     log:
-        f"{R}/logs/report/workbooks.log",
+        L.log("report/reports"),
     script:
-        "../scripts/report_workbooks.py"
-
-
-rule plots:
-    input:
-        runs=RUNS,
-        scores=SCORES,
-    output:
-        quality_vs_prompt_tokens=report(
-            PLOT_FILES["quality_vs_prompt_tokens"],
-            caption="../report/plot_quality_vs_prompt_tokens.rst",
-            category="Plots",
-        ),
-        energy_quality_pareto=report(
-            PLOT_FILES["energy_quality_pareto"],
-            caption="../report/plot_energy_quality_pareto.rst",
-            category="Plots",
-        ),
-        dimensions_radar=report(
-            PLOT_FILES["dimensions_radar"],
-            caption="../report/plot_dimensions_radar.rst",
-            category="Plots",
-        ),
-        latency_energy_by_level=report(
-            PLOT_FILES["latency_energy_by_level"],
-            caption="../report/plot_latency_energy_by_level.rst",
-            category="Plots",
-        ),
-        quality_gain_vs_extra_energy=report(
-            PLOT_FILES["quality_gain_vs_extra_energy"],
-            caption="../report/plot_quality_gain_vs_extra_energy.rst",
-            category="Plots",
-        ),
-    params:
-        settings=REPORT_SETTINGS,
-    log:
-        f"{R}/logs/report/plots.log",
-    script:
-        "../scripts/report_plots.py"
-
-
-rule summary:
-    input:
-        runs=RUNS,
-        scores=SCORES,
-        plots=list(PLOT_FILES.values()),  # summary.md links them
-    output:
-        report(f"{R}/summary.md", caption="../report/summary.rst", category="Summary"),
-    params:
-        settings=REPORT_SETTINGS,
-    log:
-        f"{R}/logs/report/summary.log",
-    script:
-        "../scripts/report_summary.py"
-
-
-rule export_responses:
-    input:
-        runs=RUNS,
-        scores=SCORES,
-    output:
-        csv=f"{EXPORTED}/{EXPORT_CSV}",
-        summary=f"{EXPORTED}/{EXPORT_SUMMARY}",
-        texts=directory(f"{EXPORTED}/{EXPORT_RESPONSES_DIR}"),
-    params:
-        settings=REPORT_SETTINGS,
-    log:
-        f"{R}/logs/report/export_responses.log",
-    script:
-        "../scripts/export_responses.py"
+        "../scripts/reports.py"
 
 
 rule validate:
     input:
-        runs=RUNS,
-        scores=SCORES,
+        runs=L.runs,
+        scores=L.scores_merged,
         # the expected question ids
-        prompts=[prompts_csv(c) for c in CATEGORIES],
+        prompts=[L.prompts_csv(c) for c in CATEGORIES],
     output:
-        report(f"{R}/validation.txt", caption="../report/validation.rst", category="Summary"),
+        report(L.validation, caption="../report/validation.rst", category="Summary"),
     params:
         expected={"models": list(MODELS), "levels": LEVELS, "categories": CATEGORIES},
         strict=config["report"]["strict_validation"],
     log:
-        f"{R}/logs/report/validate.log",
+        L.log("report/validate"),
     script:
         "../scripts/validate_results.py"

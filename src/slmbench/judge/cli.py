@@ -5,32 +5,19 @@ from __future__ import annotations
 
 import sys
 
-import yaml
-
 from ..errors import UserError
 from ..layout import RUNS_FILE
 
-# Every key of the judge section, supplied here for a run without --config (the clients read each one and
-# have no defaults of their own); the keys of --config's judge section override them.
-DEFAULTS = {"backend": "openai", "model": "gpt-4o-2024-08-06", "base_url": None, "api_key_env": "OPENAI_API_KEY",
-            "model_path": None, "chat_format": None, "temperature": 0.0, "max_tokens": 512, "timeout_s": 60,
-            "max_retries": 6,
-            "cache": "results/judge_cache.sqlite", "concurrency": 4, "repeats": 1, "sleep_s": 0,
-            "rate_limit_rps": None, "price_per_mtok": None, "max_cost_usd": None, "judges": []}
+# Without --config the judge is the study's (config/config.yaml, merged over the demo like Snakemake does):
+# the config files are the one home of every default.
+STUDY_CONFIG = "config/config.yaml"
 
 
 def settings_from(args) -> dict:
-    settings = dict(DEFAULTS)
-    if args.config:
-        try:
-            with open(args.config, encoding="utf-8") as fh:
-                data = yaml.safe_load(fh)
-        except yaml.YAMLError as exc:
-            raise UserError(f"{args.config}: not valid YAML ({' '.join(str(exc).split())[:200]})") from None
-        section = data.get("judge") if isinstance(data, dict) else None
-        if not isinstance(section, dict):
-            raise UserError(f"{args.config}: no 'judge' section; pass a config file that has one (see config/config.yaml)")
-        settings.update(section)
+    from ..config import load_config
+
+    settings = dict(load_config([args.config or STUDY_CONFIG])["judge"])
+    settings.pop("demo_note", None)  # for the reports only
     overrides = {"max_cost_usd": args.max_cost, "base_url": args.base_url, "concurrency": args.concurrency,
                  "repeats": args.repeats, "sleep_s": args.sleep, "backend": args.backend, "model_path": args.model_path,
                  "chat_format": args.chat_format, "cache": args.cache, "rate_limit_rps": args.rate_limit}
@@ -74,7 +61,8 @@ def register(subparsers) -> None:
     parser.add_argument("--runs", required=True, help=f"runs JSONL (a shard or {RUNS_FILE})")
     parser.add_argument("--out", required=True, help="scores CSV")
     parser.add_argument("--references", help="reference answers jsonl (MT-Bench format)")
-    parser.add_argument("--config", help="take the judge section of this config file")
+    parser.add_argument("--config", help="config file whose judge section to use, merged over config/demo.yaml as "
+                        "Snakemake does (default: config/config.yaml, the study's judge)")
     parser.add_argument("--backend", choices=["openai", "llamacpp"])
     parser.add_argument("--base-url", dest="base_url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
     parser.add_argument("--model", action="append", help="judge model; repeat the flag to compare several judges")

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import List, Optional
 
-from ..cli import run
+from ..command import run
 from .cli import register
 
 

@@ -8,13 +8,13 @@ first and last third say whether the board really was idle, and a warning is sto
 from __future__ import annotations
 
 import json
-import socket
 import statistics
 import sys
 import time
 from datetime import datetime, timezone
 from typing import List, Optional, Sequence
 
+from ..boards import host_id  # noqa: F401 - re-exported: power.idle.host_id is public
 from ..errors import UserError
 from ..records import atomic_output
 from .rails import read_board_model
@@ -24,11 +24,6 @@ IDLE_SCHEMA_VERSION = 1
 MAX_IQR_SHARE = 0.10  # an IQR above 10 % of the median: something was running
 MAX_DRIFT_SHARE = 0.10  # first vs last third differing by more than 10 %: the board had not settled
 MIN_SAMPLES = 5
-
-
-def host_id() -> str:
-    """The host name as the workflow writes it into idle_<host>.json (see workflow/rules/common.smk)."""
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in socket.gethostname()) or "host"
 
 
 def measure_idle(backend: str, seconds: float, settle_seconds: float, interval_ms: int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import List, Tuple
 
@@ -28,6 +29,8 @@ class Analysis:
 
 
 def analyze(study: Study) -> Analysis:
+    # One line in the job's log per analysis (the expensive part: bootstrap and tests); a report build runs one.
+    print(f"slmbench report: analysing {len(study.runs)} runs of {len(study.models)} models", file=sys.stderr)
     frame = measured(study.runs)
     datas = {model: model_data(study, frame, model) for model in study.models}
     summary = level_summary(study, datas, frame)

@@ -19,12 +19,9 @@ PARTS = ("workbooks", "plots", "summary", "exports")
 
 
 def _read_config(path) -> dict:
-    import yaml
+    from ..config import load_config
 
-    try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise UserError(f"{path}: cannot read the config ({exc}); pass a config such as config/config.yaml") from None
+    return load_config([path])
 
 
 def _settings(args) -> dict:
@@ -32,11 +29,7 @@ def _settings(args) -> dict:
 
     settings: dict = {}
     if args.config:
-        config = _read_config(args.config)
-        try:
-            settings = settings_from_config(config, args.model_facts or ())
-        except (KeyError, TypeError) as exc:
-            raise UserError(f"{args.config}: key {exc} is missing; every key of config/README.md is required") from None
+        settings = settings_from_config(_read_config(args.config), args.model_facts or ())
     elif args.model_facts:
         settings["model_facts"] = list(args.model_facts)
     if args.settings:
@@ -86,16 +79,15 @@ def _expected(args) -> dict:
     expected = {"models": args.models, "levels": args.levels, "categories": args.categories, "question_ids": None,
                 "prompt_csvs": args.prompts}
     if args.config:
+        from ..layout import StudyLayout
+
         config = _read_config(args.config)
-        try:
-            expected["models"] = expected["models"] or [m["id"] for m in config["models"]]
-            expected["levels"] = expected["levels"] or list(config["levels"])
-            expected["categories"] = expected["categories"] or list(config["categories"])
-            csv_dir = config["prompts"]["csv_dir"]
-        except (KeyError, TypeError) as exc:
-            raise UserError(f"{args.config}: key {exc} is missing; every key of config/README.md is required") from None
+        expected["models"] = expected["models"] or [m["id"] for m in config["models"]]
+        expected["levels"] = expected["levels"] or list(config["levels"])
+        expected["categories"] = expected["categories"] or list(config["categories"])
         if not args.prompts:
-            paths = [Path(csv_dir) / prompts_csv_name(c) for c in expected["categories"]]
+            layout = StudyLayout.from_config(config)
+            paths = [Path(layout.prompts_csv(c)) for c in expected["categories"]]
             expected["prompt_csvs"] = [str(p) for p in paths if p.exists()] or None
     return expected
 

@@ -1,0 +1,142 @@
+"""What must happen before a run plans its jobs, and must never happen in a dry run.
+
+Two repairs after a kill or a power cut, so that "rerun the same command" just works:
+- the Snakemake lock a killed run left behind is removed (only when its owner is provably gone: slmbench.locks);
+- a shard a power loss cut (renamed into place, but its tail never reached the disk) is moved aside to
+  `*.corrupt`, and the files made from it (its score, the merged runs and scores) are removed: Snakemake does
+  not rebuild a missing intermediate while its products still exist.
+
+workflow/rules/common.smk calls `preflight` once while Snakemake parses the workflow, in the main process only:
+both repairs must come before the DAG is built (Snakemake takes its lock and compares the shards' dates right
+after the parse; an `onstart` handler would come too late). Under `snakemake -n` it only says what it would do
+and changes no file of the study.
+
+Checking a shard means reading and parsing all of it, so a study of 1600 shards would be read at every parse.
+`ShardIndex` remembers the size and mtime_ns of every shard found complete and reads only new or changed ones.
+Stdlib only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+from .layout import StudyLayout
+from .locks import clear_stale_lock, stale_lock_owner
+from .records import atomic_output, jsonl_is_complete
+
+# In Snakemake's own metadata directory of the working directory (which `snakemake -n` writes itself): a cache
+# of facts about files, never a result; deleting it only makes the next parse read every shard once.
+INDEX_PATH = ".snakemake/slmbench/shard_index.json"
+INDEX_VERSION = 1
+
+
+class ShardIndex:
+    """size and mtime_ns of the shards known to be complete, so unchanged shards are not read again."""
+
+    def __init__(self, path: str | os.PathLike = INDEX_PATH,
+                 is_complete: Callable[[str], bool] = jsonl_is_complete) -> None:
+        self.path = Path(path)
+        self._check = is_complete
+        self._entries: Dict[str, List[int]] = {}
+        self._changed = False
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("version") == INDEX_VERSION:
+                self._entries = {k: list(v) for k, v in data["shards"].items()}
+        except (OSError, ValueError, AttributeError, KeyError, TypeError):
+            pass  # no index yet, or an unreadable one: every shard is read once more
+
+    def is_complete(self, shard: str) -> Optional[bool]:
+        """None when the shard does not exist; else whether it is whole (read only when new or changed)."""
+        try:
+            stat = os.stat(shard)
+        except FileNotFoundError:
+            self.forget(shard)
+            return None
+        key = [stat.st_size, stat.st_mtime_ns]
+        if self._entries.get(shard) == key:
+            return True
+        complete = self._check(shard)
+        if complete:
+            self._entries[shard], self._changed = key, True
+        else:
+            self.forget(shard)
+        return complete
+
+    def forget(self, shard: str) -> None:
+        if self._entries.pop(shard, None) is not None:
+            self._changed = True
+
+    def save(self) -> None:
+        if not self._changed:
+            return
+        try:
+            with atomic_output(self.path) as fh:
+                json.dump({"version": INDEX_VERSION, "shards": self._entries}, fh, separators=(",", ":"))
+        except OSError:
+            return  # a read-only working directory: the next parse reads the shards again, nothing worse
+        self._changed = False
+
+
+# a shard and the files made from it, which go with it when it is quarantined
+ShardProducts = Tuple[str, Sequence[str]]
+
+
+def study_shards(layout: StudyLayout, models: Iterable[str], levels: Sequence[str],
+                 categories: Sequence[str]) -> Iterator[ShardProducts]:
+    """Every shard of a study, with what is made from it: its score, the merged runs and the merged scores."""
+    for model in models:
+        for level in levels:
+            for category in categories:
+                made = (layout.scores(model, level, category), layout.runs, layout.scores_merged)
+                yield layout.shard(model, level, category), made
+
+
+def broken_shards(shards: Iterable[ShardProducts], index: ShardIndex) -> List[ShardProducts]:
+    """The shards that exist but are incomplete."""
+    return [(shard, derived) for shard, derived in shards if index.is_complete(shard) is False]
+
+
+def quarantine(shard: str, derived: Sequence[str]) -> None:
+    path = Path(shard)
+    path.replace(path.with_name(f"{path.name}.corrupt"))
+    for product in derived:
+        Path(product).unlink(missing_ok=True)
+
+
+def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, workdir: str | os.PathLike = ".",
+              index: Optional[ShardIndex] = None, emit: Optional[Callable[[str], None]] = None) -> List[str]:
+    """Clear a dead run's lock and quarantine broken shards, or under a dry run only say so. Returns the lines
+    it emitted (to stderr unless `emit` is given)."""
+    emit = emit or (lambda line: print(line, file=sys.stderr))
+    lines: List[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        emit(line)
+
+    if dry_run:
+        owner = stale_lock_owner(workdir)
+        if owner is not None:
+            say(f"slmbench: dry run: the real run will remove the lock left by a killed run (pid {owner.get('pid')})")
+    else:
+        unlocked = clear_stale_lock(workdir)
+        if unlocked:
+            say(unlocked)
+    index = index or ShardIndex(Path(workdir) / INDEX_PATH)
+    for shard, derived in broken_shards(shards, index):
+        name = Path(shard).name
+        present = [p for p in derived if Path(p).exists()]
+        if dry_run:
+            removes = f", remove {', '.join(present)}" if present else ""
+            say(f"slmbench: dry run: {shard} is incomplete (power loss?); the real run will move it to "
+                f"{name}.corrupt{removes} and redo it (nothing changed now)")
+        else:
+            quarantine(shard, derived)  # never indexed: an incomplete shard is read at every parse until then
+            say(f"slmbench: {shard} was incomplete (power loss?); moved to {name}.corrupt, redoing it")
+    index.save()
+    return lines
