@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import UserError
 from ..layout import RUNS_FILE
 
 # Without --config the judge is the study's (config/config.yaml, merged over the demo like Snakemake does):

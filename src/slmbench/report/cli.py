@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from ..errors import UserError
-from ..layout import RUNS_FILE, SCORES_FILE, prompts_csv_name
+from ..layout import RUNS_FILE, SCORES_FILE
 
 PARTS = ("workbooks", "plots", "summary", "exports")
 
