@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from test_report_helpers import LEVELS, cli, make_study
 from slmbench.report.names import PLOTS, WORKBOOKS
+from test_report_helpers import LEVELS, cli, make_study
 
 
 @pytest.fixture(scope="module")
