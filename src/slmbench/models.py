@@ -16,6 +16,7 @@ from typing import Optional
 from .errors import UserError
 from .records import atomic_output
 
+
 def quant_name(file_type: int) -> Optional[str]:
     """`general.file_type` as llama.cpp names the quantization (Q6_K, Q4_K_M, F16, ...), from gguf's
     `LlamaFileType` (llama.cpp's `enum llama_ftype`); None for a value this gguf does not know."""
