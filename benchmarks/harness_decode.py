@@ -83,8 +83,9 @@ def main(argv=None) -> dict:
             for round_ in range(args.rounds):
                 for i, prompt in enumerate(PROMPTS):
                     tokens, _, _ = runner.tokens_for(prompt)
-                    pair = [("harness", lambda: harness_call(runner, i, prompt)),
-                            ("raw", lambda: raw_call(runner.llm, tokens, args.max_tokens))]
+                    # defaults bind this iteration's values (the calls run in this iteration anyway)
+                    pair = [("harness", lambda i=i, prompt=prompt: harness_call(runner, i, prompt)),
+                            ("raw", lambda tokens=tokens: raw_call(runner.llm, tokens, args.max_tokens))]
                     if round_ % 2:  # alternate who goes first, so drift hits both alike
                         pair.reverse()
                     for name, call in pair:

@@ -38,3 +38,15 @@ def clean_env(monkeypatch):
         if name.endswith("_API_KEY") or name == "HF_TOKEN":
             monkeypatch.delenv(name, raising=False)
     return monkeypatch
+
+
+# Fixtures that make a test slow wherever it uses them: they load or run a real model. A test that runs
+# Snakemake is marked by hand (`@pytest.mark.slow` or its module's `pytestmark`), since no fixture says so.
+SLOW_FIXTURES = {"tiny_model"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """The fast lane (`pytest -m "not slow"`) leaves out every test that loads a real model."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

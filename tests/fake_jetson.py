@@ -74,8 +74,9 @@ def _executable(path: Path, text: str) -> None:
 
 
 def install_fake_jetson(base: Path, mode: int = 1, sudo_allowed: bool = True, clocks_max: bool = False,
-                        board: str = "NVIDIA Jetson Orin Nano Developer Kit", l4t: str = "# R36 (release), "
-                        "REVISION: 4.0, GCID: 37537400, BOARD: generic, EABI: aarch64, DATE: Fri Sep 13 04:36:44 UTC 2024") -> Path:
+                        board: str = "NVIDIA Jetson Orin Nano Developer Kit",
+                        l4t: str = "# R36 (release), REVISION: 4.0, GCID: 37537400, BOARD: generic, EABI: aarch64, "
+                        "DATE: Fri Sep 13 04:36:44 UTC 2024") -> Path:
     root = base / "fakejetson"
     (root / "bin").mkdir(parents=True)
     (root / "etc").mkdir()

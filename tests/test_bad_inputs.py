@@ -67,7 +67,8 @@ def case_model_truncated(tmp, model):
 
 
 def case_model_wrong_quant(tmp, model):
-    return cli("models", "verify", model, "--expect-quant", "Q6_K", "--out", tmp / "out" / "facts.json"), ["Q4_K_M", "Q6_K"]
+    proc = cli("models", "verify", model, "--expect-quant", "Q6_K", "--out", tmp / "out" / "facts.json")
+    return proc, ["Q4_K_M", "Q6_K"]
 
 
 def case_questions_offline(tmp, model):

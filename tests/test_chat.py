@@ -15,15 +15,24 @@ from pathlib import Path
 import pytest
 
 from pipeline_helpers import inference_settings
-from slmbench.chat import (ChatTemplate, build_formatter, fold_system_into_user, jinja_template,
-                           prompt_opens_thinking, split_thinking, stop_token_ids, user_messages)
+from slmbench.chat import (
+    ChatTemplate,
+    build_formatter,
+    fold_system_into_user,
+    jinja_template,
+    prompt_opens_thinking,
+    split_thinking,
+    stop_token_ids,
+    user_messages,
+)
 from slmbench.errors import UserError
 
 GEMMA_LIKE = (
     "{{ bos_token }}"
     "{% for m in messages %}"
     "{% if m['role'] == 'system' %}{{ raise_exception('this model has no system role') }}{% endif %}"
-    "{{ '<start_of_turn>' + ('model' if m['role'] == 'assistant' else 'user') + '\n' + m['content'] + '<end_of_turn>\n' }}"
+    "{{ '<start_of_turn>' + ('model' if m['role'] == 'assistant' else 'user') + '\n' + m['content']"
+    " + '<end_of_turn>\n' }}"
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
 )

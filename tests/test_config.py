@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pipeline_helpers import REPO
 
+from pipeline_helpers import REPO
 from slmbench.config import load_config, merge_config
 from slmbench.errors import UserError
 

@@ -124,7 +124,8 @@ def test_a_ready_board_passes_after_the_power_mode_is_applied(tmp_path, jetson_e
     assert checks["nvpmodel"] == ("OK", "switched from 15W (nvpmodel 1) to MAXN (nvpmodel 0)")
     assert checks["jetson_clocks"] == ("OK", "clocks pinned at max by jetson_clocks")
     assert checks["board"] == ("OK", "NVIDIA Jetson Orin Nano Developer Kit, L4T 36.4.0 (JetPack 6)")
-    assert checks["model tiny"][0] == "OK" and "Q4_K_M" in checks["model tiny"][1] and "verified" in checks["model tiny"][1]
+    state, detail = checks["model tiny"]
+    assert state == "OK" and "Q4_K_M" in detail and "verified" in detail
     # as root the tools run directly; anyone else goes through sudo -n (test_jetson.py)
     assert [c for c in calls(root) if "-m" in c][0].endswith("nvpmodel -m 0")
     report = (work / "results/doctor.txt").read_text()
@@ -133,7 +134,8 @@ def test_a_ready_board_passes_after_the_power_mode_is_applied(tmp_path, jetson_e
 
 def test_a_required_power_mode_the_board_lacks_fails_and_writes_no_report(tmp_path, jetson_env, tiny_facts):
     root, env, changes = jetson_env
-    work = study_dir_verified(tmp_path, tiny_facts, **changes, **{"jetson.require": True, "jetson.nvpmodel": "MAXN_SUPER"})
+    work = study_dir_verified(tmp_path, tiny_facts, **changes,
+                              **{"jetson.require": True, "jetson.nvpmodel": "MAXN_SUPER"})
     proc = doctor(work, "--apply", "--out", "results/doctor.txt", env=env)
     assert proc.returncode == 1
     status, detail = lines_by_check(proc.stdout)["nvpmodel"]

@@ -51,7 +51,8 @@ def test_status_is_a_dry_run_of_the_chosen_categories(tmp_path, tiny_model):
                  "--config", "results_dir=results/elsewhere", cwd=work)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "'categories=[math,coding]'" in proc.stderr  # one --config, the caller's items kept
-    assert planned_jobs(proc.stdout)["infer_shard"] == 10 and "results/elsewhere/shards/gemma3-270m/L0/math.jsonl" in proc.stdout
+    assert planned_jobs(proc.stdout)["infer_shard"] == 10
+    assert "results/elsewhere/shards/gemma3-270m/L0/math.jsonl" in proc.stdout
     assert "/writing.jsonl" not in proc.stdout
     assert not (work / "results").exists()
 

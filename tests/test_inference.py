@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from fake_tegrastats import install_fake_tegrastats
-from slmbench.errors import UserError
 from pipeline_helpers import inference_settings
+from slmbench.errors import UserError
 from slmbench.inference import InferenceSettings, ShardSpec, run_shard
 
 PROMPTS = [

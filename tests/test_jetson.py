@@ -103,9 +103,8 @@ def test_nvpmodel_resets_clocks_so_mode_comes_before_clocks(board):
 
 
 def test_every_run_record_carries_the_power_mode(board, tmp_path, tiny_model):
-    from test_inference import spec
-
     from slmbench.inference import run_shard
+    from test_inference import spec
 
     board(mode=0)
     run_shard(spec(tmp_path, tiny_model, max_tokens=4))

@@ -29,8 +29,9 @@ def records(n_error: int = 0) -> list[dict]:
 
 
 def settings(tmp_path, server, **extra) -> dict:
-    return {"backend": "openai", "model": "judge-model", "base_url": server.base_url, "api_key_env": "SLMBENCH_TEST_KEY",
-            "temperature": 0, "max_tokens": 64, "timeout_s": 10, "cache": str(tmp_path / "cache.sqlite"),
+    return {"backend": "openai", "model": "judge-model", "base_url": server.base_url,
+            "api_key_env": "SLMBENCH_TEST_KEY", "temperature": 0, "max_tokens": 64, "timeout_s": 10,
+            "cache": str(tmp_path / "cache.sqlite"),
             "concurrency": 2, "repeats": 1, "sleep_s": 0, "max_retries": 3, **extra}
 
 
@@ -65,7 +66,8 @@ def test_garbage_is_repaired_once_then_counted_as_parse_error(tmp_path, clean_en
     def script(n, body):
         if body["messages"][1]["content"].startswith("<question>\nWhat is 2+2?"):
             return 200, {}, chat_reply("not json at all")  # first question: always garbage, even when repaired
-        return 200, {}, chat_reply('{"factuality": 3, "reason": "x"}' if len(body["messages"]) == 2 else json.dumps(VALID))
+        invalid_first_reply = len(body["messages"]) == 2
+        return 200, {}, chat_reply('{"factuality": 3, "reason": "x"}' if invalid_first_reply else json.dumps(VALID))
 
     with StubServer(script) as server:
         rows = judge_records(records(), QUESTIONS, {}, settings(tmp_path, server, concurrency=1))
@@ -116,8 +118,9 @@ def test_judge_shard_writes_the_score_columns(tmp_path, clean_env):
 
 
 def test_in_process_llamacpp_judge_returns_schema_valid_verdicts(tmp_path, tiny_model):
-    judge_settings = {"backend": "llamacpp", "model": "tiny-local", "model_path": str(tiny_model), "chat_format": "gemma",
-                      "temperature": 0, "max_tokens": 96, "cache": str(tmp_path / "c.sqlite"), "repeats": 1}
+    judge_settings = {"backend": "llamacpp", "model": "tiny-local", "model_path": str(tiny_model),
+                      "chat_format": "gemma", "temperature": 0, "max_tokens": 96, "cache": str(tmp_path / "c.sqlite"),
+                      "repeats": 1}
     rows = judge_records(records(), QUESTIONS, {}, judge_settings)
     for row in rows:
         assert row["judge_status"] in ("ok", "parse_error")  # a 270M model may run out of tokens mid-JSON
@@ -129,8 +132,8 @@ def test_in_process_llamacpp_judge_returns_schema_valid_verdicts(tmp_path, tiny_
 def test_max_cost_stops_before_any_request(tmp_path, clean_env):
     with StubServer() as server:
         with pytest.raises(UserError, match=r"estimated at up to \$.* passes the limit \$0.00"):
-            judge_records(records(), QUESTIONS, {}, settings(tmp_path, server, price_per_mtok={"input": 2.5, "output": 10},
-                                                             max_cost_usd=0.000001))
+            limited = settings(tmp_path, server, price_per_mtok={"input": 2.5, "output": 10}, max_cost_usd=0.000001)
+            judge_records(records(), QUESTIONS, {}, limited)
         assert server.bodies == []
 
 
@@ -230,7 +233,8 @@ def test_cli_compares_several_judges(tmp_path, clean_env):
     with StubServer(script) as server:
         proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "judge", "--questions", str(questions), "--runs",
                                str(runs), "--out", str(tmp_path / "s.csv"), "--base-url", server.base_url, "--model",
-                               "a", "--model", "b", "--cache", str(tmp_path / "c.sqlite")], capture_output=True, text=True)
+                               "a", "--model", "b", "--cache", str(tmp_path / "c.sqlite")],
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "agreement spearman_rho[a|b] on total_score: 1.000" in proc.stderr
     assert "weighted_kappa_linear[a|b]" in proc.stderr

@@ -31,8 +31,9 @@ def answers(n: int) -> tuple[list[dict], dict]:
 
 
 def settings(tmp_path, server, **extra) -> dict:
-    return {"backend": "openai", "model": "judge-model", "base_url": server.base_url, "api_key_env": "SLMBENCH_TEST_KEY",
-            "temperature": 0, "max_tokens": 64, "timeout_s": 10, "cache": str(tmp_path / "cache.sqlite"),
+    return {"backend": "openai", "model": "judge-model", "base_url": server.base_url,
+            "api_key_env": "SLMBENCH_TEST_KEY", "temperature": 0, "max_tokens": 64, "timeout_s": 10,
+            "cache": str(tmp_path / "cache.sqlite"),
             "concurrency": 4, "repeats": 1, "sleep_s": 0, "max_retries": 3, **extra}
 
 
@@ -40,7 +41,8 @@ def settings(tmp_path, server, **extra) -> dict:
 def test_a_fatal_reply_stops_the_queued_requests(tmp_path, clean_env, status):
     clean_env.setenv("SLMBENCH_TEST_KEY", "sk-sentinel-key-42")
     recs, questions = answers(20)
-    with StubServer(lambda n, body: (status, {}, {"error": {"message": "no: sk-sentinel-key-42"}}), delay_s=0.05) as server:
+    refusal = {"error": {"message": "no: sk-sentinel-key-42"}}
+    with StubServer(lambda n, body: (status, {}, refusal), delay_s=0.05) as server:
         with pytest.raises(UserError) as err:
             judge_records(recs, questions, {}, settings(tmp_path, server))
     # the workers already in flight may each send one; nothing queued behind them is sent
@@ -86,8 +88,8 @@ def test_a_slow_reply_times_out_and_is_asked_again(tmp_path, clean_env):
 
 
 def test_retry_after_in_its_three_forms():
-    from email.utils import format_datetime
     from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
 
     from slmbench.llm.retry import Backoff, retry_after_seconds
 
@@ -134,7 +136,10 @@ def test_an_endpoint_refusing_every_schema_gets_plain_json_object_mode(tmp_path,
 def test_a_400_about_something_else_stops_with_the_servers_words_and_keeps_the_mode(tmp_path, clean_env):
     # e.g. an answer past the judge's context: not a refused schema, so no mode is given up for it
     clean_env.setenv("SLMBENCH_TEST_KEY", "sk-sentinel-key-42")
-    script = lambda n, body: (400, {}, {"error": {"message": "maximum context length is 2048 tokens (sk-sentinel-key-42)"}})
+
+    def script(n, body):
+        return 400, {}, {"error": {"message": "maximum context length is 2048 tokens (sk-sentinel-key-42)"}}
+
     recs, questions = answers(3)
     with StubServer(script) as server:
         with pytest.raises(UserError) as err:
@@ -187,8 +192,8 @@ def test_an_all_cached_rerun_needs_no_key_and_no_server(tmp_path, clean_env):
 
 
 def estimate(recs, questions, prices) -> float:
-    from slmbench.llm.cost import estimate_usd
     from slmbench.judge.rubric import build_messages
+    from slmbench.llm.cost import estimate_usd
 
     return estimate_usd([build_messages(questions[r["question_id"]], r["output"]) for r in recs], 64, prices)
 
@@ -295,8 +300,8 @@ def test_judge_agreement_csv(tmp_path):
         writer.writeheader()
         for q, (x, y) in enumerate([(1, 1.5), (4, 4), (6, 6.5), (9, 9)]):
             for rep in (0, 1):
-                writer.writerow({"question_id": q, "model_id": "m", "level": "L0", "total_score": x, "judge_status": "ok",
-                                 "judge_name": "a", "repeat": rep})
+                writer.writerow({"question_id": q, "model_id": "m", "level": "L0", "total_score": x,
+                                 "judge_status": "ok", "judge_name": "a", "repeat": rep})
             writer.writerow({"question_id": q, "model_id": "m", "level": "L0", "total_score": y, "judge_status": "ok",
                              "judge_name": "b", "repeat": 0})
     out = write_agreement(scores, tmp_path / "agreement.csv")

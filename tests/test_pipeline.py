@@ -167,5 +167,5 @@ def test_model_id_with_a_path_character_is_rejected(tmp_path, tiny_model):
     (work / "config/test.yaml").write_text(yaml.safe_dump(config))
     proc = snakemake(work, "-n", "--cores", "1", check=False)
     assert proc.returncode != 0
-    line = [l for l in (proc.stdout + proc.stderr).splitlines() if "config error" in l]
+    line = [text for text in (proc.stdout + proc.stderr).splitlines() if "config error" in text]
     assert line and "models" in line[0] and "id" in line[0]

@@ -12,6 +12,7 @@ import yaml
 from pipeline_helpers import REPO, planned_jobs, snakemake
 
 pytest.importorskip("snakemake_executor_plugin_slurm")
+pytestmark = pytest.mark.slow  # every test plans the workflow with the real Snakemake
 
 BOARDS = ["orin1", "orin2", "orin3"]
 CATEGORIES = ["writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities"]

@@ -113,8 +113,8 @@ def test_a_formula_cell_is_kept_as_the_text_written_in_it(tmp_path):
 def test_category_comes_from_question_jsonl_when_the_sheet_lacks_it(tmp_path):
     rows = [["question_id", *LEVELS]] + [[qid, *texts] for (qid, _), texts in CONTENT.items()]
     rows[2][0] = "2"  # an id typed as text is still an id
-    convert_spreadsheet(write_book(tmp_path / "x.xlsx", rows), tmp_path / "out", questions_file=questions_file(tmp_path),
-                        levels=LEVELS)
+    convert_spreadsheet(write_book(tmp_path / "x.xlsx", rows), tmp_path / "out",
+                        questions_file=questions_file(tmp_path), levels=LEVELS)
     convert_spreadsheet(write_book(tmp_path / "w.xlsx", wide_rows()), tmp_path / "ref", levels=LEVELS)
     assert csv_bytes(tmp_path / "out") == csv_bytes(tmp_path / "ref")
 
@@ -195,7 +195,8 @@ BAD = {
     "number_as_category": (long_rows(extra=[[3, 7, "L0", "p"]]), {},
                            ["sheet 'Sheet' row 12 column category (B)", "expected text"]),
     "question_lacks_a_level": (long_rows(extra=[[3, "math", "L0", "only L0"]]), {},
-                               ["sheet 'Sheet' row(s) 12 column level (C)", "question 3 has no prompt for level(s) L1"]),
+                               ["sheet 'Sheet' row(s) 12 column level (C)",
+                                "question 3 has no prompt for level(s) L1"]),
     "configured_category_without_rows": (long_rows(), {"categories": ["math", "stem"]},
                                          ["sheet 'Sheet' column category (B)", "configured category(ies) stem"]),
     "two_prompt_columns": ([["question_id", "category", "level", "prompt", "Prompt"]], {},

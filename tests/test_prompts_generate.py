@@ -13,9 +13,9 @@ import openpyxl
 import pytest
 
 from slmbench.errors import UserError
+from slmbench.llm.tokens import get_encoding
 from slmbench.prompts.convert import convert_spreadsheet
 from slmbench.prompts.generate import generate_spreadsheet, level_rows
-from slmbench.llm.tokens import get_encoding
 from slmbench.prompts.tokens import LEVEL_RANGES, token_report
 
 LEVELS = ["L0", "L1", "L2", "L3", "P"]

@@ -113,7 +113,8 @@ def test_study_downloads_the_questions_and_reads_a_german_sheet(tmp_path, questi
     import json
 
     questions = [json.loads(line) for line in served.read_text(encoding="utf-8").splitlines()]
-    german_study_sheet(work / "data/generated_prompts.xlsx", [q for q in questions if q["category"] in ("math", "stem")])
+    chosen = [q for q in questions if q["category"] in ("math", "stem")]
+    german_study_sheet(work / "data/generated_prompts.xlsx", chosen)
     edit_config(work, "config/config.yaml", categories=["math", "stem"],
                 **{"questions.url": url, "questions.sha256": hashlib.sha256(served.read_bytes()).hexdigest(),
                    "questions.references_url": None, "prompts.sheet": "Prompts",

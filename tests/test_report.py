@@ -9,8 +9,8 @@ import numpy as np
 import openpyxl
 import pytest
 
-from test_report_helpers import LEVELS, NOTE, direct_frame, make_study, sheet_rows
 from slmbench.layout import PLOTS, WORKBOOKS
+from test_report_helpers import LEVELS, NOTE, direct_frame, make_study, sheet_rows
 
 MODELS = ("rising", "flat", "verbose")
 ORIN_BYTES = 1_500_000_000

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from pipeline_helpers import REPO
-from test_report_helpers import LEVELS, cli, make_study
 from slmbench.layout import PLOTS, WORKBOOKS
+from test_report_helpers import LEVELS, cli, make_study
 
 
 @pytest.fixture(scope="module")

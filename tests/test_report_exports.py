@@ -6,8 +6,8 @@ import csv
 
 import pytest
 
-from test_report_helpers import LEVELS, NOTE, make_study
 from slmbench.report import export_responses
+from test_report_helpers import LEVELS, NOTE, make_study
 
 GREEK = "Η απάντηση είναι 42 — ναι. 答案是四十二。"
 

@@ -8,11 +8,11 @@ import csv
 import openpyxl
 import pytest
 
-from test_report_helpers import LEVELS, make_study, sheet_rows
 from slmbench.layout import PLOTS, WORKBOOKS
 from slmbench.records import write_jsonl
 from slmbench.report.build import build_reports
 from slmbench.scores import SCORE_COLUMNS, write_score_rows
+from test_report_helpers import LEVELS, make_study, sheet_rows
 
 HOSTILE = ["=1+2", '=HYPERLINK("http://example.invalid","x")', "+SUM(A1:A2)", "-2+3", "@SUM(1)"]
 

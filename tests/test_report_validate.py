@@ -6,11 +6,11 @@ import csv
 
 import pytest
 
-from test_report_helpers import LEVELS, cli, make_study
 from slmbench.errors import UserError
 from slmbench.records import write_jsonl
 from slmbench.report import validate_results
 from slmbench.scores import write_score_rows
+from test_report_helpers import LEVELS, cli, make_study
 
 CATEGORIES = ["writing", "math"]
 
@@ -138,4 +138,5 @@ def test_repeated_verdicts_become_one_score_per_run(tmp_path):
     scores = read_scores(path).set_index("question_id")
     assert scores.loc[1, "total_score"] == 6.0 and scores.loc[1, "judge_status"] == "ok"
     assert scores.loc[2, "total_score"] == 4.0 and scores.loc[2, "judge_status"] == "ok"
-    assert scores.loc[3, "judge_status"] == "parse_error" and scores.loc[3, "total_score"] != scores.loc[3, "total_score"]
+    assert scores.loc[3, "judge_status"] == "parse_error"
+    assert scores.loc[3, "total_score"] != scores.loc[3, "total_score"]  # NaN

@@ -27,7 +27,6 @@ from .errors import UserError
 from .prompt_rows import PromptRow, read_prompt_rows
 from .records import RunRecord, atomic_output
 
-
 # the keys of config["power"] a shard's sampler needs
 POWER_KEYS = ("backend", "interval_ms", "tegrastats_path", "rails", "max_gap_factor")
 

@@ -16,14 +16,18 @@ from typing import Optional
 from .errors import UserError
 from .records import atomic_output
 
-# general.file_type values of llama.cpp's `enum llama_ftype` that matter here
-GGUF_FILE_TYPES = {
-    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1",
-    10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M",
-    16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S",
-    22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M",
-    28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16",
-}
+
+def quant_name(file_type: int) -> Optional[str]:
+    """`general.file_type` as llama.cpp names the quantization (Q6_K, Q4_K_M, F16, ...), from gguf's
+    `LlamaFileType` (llama.cpp's `enum llama_ftype`); None for a value this gguf does not know."""
+    from gguf import LlamaFileType
+
+    try:
+        name = LlamaFileType(int(file_type)).name  # MOSTLY_Q6_K, ALL_F32; GUESSED is not a file's type
+    except ValueError:
+        return None
+    prefix, _, quant = name.partition("_")
+    return quant if prefix in ("MOSTLY", "ALL") else None
 
 
 def sha256_file(path: Path) -> str:
@@ -109,7 +113,7 @@ def read_gguf_facts(path: Path) -> dict:
     ctx = reader.get_field(f"{arch}.context_length") if arch else None
     facts["context_length"] = ctx.contents() if ctx is not None else None
     file_type = facts.get("general.file_type")
-    facts["quant"] = GGUF_FILE_TYPES.get(file_type) if file_type is not None else None
+    facts["quant"] = quant_name(file_type) if file_type is not None else None
     # the data of the last tensor must lie inside the file, else the file is truncated
     size = path.stat().st_size
     end = max((t.data_offset + t.n_bytes for t in reader.tensors), default=0)

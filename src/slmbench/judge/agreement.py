@@ -19,7 +19,14 @@ AGREEMENT_COLUMNS = ["measure", "score", "judge", "other_judge", "value", "n_ans
 
 
 def krippendorff_alpha_interval(units: List[List[float]]) -> float:
-    """Alpha for interval data; each unit holds the values its raters gave (units with < 2 values are skipped)."""
+    """Alpha for interval data; each unit holds the values its raters gave (units with < 2 values are skipped).
+
+    Written here rather than taken from the `krippendorff` package: it is the textbook formula in a few lines
+    of numpy, it takes units with different numbers of values as they come (a repeat whose verdict failed is
+    simply absent, where the package wants a raters x units matrix padded with NaN), and it returns 1.0 when
+    every value is the same (the package raises). tests/test_judge_agreement.py checks it against the
+    package on random data, so the two cannot drift apart.
+    """
     pairable = [np.asarray(u, dtype=float) for u in units if len(u) >= 2]
     n = sum(len(u) for u in pairable)
     if n < 2:
@@ -31,19 +38,16 @@ def krippendorff_alpha_interval(units: List[List[float]]) -> float:
 
 
 def weighted_kappa(a: np.ndarray, b: np.ndarray) -> float:
-    """Linearly weighted Cohen's kappa; the categories are the values seen (half points)."""
-    cats = np.unique(np.concatenate([a, b]))
-    if len(cats) < 2:
+    """Linearly weighted Cohen's kappa (statsmodels); the categories are the values seen (half points), weighted
+    by their distance on the score scale. NaN when fewer than two values were seen (kappa is undefined)."""
+    from statsmodels.stats.inter_rater import cohens_kappa, to_table
+
+    pairs = np.column_stack([a, b])
+    categories = np.unique(pairs)  # to_table numbers the categories in this (sorted) order
+    if len(categories) < 2:
         return float("nan")
-    index = {c: i for i, c in enumerate(cats)}
-    k = len(cats)
-    observed = np.zeros((k, k))
-    for x, y in zip(a, b):
-        observed[index[x], index[y]] += 1
-    observed /= observed.sum()
-    expected = np.outer(observed.sum(1), observed.sum(0))
-    weights = np.abs(np.subtract.outer(cats, cats)) / (cats.max() - cats.min())
-    return float(1 - (weights * observed).sum() / (weights * expected).sum())
+    table, _ = to_table(pairs)
+    return float(cohens_kappa(table, weights=categories, wt="linear", return_results=False))
 
 
 def _by_judge(rows: List[dict], score: str) -> Dict[str, Dict[tuple, List[float]]]:
@@ -81,8 +85,8 @@ def agreement(rows: List[dict]) -> List[dict]:
                 rho = float(spearmanr(a, b).statistic) if np.ptp(a) and np.ptp(b) else float("nan")
                 result.append({"measure": "spearman_rho", "value": rho, **pair})
                 # means over repeats are rounded back to half points: kappa needs the rubric's categories
-                result.append({"measure": "weighted_kappa_linear", "value": weighted_kappa(np.round(a * 2) / 2,
-                                                                                           np.round(b * 2) / 2), **pair})
+                kappa = weighted_kappa(np.round(a * 2) / 2, np.round(b * 2) / 2)
+                result.append({"measure": "weighted_kappa_linear", "value": kappa, **pair})
     for row in result:
         if isinstance(row["value"], float) and math.isnan(row["value"]):
             row["value"] = None

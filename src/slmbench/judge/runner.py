@@ -25,6 +25,7 @@ from .panel import panel
 from .rubric import DIMENSIONS, REPAIR_PROMPT, RUBRIC_VERSION, VERDICT_REPLY, Verdict, build_messages
 from .verdicts import actual_usd, judge_identity, verdict_key
 
+
 def canonical_questions(prompts_csv) -> Dict[int, str]:
     """The L0 prompt of each question: what the judge is shown, whatever level produced the answer."""
     return {r.question_id: r.prompt for r in read_prompt_rows(prompts_csv) if r.level == "L0"}

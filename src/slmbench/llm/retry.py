@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Callable, Optional, TypeVar
 
 T = TypeVar("T")

@@ -55,7 +55,9 @@ def run_parse(args) -> int:
     try:
         stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
-        raise UserError(f"cannot read {args.file} ({exc.strerror}); give a tegrastats log file or '-' for stdin")
+        raise UserError(
+            f"cannot read {args.file} ({exc.strerror}); give a tegrastats log file or '-' for stdin"
+        ) from None
     try:
         for raw in stream:
             power_mw, rails = parse_line(raw, model, args.rails or None)

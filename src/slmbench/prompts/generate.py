@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from ..errors import UserError
-from ..records import atomic_output
 from ..questions import first_turn, read_questions
+from ..records import atomic_output
 from .templates import additions
 
 CREATOR = "slmbench prompts generate"  # workbook property marking a sheet this module may overwrite

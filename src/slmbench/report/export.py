@@ -13,10 +13,10 @@ from typing import Iterable, Optional
 
 import pandas as pd
 
+from ..layout import EXPORT_CSV, EXPORT_RESPONSES_DIR, EXPORT_SUMMARY
 from ..records import atomic_output
 from .data import DIMENSIONS, Study, load_study
 from .dataquality import energy_reason
-from ..layout import EXPORT_CSV, EXPORT_RESPONSES_DIR, EXPORT_SUMMARY
 
 CSV_COLUMNS = [
     "question_id", "model_id", "category", "level", "status", "prompt_tokens", "completion_tokens", "latency_ms",
