@@ -125,6 +125,9 @@ def test_a_ready_board_passes_after_the_power_mode_is_applied(tmp_path, jetson_e
     assert checks["jetson_clocks"] == ("OK", "clocks pinned at max by jetson_clocks")
     assert checks["board"] == ("OK", "NVIDIA Jetson Orin Nano Developer Kit, L4T 36.4.0 (JetPack 6)")
     assert checks["model tiny"][0] == "OK" and "Q4_K_M" in checks["model tiny"][1] and "verified" in checks["model tiny"][1]
+    # the chat template rendered by the inference interpreter: the first line of `slmbench models render`
+    assert checks["template tiny"][0] == "OK" and checks["template tiny"][1].startswith("gemma-3-270m-q4_k_m.gguf: ")
+    assert "prompt tokens" in checks["template tiny"][1] and "template chat_format" in checks["template tiny"][1]
     # as root the tools run directly; anyone else goes through sudo -n (test_jetson.py)
     assert [c for c in calls(root) if "-m" in c][0].endswith("nvpmodel -m 0")
     report = (work / "results/doctor.txt").read_text()
