@@ -115,7 +115,8 @@ def test_doctor_shows_the_first_render_line_of_each_present_model(real_template_
     assert ok.status == "ok" and ok.detail.startswith(f"{qwen3.name}: ") and "prompt tokens" in ok.detail
     assert '"enable_thinking": false' in ok.detail
     bad = checks["template gemma2-2b"]
-    assert bad.status == "fail" and bad.detail.startswith("unknown chat_format 'gemmma'") and "\n" not in bad.detail
+    assert bad.status == "fail" and "\n" not in bad.detail
+    assert bad.detail.startswith(f"{gemma2.name}: unknown chat_format 'gemmma' (models[].chat_format)")
 
 
 def test_doctor_fails_a_model_without_any_template(tiny_model):
@@ -129,7 +130,8 @@ def test_doctor_fails_a_model_without_any_template(tiny_model):
 @pytest.mark.parametrize("options, message", [
     (["--chat-template-kwargs", "{enable_thinking: false}"], "--chat-template-kwargs: not valid JSON"),
     (["--chat-template-kwargs", "[1]"], "--chat-template-kwargs: [1] is not a JSON object"),
-    (["--chat-template", "missing.jinja"], "models[].chat_template: cannot read missing.jinja"),
+    (["--chat-template", "missing.jinja"], "gemma-3-270m-q4_k_m.gguf: models[].chat_template: cannot read missing.jinja"),
+    ([], "gemma-3-270m-q4_k_m.gguf: the model's GGUF has no tokenizer.chat_template; set models[].chat_format"),
 ])
 def test_render_bad_options_are_one_line(options, message, tiny_model):
     proc = render_cli(tiny_model, "--prompt", "Hi", *options)

@@ -196,12 +196,14 @@ def stop_token_ids(llm: Any, stops: List[str]) -> List[int]:
 
 
 def prompt_tokens(llm: Any, text: str) -> List[int]:
-    """The templated prompt's tokens as generation is fed them: BOS added where the vocabulary asks for one,
-    but not doubled when the template already wrote it (Gemma's `{{ bos_token }}`)."""
-    tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+    """The templated prompt's tokens as generation is fed them: BOS added where the vocabulary asks for one
+    (`tokenizer.ggml.add_bos_token`), but not doubled when the template already wrote it (Gemma's
+    `{{ bos_token }}`). Tokenized without llama.cpp's own special tokens, which would double the BOS (and
+    warn about it) and could append an EOS."""
+    tokens = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
     bos = llm.token_bos()
-    if len(tokens) > 1 and tokens[0] == bos and tokens[1] == bos:
-        tokens = tokens[1:]
+    if bos >= 0 and llm._model.add_bos_token() and tokens[:1] != [bos]:
+        tokens = [bos] + tokens
     return tokens
 
 

@@ -48,15 +48,40 @@ def parse_kwargs(text: Optional[str]) -> Optional[dict]:
     return value or None
 
 
-def load_vocab(model: Path) -> Any:
-    """A llama_cpp.Llama with the vocabulary and metadata of `model` but no weights."""
+class Vocabulary:
+    """What slmbench.chat uses of a llama_cpp.Llama (tokenize, BOS/EOS, metadata, `_model`), from a
+    vocabulary-only load: no weights and no context, so no llama.cpp warning about a context the render
+    never uses. `_model` is the llama_cpp._internals.LlamaModel that a Llama keeps in the same attribute."""
+
+    def __init__(self, model: Any):
+        self._model = model
+        self.metadata = model.metadata()
+
+    def token_bos(self) -> int:
+        return self._model.token_bos()
+
+    def token_eos(self) -> int:
+        return self._model.token_eos()
+
+    def tokenize(self, text: bytes, add_bos: bool = True, special: bool = False) -> List[int]:
+        return self._model.tokenize(text, add_bos, special)
+
+    def detokenize(self, tokens: List[int], special: bool = False) -> bytes:
+        return self._model.detokenize(tokens, special)
+
+
+def load_vocab(model: Path) -> Vocabulary:
+    """The vocabulary and metadata of the GGUF `model`, without its weights."""
     model = Path(model)
     if not model.is_file():
         raise UserError(f"model file {model} does not exist; give the path of a GGUF file")
-    from llama_cpp import Llama
+    import llama_cpp
+    from llama_cpp._internals import LlamaModel
 
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
     try:
-        return Llama(model_path=str(model), vocab_only=True, verbose=False)
+        return Vocabulary(LlamaModel(path_model=str(model), params=params, verbose=False))
     except (ValueError, RuntimeError) as exc:
         raise UserError(f"could not read the vocabulary of {model} ({exc}); check the file with "
                         f"`slmbench models verify {model}`") from None
@@ -68,8 +93,11 @@ def render_report(model: Path, prompt: str, chat_format: Optional[str] = None,
     from .chat import build_formatter, prompt_tokens, stop_token_id, user_messages
 
     llm = load_vocab(model)
-    chat = build_formatter(llm, chat_format, template_kwargs, Path(chat_template) if chat_template else None)
-    rendered = chat.render(user_messages(prompt))
+    try:
+        chat = build_formatter(llm, chat_format, template_kwargs, Path(chat_template) if chat_template else None)
+        rendered = chat.render(user_messages(prompt))
+    except UserError as exc:
+        raise UserError(f"{Path(model).name}: {exc}") from None
     tokens = prompt_tokens(llm, rendered.text)
     stops = []
     for stop in rendered.stop:
