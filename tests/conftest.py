@@ -71,7 +71,7 @@ def real_template_model(tiny_model, tmp_path_factory):
         if not template.exists():
             pytest.skip(f"{template} is not beside the repository")
         text = template.read_text(encoding="utf-8")
-        key = hashlib.sha256(f"{tiny_model.stat().st_size}:{text}".encode("utf-8")).hexdigest()[:16]
+        key = hashlib.sha256(f"{tiny_model.stat().st_size}:{text}".encode()).hexdigest()[:16]
         copy = folder / f"tiny-{name}-{key}.gguf"
         if not copy.exists():
             part = copy.with_name(f".{copy.name}.{os.getpid()}.part")

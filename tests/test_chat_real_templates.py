@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import REPO
+from pipeline_helpers import REPO
 from slmbench.chat import build_formatter, prompt_tokens, stop_token_id, user_messages
 from slmbench.chat_render import load_vocab
 from slmbench.doctor import check_templates
@@ -56,7 +56,7 @@ def test_models_render_prints_the_exact_text_of_each_real_template(case, real_te
         options += ["--chat-template-kwargs", json.dumps(kwargs)]
     proc = render_cli(model, *options)
     assert proc.returncode == 0, proc.stderr
-    summary, text_line, rule, *raw = proc.stdout.split("\n")
+    summary, text_line, _rule, *raw = proc.stdout.split("\n")
     assert text_line == "text (JSON): " + json.dumps(expected)
     # and as it is, between the rules
     assert "\n".join(raw) == expected + "-----\n"
@@ -130,7 +130,8 @@ def test_doctor_fails_a_model_without_any_template(tiny_model):
 @pytest.mark.parametrize("options, message", [
     (["--chat-template-kwargs", "{enable_thinking: false}"], "--chat-template-kwargs: not valid JSON"),
     (["--chat-template-kwargs", "[1]"], "--chat-template-kwargs: [1] is not a JSON object"),
-    (["--chat-template", "missing.jinja"], "gemma-3-270m-q4_k_m.gguf: models[].chat_template: cannot read missing.jinja"),
+    (["--chat-template", "missing.jinja"],
+     "gemma-3-270m-q4_k_m.gguf: models[].chat_template: cannot read missing.jinja"),
     ([], "gemma-3-270m-q4_k_m.gguf: the model's GGUF has no tokenizer.chat_template; set models[].chat_format"),
 ])
 def test_render_bad_options_are_one_line(options, message, tiny_model):

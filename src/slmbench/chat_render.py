@@ -102,7 +102,7 @@ def render_report(model: Path, prompt: str, chat_format: Optional[str] = None,
     stops = []
     for stop in rendered.stop:
         token = stop_token_id(llm, stop)
-        stops.append(f"{json.dumps(stop)} ({'token %d' % token if token is not None else 'string'})")
+        stops.append(f"{json.dumps(stop)} ({f'token {token}' if token is not None else 'string'})")
     sha = f"sha256 {chat.sha256[:16]}" if chat.sha256 else "no sha256"
     kwargs = f", kwargs {json.dumps(template_kwargs, sort_keys=True)}" if template_kwargs else ""
     summary = (f"{Path(model).name}: {len(tokens)} prompt tokens ({_bos_note(llm, tokens, rendered.text)}); "
