@@ -18,9 +18,12 @@ import pytest
 import yaml
 
 from pipeline_helpers import REPO
+from test_inference import records as shard_records
+from test_inference import spec as inference_spec
 from slmbench.chat import build_formatter, prompt_tokens, stop_token_id, user_messages
 from slmbench.chat_render import load_vocab
 from slmbench.doctor import check_templates
+from slmbench.inference import run_shard
 from slmbench.records import RUN_RECORD_FIELDS
 
 GEMMA2 = "<bos><start_of_turn>user\nHi there<end_of_turn>\n<start_of_turn>model\n"
@@ -155,34 +158,22 @@ def test_every_render_option_has_help():
         assert len(described.split()) > 3, option
 
 
-def shard(tmp_path: Path, model: Path, kwargs=None, max_tokens: int = 4) -> list:
-    """One real inference shard on `model`, no chat setting: the template is the GGUF's."""
-    prompts = tmp_path / "p.csv"
-    prompts.write_text("question_id,category,level,prompt\n1,math,L0,What is two plus two?\n")
-    settings = {"max_tokens": max_tokens, "n_ctx": 256, "n_gpu_layers": 0, "n_threads": 2, "warmup": False,
-                "power": {"backend": "none"}}
-    out = tmp_path / "shard.jsonl"
-    proc = subprocess.run([sys.executable, "-m", "slmbench.inference", "--prompts", str(prompts), "--model-id", "t",
-                           "--model-file", str(model), "--level", "L0", "--category", "math", "--chat-format=",
-                           "--chat-template=", "--chat-template-kwargs", json.dumps(kwargs),
-                           "--settings", json.dumps(settings), "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return [json.loads(line) for line in out.read_text().splitlines()]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name, kwargs", [("gemma-2-2b-it", None), ("phi-3.5-mini-instruct", None),
                                           ("qwen3", THINKING_OFF), ("qwen1.5-chat", None)])
 def test_a_shard_on_each_real_template_records_its_provenance(name, kwargs, real_template_model, tmp_path):
     model, template = real_template_model(name)
-    (record,) = shard(tmp_path, model, kwargs)
-    assert record["status"] == "ok", record["error"]
-    assert record["completion_tokens"] > 0
-    assert record["chat_template_sha256"] == hashlib.sha256(template.encode("utf-8")).hexdigest()
-    assert record["chat_template_source"] == "gguf"
-    assert list(record) == RUN_RECORD_FIELDS
-    jsonschema.validate(record, yaml.safe_load((REPO / "workflow/schemas/run_record.schema.yaml").read_text()))
+    # no chat_format: the template is the GGUF's; a few tokens are enough to see the shard complete
+    run_shard(inference_spec(tmp_path, model, chat_format=None, chat_template_kwargs=kwargs, max_tokens=4,
+                             warmup=False))
+    schema = yaml.safe_load((REPO / "workflow/schemas/run_record.schema.yaml").read_text())
+    for record in shard_records(tmp_path / "shard.jsonl"):
+        assert record["status"] == "ok", record["error"]
+        assert record["completion_tokens"] > 0
+        assert record["chat_template_sha256"] == hashlib.sha256(template.encode("utf-8")).hexdigest()
+        assert record["chat_template_source"] == "gguf"
+        assert list(record) == RUN_RECORD_FIELDS
+        jsonschema.validate(record, schema)
 
 
 @pytest.mark.slow
