@@ -2,9 +2,9 @@
 
 One line per check: OK, INFO, WARN or FAIL. A FAIL is something that would ruin the study (no power
 readings, a CPU-only llama.cpp build on a GPU run, a wrong model file, a chat template that does not render,
-a full disk, no judge key), and makes
-the command exit 1. The study's first rule runs it with `--apply`, which also sets the configured power
-mode (`jetson.nvpmodel`, `jetson.clocks`) through `sudo -n` before anything is measured.
+a full disk, no judge key), and makes the command exit 1. The study's first rule runs it with `--apply`,
+which also sets the configured power mode (`jetson.nvpmodel`, `jetson.clocks`) through `sudo -n` before
+anything is measured.
 """
 
 from __future__ import annotations
@@ -224,8 +224,8 @@ def check_templates(config: dict, prompt: str = TEMPLATE_PROMPT) -> List[Check]:
             reason = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
             checks.append(Check(name, "fail", reason.removeprefix("slmbench: error: ")))
             continue
-        checks.append(Check(name, "ok", f"{proc.stdout.splitlines()[0]} (see it whole: slmbench models render "
-                                        f"{path} --prompt '{prompt}' ...)"))
+        # the summary line; `slmbench models render` with the same options prints the whole text
+        checks.append(Check(name, "ok", proc.stdout.splitlines()[0]))
     return checks
 
 
