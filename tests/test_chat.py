@@ -7,6 +7,7 @@ that pre-fills an empty <think> block when `enable_thinking` is false.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -182,6 +183,20 @@ def test_shard_with_thinking_disabled_has_no_thinking_tokens(tmp_path, tiny_mode
     (record,) = _shard(tmp_path, tiny_model, QWEN3_LIKE, {"enable_thinking": False})
     assert record["status"] == "ok" and record["thinking_tokens"] == 0
     assert "<think>" not in record["output"] and record["completion_tokens"] > 0
+    # an override file: its text is what the record's sha256 is of
+    assert record["chat_template_source"] == "file"
+    assert record["chat_template_sha256"] == hashlib.sha256(QWEN3_LIKE.encode("utf-8")).hexdigest()
+
+
+def test_a_named_chat_format_is_hashed_by_its_llama_cpp_python_source(tiny_llm):
+    import inspect
+
+    from llama_cpp import llama_chat_format
+
+    chat = build_formatter(tiny_llm, "gemma")
+    assert chat.origin == "chat_format"
+    source = inspect.getsource(llama_chat_format.format_gemma)
+    assert chat.sha256 == hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
 def test_thinking_that_eats_the_budget_is_cut_from_the_output_and_counted(tmp_path, tiny_model):

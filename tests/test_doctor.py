@@ -126,6 +126,10 @@ def test_a_ready_board_passes_after_the_power_mode_is_applied(tmp_path, jetson_e
     assert checks["board"] == ("OK", "NVIDIA Jetson Orin Nano Developer Kit, L4T 36.4.0 (JetPack 6)")
     state, detail = checks["model tiny"]
     assert state == "OK" and "Q4_K_M" in detail and "verified" in detail
+    # the chat template rendered by the inference interpreter: the first line of `slmbench models render`
+    state, detail = checks["template tiny"]
+    assert state == "OK" and detail.startswith("gemma-3-270m-q4_k_m.gguf: ")
+    assert "prompt tokens" in detail and "template chat_format" in detail
     # as root the tools run directly; anyone else goes through sudo -n (test_jetson.py)
     assert [c for c in calls(root) if "-m" in c][0].endswith("nvpmodel -m 0")
     report = (work / "results/doctor.txt").read_text()

@@ -74,6 +74,7 @@ def test_records_carry_measurements_and_settings(tmp_path, tiny_model):
         assert rec["finish_reason"] in ("stop", "length")
         assert (rec["model_sha256"], rec["quant"], rec["n_ctx"], rec["max_tokens"]) == ("abc", "Q4_K_M", 256, 12)
         assert rec["energy_j"] is None and rec["energy_note"].startswith("no power sensor")
+        assert rec["chat_template_source"] == "chat_format" and len(rec["chat_template_sha256"]) == 64
 
 
 def test_greedy_outputs_repeat_exactly_without_kv_reuse(tmp_path, tiny_model):

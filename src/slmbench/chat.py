@@ -6,7 +6,9 @@ Where the template comes from, first match wins:
 3. the GGUF's own `tokenizer.chat_template`, rendered by llama-cpp-python's Jinja formatter.
 A model with none of these is an error, never a silent generic fallback: the wrong template quietly ruins a
 model's answers. `models[].chat_template_kwargs` reach the template as variables (Qwen3:
-`enable_thinking: false`).
+`enable_thinking: false`). Every run record names where its template came from (`chat_template_source`:
+file | chat_format | gguf) and the sha256 of the template text used (for a chat_format: of the
+llama-cpp-python function's source, which changes when llama-cpp-python changes the format).
 
 What the template itself decides is found out by rendering probe conversations, not by guessing from the
 model's name:
@@ -16,6 +18,8 @@ model's name:
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +45,11 @@ class ChatTemplate:
     """One model's chat formatting: `render(messages) -> ChatPrompt`."""
 
     def __init__(self, formatter: Callable[..., Any], source: str, template_kwargs: Optional[dict] = None,
-                 eos_token: str = ""):
+                 eos_token: str = "", origin: Optional[str] = None, template_text: Optional[str] = None):
         self._formatter = formatter
         self.source = source  # where the template came from, for error messages
+        self.origin = origin  # the run record's chat_template_source: gguf | file | chat_format
+        self.sha256 = hashlib.sha256(template_text.encode("utf-8")).hexdigest() if template_text else None
         self.kwargs = dict(template_kwargs or {})
         self.folds_system = not self._keeps_system_role()
         self.turn_end = self._turn_end_marker()
@@ -121,8 +127,16 @@ def _named_formatter(name: str):
         raise UserError(f"unknown chat_format '{name}' (models[].chat_format); known: {known}") from None
 
 
+def _formatter_source(formatter: Callable[..., Any]) -> Optional[str]:
+    """The Python source of a named chat format: what its provenance hash is taken over."""
+    try:
+        return inspect.getsource(formatter)
+    except (OSError, TypeError):  # a build shipped without .py files: no hash rather than a wrong one
+        return None
+
+
 def jinja_template(template: str, source: str, bos_token: str = "", eos_token: str = "",
-                   template_kwargs: Optional[dict] = None) -> ChatTemplate:
+                   template_kwargs: Optional[dict] = None, origin: str = "file") -> ChatTemplate:
     """A ChatTemplate from Jinja text (a GGUF's tokenizer.chat_template or an override file)."""
     from llama_cpp import llama_chat_format as lcf
 
@@ -131,7 +145,7 @@ def jinja_template(template: str, source: str, bos_token: str = "", eos_token: s
     except Exception as exc:  # jinja2.TemplateSyntaxError and friends
         raise UserError(f"chat template of {source} is not valid Jinja ({exc}); fix it or set "
                         f"models[].chat_format") from None
-    return ChatTemplate(formatter, source, template_kwargs, eos_token)
+    return ChatTemplate(formatter, source, template_kwargs, eos_token, origin=origin, template_text=template)
 
 
 def read_template_file(path: Path) -> str:
@@ -152,29 +166,44 @@ def build_formatter(llm: Any, chat_format: Optional[str], template_kwargs: Optio
     if chat_template:
         return jinja_template(read_template_file(chat_template), str(chat_template), bos, eos, template_kwargs)
     if chat_format:
-        return ChatTemplate(_named_formatter(chat_format), f"chat_format {chat_format}", template_kwargs, eos)
+        formatter = _named_formatter(chat_format)
+        return ChatTemplate(formatter, f"chat_format {chat_format}", template_kwargs, eos, origin="chat_format",
+                            template_text=_formatter_source(formatter))
     template = llm.metadata.get("tokenizer.chat_template")
     if not template:
         raise UserError(
             "the model's GGUF has no tokenizer.chat_template; set models[].chat_format (e.g. gemma, chatml) or "
             "models[].chat_template (a Jinja file) in the config"
         )
-    return jinja_template(template, "the GGUF (tokenizer.chat_template)", bos, eos, template_kwargs)
+    return jinja_template(template, "the GGUF (tokenizer.chat_template)", bos, eos, template_kwargs, origin="gguf")
 
 
 def _special_text(llm: Any, token: int) -> str:
     return llm._model.token_get_text(token) if token >= 0 else ""
 
 
+def stop_token_id(llm: Any, stop: str) -> Optional[int]:
+    """The id of a stop that is one token of the model's vocabulary (`<|end|>` in Phi-3.5's), else None: such
+    a stop ends generation on the token itself, whose text detokenizes to nothing and so never matches a
+    stop string. A stop the vocabulary spells in several tokens is matched as a string."""
+    tokens = llm.tokenize(stop.encode("utf-8"), add_bos=False, special=True)
+    return tokens[0] if len(tokens) == 1 else None
+
+
 def stop_token_ids(llm: Any, stops: List[str]) -> List[int]:
-    """Stops that are one special token (`<|end|>`): generation must end on the token itself, whose text
-    detokenizes to nothing and so never matches a stop string."""
-    ids: List[int] = []
-    for stop in stops:
-        tokens = llm.tokenize(stop.encode("utf-8"), add_bos=False, special=True)
-        if len(tokens) == 1:
-            ids.append(tokens[0])
-    return ids
+    return [i for i in (stop_token_id(llm, stop) for stop in stops) if i is not None]
+
+
+def prompt_tokens(llm: Any, text: str) -> List[int]:
+    """The templated prompt's tokens as generation is fed them: BOS added where the vocabulary asks for one
+    (`tokenizer.ggml.add_bos_token`), but not doubled when the template already wrote it (Gemma's
+    `{{ bos_token }}`). Tokenized without llama.cpp's own special tokens, which would double the BOS (and
+    warn about it) and could append an EOS."""
+    tokens = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+    bos = llm.token_bos()
+    if bos >= 0 and llm._model.add_bos_token() and tokens[:1] != [bos]:
+        tokens = [bos] + tokens
+    return tokens
 
 
 def prompt_opens_thinking(prompt_text: str) -> bool:

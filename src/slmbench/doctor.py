@@ -1,9 +1,10 @@
 """`slmbench doctor`: check, before hours of inference, everything that would quietly ruin a run.
 
 One line per check: OK, INFO, WARN or FAIL. A FAIL is something that would ruin the study (no power
-readings, a CPU-only llama.cpp build on a GPU run, a wrong model file, a full disk, no judge key), and makes
-the command exit 1. The study's first rule runs it with `--apply`, which also sets the configured power
-mode (`jetson.nvpmodel`, `jetson.clocks`) through `sudo -n` before anything is measured.
+readings, a CPU-only llama.cpp build on a GPU run, a wrong model file, a chat template that does not render,
+a full disk, no judge key), and makes the command exit 1. The study's first rule runs it with `--apply`,
+which also sets the configured power mode (`jetson.nvpmodel`, `jetson.clocks`) through `sudo -n` before
+anything is measured.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .layout import StudyLayout
 
 MIN_FREE_GB = 15.0  # four Q6_K models (~10 GB) plus results, logs and the judge cache
 SENSOR_SECONDS = 1.5  # long enough for a dozen tegrastats lines at 100 ms
+TEMPLATE_PROMPT = "Hi there"  # the user message each model's chat template is shown rendered with
 
 # Runs inside the inference interpreter (maybe Python 3.10 without slmbench installed): stdlib + llama_cpp.
 _INTERPRETER_PROBE = """
@@ -197,6 +199,39 @@ def check_models(config: dict) -> List[Check]:
     return checks
 
 
+def check_templates(config: dict, prompt: str = TEMPLATE_PROMPT) -> List[Check]:
+    """Each present model's chat template rendered (no generation) by the inference interpreter's
+    llama-cpp-python, as the shards will render it: the first line of `slmbench models render`."""
+    python = config["inference"]["python"] or sys.executable
+    package_root = str(Path(__file__).resolve().parents[1])  # the interpreter may not have slmbench installed
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p))
+    checks = []
+    for model in config["models"]:
+        path = Path(config["models_dir"]) / model["file"]
+        if not path.exists():
+            continue  # check_models already warns
+        command = [python, "-m", "slmbench.chat_render", str(path), "--prompt", prompt]
+        for option, key in (("--chat-format", "chat_format"), ("--chat-template", "chat_template")):
+            if model.get(key):
+                command += [option, str(model[key])]
+        if model.get("chat_template_kwargs"):
+            command += ["--chat-template-kwargs", json.dumps(model["chat_template_kwargs"])]
+        name = f"template {model['id']}"
+        try:
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                                  env=env)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            checks.append(Check(name, "fail", f"cannot run {python} ({exc})"))
+            continue
+        if proc.returncode != 0:
+            reason = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+            checks.append(Check(name, "fail", reason.removeprefix("slmbench: error: ")))
+            continue
+        # the summary line; `slmbench models render` with the same options prints the whole text
+        checks.append(Check(name, "ok", proc.stdout.splitlines()[0]))
+    return checks
+
+
 def _existing_ancestor(path: Path) -> Path:
     path = path.absolute()
     while not path.exists():
@@ -243,6 +278,7 @@ def run_checks(config: dict, apply: bool = False, emit: Optional[Callable[[Check
         lambda: check_board(config, root),
         lambda: check_inference_interpreter(config),
         lambda: check_models(config),
+        lambda: check_templates(config),
         lambda: check_disk(config, min_free_gb),
         lambda: check_judge(config),
     ]

@@ -131,18 +131,15 @@ class ShardRunner:
             quant=spec.model_facts.get("quant"), temperature=settings.temperature, max_tokens=settings.max_tokens,
             n_ctx=settings.n_ctx, seed=settings.seed, device=device_description(), power_mode=jetson_power_mode(),
             llama_cpp_version=getattr(llama_cpp, "__version__", None),
+            chat_template_sha256=self.render.sha256, chat_template_source=self.render.origin,
         )
 
     def tokens_for(self, prompt: str):
         """(prompt tokens, stop strings, whether the prompt leaves a <think> block open)."""
-        from .chat import prompt_opens_thinking, user_messages
+        from .chat import prompt_opens_thinking, prompt_tokens, user_messages
 
         chat = self.render(user_messages(prompt))
-        tokens = self.llm.tokenize(chat.text.encode("utf-8"), add_bos=True, special=True)
-        bos = self.llm.token_bos()
-        if len(tokens) > 1 and tokens[0] == bos and tokens[1] == bos:  # template already wrote <bos>
-            tokens = tokens[1:]
-        return tokens, chat.stop, prompt_opens_thinking(chat.text)
+        return prompt_tokens(self.llm, chat.text), chat.stop, prompt_opens_thinking(chat.text)
 
     def generate(self, tokens: List[int], stop: List[str], max_tokens: int) -> dict:
         """Greedy generation from a fresh context; returns text, timings and counts."""

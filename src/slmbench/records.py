@@ -61,6 +61,8 @@ class RunRecord:
     status: str = "ok"  # "ok" | "error"
     error: Optional[str] = None
     schema_version: int = SCHEMA_VERSION
+    chat_template_sha256: Optional[str] = None  # of the template text used (slmbench.chat)
+    chat_template_source: Optional[str] = None  # "gguf" | "file" | "chat_format"
 
     def to_json(self) -> str:
         return dumps_compact(asdict(self))
