@@ -27,7 +27,8 @@ def test_report_builds_everything_with_the_aggregate_scripts_flags(good, tmp_pat
     config.write_text(
         "levels: [L0, L1, L2, L3, P]\ncategories: [math]\nmodels: [{id: flat}, {id: rising}]\n"
         "judge: {demo_note: From the config.}\n"
-        "report: {bootstrap_samples: 500, confidence: 0.9, alpha: 0.05, seed: 3, strict_validation: false,\n"
+        "report: {bootstrap_samples: 500, confidence: 0.9, alpha: 0.05, seed: 3, quality_margin: 0.5,\n"
+        "         strict_validation: false,\n"
         "         memory_bandwidth_gb_s: {Jetson AGX Orin: 204.8}}\n")
     rc = cli(report_args(good["runs"], good["scores"], tmp_path / "out", "--config", str(config)))
     assert rc == 0, capsys.readouterr().err

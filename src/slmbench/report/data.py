@@ -30,6 +30,7 @@ RUN_TEXT = [
     "power_mode", "llama_cpp_version", "started_at", "error",
 ]
 SCORE_REQUIRED = ["question_id", "model_id", "level", *DIMENSIONS, "total_score", "judge_status"]
+TOTAL_TOLERANCE = 1e-6  # a total further than this from the sum of its dimensions is not a score
 SCORE_TEXT = ["category", "reason", "judge_model"]
 JUDGE_STATUSES = ("ok", "parse_error", "run_error")
 MISSING_SCORE = "missing"  # judge_status of a run with no row in the scores file
@@ -120,6 +121,7 @@ def read_scores(path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         detail = " ".join(str(exc).split())  # pandas' message spans lines; the error must be one
         raise UserError(f"{path}: not a readable CSV ({detail}); re-merge the scores (rule merge_scores)") from None
+    frame = _seed_scores_compat(frame)
     missing = [name for name in SCORE_REQUIRED if name not in frame.columns]
     if missing:
         raise UserError(f"{path}: missing column(s) {', '.join(missing)}; re-merge the scores (rule merge_scores)")
@@ -147,6 +149,16 @@ def read_scores(path) -> pd.DataFrame:
     for name in ("model_id", "level"):
         frame[name] = frame[name].str.strip()
     return collapse_repeats(frame)
+
+
+def _seed_scores_compat(frame: pd.DataFrame) -> pd.DataFrame:
+    """Scores in the seed's own scores_absolute.csv shape have no judge_status column: read them as the seed
+    wrote them, a row with a total is a verdict ("ok"), a row without one is a verdict that failed.
+    (Kept apart so the one scores reader of slmbench.scores can take it over.)"""
+    if "judge_status" in frame.columns or "total_score" not in frame.columns:
+        return frame
+    has_total = frame["total_score"].str.strip() != ""
+    return frame.assign(judge_status=np.where(has_total, "ok", "parse_error"))
 
 
 def collapse_repeats(frame: pd.DataFrame) -> pd.DataFrame:
@@ -207,9 +219,20 @@ def join_runs_scores(runs: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     columns = KEY + DIMENSIONS + ["total_score", "reason", "judge_model", "judge_status"]
     joined = runs.merge(scores[columns], on=KEY, how="left", validate="one_to_one")
     joined["judge_status"] = joined["judge_status"].fillna(MISSING_SCORE)
-    joined["quality"] = joined["total_score"].where(joined["judge_status"] == "ok")
+    joined["total_mismatch"] = (joined["judge_status"] == "ok") & ~total_agrees(joined)
+    # A usable score: the judge's verdict is ok, every dimension is there and the total is their sum. A total
+    # that disagrees with its dimensions (edited by hand?) is reported by validation and never averaged.
+    joined["usable"] = (joined["judge_status"] == "ok") & ~joined["total_mismatch"] & (joined["status"] == "ok")
+    joined["quality"] = joined["total_score"].where(joined["usable"])
     joined["reason"] = joined["reason"].astype(object).where(joined["reason"].notna(), None)
     return joined
+
+
+def total_agrees(frame: pd.DataFrame) -> pd.Series:
+    """True where total_score equals the sum of the four dimensions (all present)."""
+    dims = frame[DIMENSIONS]
+    complete = dims.notna().all(axis=1) & frame["total_score"].notna()
+    return complete & ((dims.sum(axis=1) - frame["total_score"]).abs() <= TOTAL_TOLERANCE)
 
 
 def load_study(runs_path, scores_path=None, settings=None) -> Study:

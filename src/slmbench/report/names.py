@@ -1,25 +1,15 @@
-"""Names of the report outputs, shared by the package and workflow/rules/report.smk (no heavy imports)."""
+"""Names of the report outputs, shared by the package and workflow/rules/report.smk (no heavy imports).
+
+slmbench.layout is their one home; this module re-exports them until the rules import layout directly."""
 
 from __future__ import annotations
 
-WORKBOOKS = (
-    "quality_scores_detailed",
-    "model_comparison",
-    "energy_per_run",
-    "latency_per_run",
-    "output_tokens_per_run",
-    "prompt_tokens_per_run",
+from ..layout import (  # noqa: F401 - re-exported
+    EXPORT_CSV,
+    EXPORT_RESPONSES_DIR,
+    EXPORT_SUMMARY,
+    PLOT_FORMATS,
+    PLOTS,
+    SUMMARY_BY_LEVEL_CSV,
+    WORKBOOKS,
 )
-
-# PNG files written to <results_dir>/plots/<name>.png and placed in model_comparison.xlsx
-PLOTS = (
-    "quality_vs_prompt_tokens",
-    "energy_quality_pareto",
-    "dimensions_radar",
-    "latency_energy_by_level",
-    "quality_gain_vs_extra_energy",
-)
-
-EXPORT_CSV = "all_responses.csv"
-EXPORT_SUMMARY = "summary_report.txt"
-EXPORT_RESPONSES_DIR = "responses_by_model"
