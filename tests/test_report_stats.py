@@ -284,3 +284,18 @@ def test_sign_flip_test_is_exact_for_small_n_and_agrees_with_scipy_for_larger():
                                vectorized=True, n_resamples=20_000, random_state=1).pvalue
     assert sign_flip_test(larger, np.random.default_rng(2)) == pytest.approx(scipy_p, abs=0.015)
     assert sign_flip_test(np.zeros(5), rng) == 1.0 and np.isnan(sign_flip_test(np.array([1.0]), rng))
+
+
+def test_mixed_model_adds_a_variant_effect_when_runs_carry_variants(planted):
+    """Prompt variants nested in questions: (1 | question:variant) joins the model (statsmodels vc_formula)."""
+    from slmbench.report.mixed import mixed_model_tests
+    from slmbench.report.stats import analysis_rows
+
+    frame = analysis_rows(planted["analysis"].study.runs)
+    level_index = frame["level"].map({lvl: i for i, lvl in enumerate(LEVELS)})
+    frame["variant"] = np.where((frame["question_id"] + level_index) % 2 == 0, "a", "b")
+    table = mixed_model_tests(frame, LEVELS, metrics=["quality"]).set_index("test")
+    assert table.loc["level (overall)", "formula"].endswith("+ (1 | question) + (1 | question:variant)")
+    assert table.loc["level (overall)", "p"] < 1e-6
+    plain = planted["analysis"].mixed.set_index(["metric", "test"]).loc[("quality", "level (overall)")]
+    assert "variant" not in plain["formula"]

@@ -13,7 +13,16 @@ from .data import Study, load_study
 from .dataquality import data_quality_notes, data_quality_table
 from .findings import Finding, answer_questions
 from .mixed import mixed_model_tests
-from .stats import analysis_rows, best_levels, by_category, level_summary, model_data, model_tests, roofline
+from .stats import (
+    analysis_rows,
+    best_levels,
+    by_category,
+    length_controlled,
+    level_summary,
+    model_data,
+    model_tests,
+    roofline,
+)
 from .tradeoffs import marginal_costs, pareto_table, recommend
 
 TRUNCATED = "length"  # finish_reason of an answer cut at max_tokens
@@ -76,8 +85,10 @@ def analyze(study: Study) -> Analysis:
     summary = level_summary(study, datas, frame)
     best = best_levels(study, datas, summary)
     table = contrast_table(datas, contrasts, s.seed, s.alpha)
-    tests = level_tests(datas, frame, contrasts, table, s.alpha)
-    per_model = model_tests(study, datas, frame, contrasts)
+    lengths = {model: length_controlled(frame[frame["model_id"] == model], data.levels, contrasts)
+               for model, data in datas.items()}
+    tests = level_tests(datas, lengths, contrasts, table, s.alpha)
+    per_model = model_tests(study, datas, frame, lengths)
     mixed = mixed_model_tests(frame, study.levels)
     pareto = pareto_table(datas, summary)
     marginal = marginal_costs(datas, s.confidence)

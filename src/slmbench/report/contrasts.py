@@ -17,7 +17,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from .stats import SCORED, ModelData, length_controlled, paired_diff
+from .stats import SCORED, ModelData, paired_diff
 
 PADDING_LEVEL = "P"  # the level that adds irrelevant padding to the level before it
 PERMUTATIONS = 10_000  # sign-flip resamples (the test is exact when 2^n is not larger)
@@ -55,8 +55,9 @@ def sign_flip_test(diff: np.ndarray, rng: np.random.Generator, resamples: int = 
     if 2 ** n <= resamples:
         signs = 1.0 - 2.0 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)
         return float(np.mean(np.abs(signs @ diff / n) >= observed))
-    signs = rng.choice((-1.0, 1.0), size=(resamples, n))
-    extreme = int(np.sum(np.abs(signs @ diff / n) >= observed))
+    flips = rng.integers(0, 2, size=(resamples, n), dtype=np.int8)  # 1: flip the sign of that question
+    means = (diff.sum() - 2.0 * (flips @ diff)) / n
+    extreme = int(np.sum(np.abs(means) >= observed))
     return (extreme + 1) / (resamples + 1)
 
 
@@ -139,14 +140,14 @@ LEVEL_TEST_COLUMNS = [
 ]
 
 
-def level_tests(datas: Dict[str, ModelData], frame: pd.DataFrame, contrasts: List[Contrast],
+def level_tests(datas: Dict[str, ModelData], lengths: Dict[str, dict], contrasts: List[Contrast],
                 table: pd.DataFrame, alpha: float) -> pd.DataFrame:
     """One row per (model, declared contrast) for quality: the test of the contrasts table, the paired cost
-    differences of the same contrast, and the within-question length control."""
+    differences of the same contrast, and the within-question length control (stats.length_controlled)."""
     quality = table[table["metric"] == "quality"].set_index(["model", "contrast"])
     rows = []
     for model, data in datas.items():
-        length = length_controlled(frame[frame["model_id"] == model], data.levels, contrasts)
+        length = lengths.get(model, {})
         for name, level, reference in contrasts:
             if (model, name) not in quality.index:
                 continue

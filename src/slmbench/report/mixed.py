@@ -1,6 +1,7 @@
 """The primary analysis, declared: one linear mixed model per judged metric,
 
-    metric ~ level * model + (1 | question)   [+ (1 | variant) when the runs carry a `variant` column]
+    metric ~ level * model + (1 | question)   [+ (1 | question:variant) when runs carry a `variant` column:
+                                               variants of a question's prompt, nested in the question]
 
 fitted by maximum likelihood with statsmodels MixedLM, and two likelihood-ratio tests: the overall level
 effect (does the level change the metric for any model: the full model against metric ~ model) and the
@@ -18,6 +19,7 @@ import pandas as pd
 
 from .stats import SCORED
 
+FIT_METHODS = ("lbfgs", "bfgs", "powell")
 MIXED_COLUMNS = ["metric", "test", "chi2", "df", "p", "n", "questions", "question_sd", "residual_sd", "converged",
                  "formula", "note"]
 
@@ -26,10 +28,21 @@ def _fit(data: pd.DataFrame, formula: str, variants: bool):
     from statsmodels.formula.api import mixedlm
 
     vc = {"variant": "0 + C(variant)"} if variants else None
-    model = mixedlm(formula, data, groups=data["question"], vc_formula=vc)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence is reported in the table, not on stderr
-        return model.fit(reml=False, method=["lbfgs", "powell"])
+    model = mixedlm(formula, data, groups=data["question"], re_formula="1", vc_formula=vc)
+    failure = None
+    for method in FIT_METHODS:  # one optimiser can hit a singular Hessian where another does not
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # convergence is reported in the table, not on stderr
+                fit = model.fit(reml=False, method=method)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            failure = exc
+            continue
+        if fit.converged or method == FIT_METHODS[-1]:
+            return fit
+    if failure is not None:
+        raise failure
+    return fit
 
 
 def _lrt(full, reduced) -> tuple:
@@ -70,7 +83,7 @@ def mixed_model_tests(frame: pd.DataFrame, levels: Sequence[str], metrics: Seque
             continue
         fit_info = {"question_sd": float(np.sqrt(max(full.cov_re.iloc[0, 0], 0.0))),
                     "residual_sd": float(np.sqrt(full.scale)), "converged": bool(full.converged),
-                    "formula": full_formula + " + (1 | question)" + (" + (1 | variant)" if variants else "")}
+                    "formula": full_formula + " + (1 | question)" + (" + (1 | question:variant)" if variants else "")}
         stat, df, p = _lrt(full, null)
         rows.append({**base, **fit_info, "test": "level (overall)", "chi2": stat, "df": df, "p": p,
                      "note": "likelihood ratio vs " + ("y ~ model" if several else "y ~ 1")})

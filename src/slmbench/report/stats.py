@@ -329,7 +329,8 @@ def spearman(x: pd.Series, y: pd.Series):
     return float(rho), float(p), len(both)
 
 
-def model_tests(study: Study, datas: Dict[str, ModelData], frame: pd.DataFrame, contrasts) -> pd.DataFrame:
+def model_tests(study: Study, datas: Dict[str, ModelData], frame: pd.DataFrame,
+                lengths: Dict[str, dict]) -> pd.DataFrame:
     """Per model: Friedman (secondary), the within-question length coefficient, the judge-length check.
     With several models, a "(within models)" row: the length check on ranks taken within each model, so
     differences between models (one writes longer and better answers) do not pass for a judge bias."""
@@ -339,7 +340,7 @@ def model_tests(study: Study, datas: Dict[str, ModelData], frame: pd.DataFrame, 
         own = frame[frame["model_id"] == model]
         row = {"model": model, "levels": len(data.levels), "complete_questions": n,
                "friedman_chi2": chi2, "friedman_p": p, "kendall_w": w}
-        row.update(length_controlled(own, data.levels, contrasts).get("_length", {}))
+        row.update(lengths.get(model, {}).get("_length", {}))
         row.update(_bias(own))
         rows.append(row)
     if len(datas) > 1:
