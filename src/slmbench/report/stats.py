@@ -237,10 +237,11 @@ def best_levels(study: Study, datas: Dict[str, ModelData], summary: pd.DataFrame
                 share = float((winners == j).mean()) if usable.any() else np.nan
                 row.update({f"{metric}_level": best, metric: values[best],
                             f"{metric}_low": own.at[best, f"{metric}_low"],
-                            f"{metric}_high": own.at[best, f"{metric}_high"], f"{metric}_sure": share})
+                            f"{metric}_high": own.at[best, f"{metric}_high"], f"{metric}_sure": share,
+                            f"{metric}_n": own.at[best, "n"]})
             else:
                 row.update({f"{metric}_level": None, metric: np.nan, f"{metric}_low": np.nan,
-                            f"{metric}_high": np.nan, f"{metric}_sure": np.nan})
+                            f"{metric}_high": np.nan, f"{metric}_sure": np.nan, f"{metric}_n": np.nan})
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -50,8 +50,8 @@ def _data_section(analysis: Analysis) -> List[str]:
 
 def _best_table(analysis: Analysis) -> List[str]:
     conf = analysis.study.settings.confidence
-    lines = ["| model | best level by quality per joule | quality per J | CI | best level by quality per second | "
-             "quality per s | CI |", "|---|---|---|---|---|---|---|"]
+    lines = ["| model | highest ratio quality per joule at | quality per J | CI | highest ratio quality per second at | "
+             "quality per s | CI | n |", "|---|---|---|---|---|---|---|---|"]
     for r in analysis.best.itertuples():
         per_j = ((r.quality_per_joule_level, num(r.quality_per_joule, 4),
                   ci(r.quality_per_joule_low, r.quality_per_joule_high, conf, 4))
@@ -59,7 +59,8 @@ def _best_table(analysis: Analysis) -> List[str]:
         per_s = ((r.quality_per_second_level, num(r.quality_per_second, 3),
                   ci(r.quality_per_second_low, r.quality_per_second_high, conf, 3))
                  if r.quality_per_second_level else ("n/a (no scores)", "n/a", "n/a"))
-        lines.append("| " + " | ".join(_md(x) for x in (r.model, *per_j, *per_s)) + " |")
+        n = "n/a" if r.quality_per_second_n != r.quality_per_second_n else int(r.quality_per_second_n)
+        lines.append("| " + " | ".join(_md(x) for x in (r.model, *per_j, *per_s, n)) + " |")
     return lines
 
 

@@ -43,7 +43,8 @@ BEST = [Col("model", "model")] + [
                                    ("quality_per_second", "quality per s (ratio)", "f3"))
     for col in (Col(f"{metric}_level", f"best level by {label}"), Col(metric, label, fmt),
                 Col(f"{metric}_low", f"{label} CI low", fmt), Col(f"{metric}_high", f"{label} CI high", fmt),
-                Col(f"{metric}_sure", f"share of resamples where best ({label})", "pct"))
+                Col(f"{metric}_sure", f"share of resamples where best ({label})", "pct"),
+                Col(f"{metric}_n", f"n ({label})", "int"))
 ]
 CATEGORY = [
     Col("model", "model"), Col("category", "category"), Col("level", "level"), Col("runs", "runs", "int"),
