@@ -95,7 +95,7 @@ def matrix(frame: pd.DataFrame, column: str, questions, levels) -> np.ndarray:
     return table.reindex(index=questions, columns=levels).to_numpy(dtype=float)
 
 
-def _nanmean(values: np.ndarray) -> np.ndarray:
+def nanmean(values: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(values, axis=0)
@@ -138,7 +138,7 @@ def model_data(study: Study, frame: pd.DataFrame, model: str) -> ModelData:
 def _ratio_ci(data: ModelData, top: np.ndarray, bottom: np.ndarray, scale: float = 1.0):
     """Ratio of means (top / bottom * scale) with its bootstrap interval."""
     boot = data.boot
-    point = _nanmean(top) / _nanmean(bottom) * scale
+    point = nanmean(top) / nanmean(bottom) * scale
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = boot.means(top) / boot.means(bottom) * scale
     counts = np.minimum((~np.isnan(top)).sum(0), (~np.isnan(bottom)).sum(0))
@@ -146,7 +146,7 @@ def _ratio_ci(data: ModelData, top: np.ndarray, bottom: np.ndarray, scale: float
 
 
 def _mean_ci(data: ModelData, values: np.ndarray):
-    point = _nanmean(values)
+    point = nanmean(values)
     return point, *data.boot.interval(data.boot.means(values), point, (~np.isnan(values)).sum(0))
 
 
@@ -250,7 +250,7 @@ def paired_diff(data: ModelData, values: np.ndarray, j: int, ref: int):
     """Per-question differences (level j - level ref), their mean over questions with both, and its CI."""
     diff = values[:, j] - values[:, ref]
     column = diff[:, None]
-    point = _nanmean(column)
+    point = nanmean(column)
     low, high = data.boot.interval(data.boot.means(column), point, (~np.isnan(column)).sum(0))
     return diff, point[0], low[0], high[0]
 

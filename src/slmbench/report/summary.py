@@ -50,8 +50,8 @@ def _data_section(analysis: Analysis) -> List[str]:
 
 def _best_table(analysis: Analysis) -> List[str]:
     conf = analysis.study.settings.confidence
-    lines = ["| model | highest ratio quality per joule at | quality per J | CI | highest ratio quality per second at | "
-             "quality per s | CI | n |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | highest ratio quality per joule at | quality per J | CI "
+             "| highest ratio quality per second at | quality per s | CI | n |", "|---|---|---|---|---|---|---|---|"]
     for r in analysis.best.itertuples():
         per_j = ((r.quality_per_joule_level, num(r.quality_per_joule, 4),
                   ci(r.quality_per_joule_low, r.quality_per_joule_high, conf, 4))

@@ -16,7 +16,7 @@ from typing import Dict, Optional
 import numpy as np
 import pandas as pd
 
-from .stats import ModelData, _nanmean, pareto_cost
+from .stats import ModelData, nanmean, pareto_cost
 
 COSTS = {"energy_j": "energy", "latency_ms": "latency"}
 PARETO_COLUMNS = ["model", "level", "cost", "quality", "cost_value", "on_front", "front_share", "n"]
@@ -40,9 +40,9 @@ def pareto_table(datas: Dict[str, ModelData], summary: pd.DataFrame) -> pd.DataF
     rows = []
     for model, data in datas.items():
         n = summary[summary["model"] == model].set_index("level")["n"]
-        quality, boot_quality = _nanmean(data.quality), data.boot.means(data.quality)
+        quality, boot_quality = nanmean(data.quality), data.boot.means(data.quality)
         for cost, values in (("energy_j", data.energy), ("latency_ms", data.latency)):
-            point = _nanmean(values)
+            point = nanmean(values)
             if np.isnan(point).all() or np.isnan(quality).all():
                 continue
             front = on_front(quality, point)
@@ -73,7 +73,7 @@ def marginal_costs(datas: Dict[str, ModelData], confidence: float) -> pd.DataFra
             for name, values in (("quality_gain", data.quality), ("extra_energy_j", data.energy),
                                  ("extra_latency_ms", data.latency)):
                 column = (values[:, j] - values[:, 0])[:, None]
-                point = float(_nanmean(column)[0])
+                point = float(nanmean(column)[0])
                 draws = data.boot.means(column)[:, 0]
                 diffs[name] = (point, draws)
                 row[name] = point
