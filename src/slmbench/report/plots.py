@@ -117,9 +117,10 @@ def energy_quality_pareto(analysis: Analysis):
             ax.scatter(own["cost_value"], own["quality"], color=colors[model], label=model, s=14, zorder=3)
             front = own[own["on_front"]].sort_values("cost_value")
             ax.plot(front["cost_value"], front["quality"], color=colors[model], lw=0.9, ls="--")
-            for r in own.itertuples():
-                ax.annotate(f"{r.level} {r.front_share:.0%}", (r.cost_value, r.quality), textcoords="offset points",
-                            xytext=(3, 3), fontsize=FONT - 2)
+            for r in own.itertuples():  # the share only on the front (every share is in the pareto sheet)
+                label = f"{r.level} {r.front_share:.0%}" if r.on_front else r.level
+                ax.annotate(label, (r.cost_value, r.quality), textcoords="offset points", xytext=(3, 3),
+                            fontsize=FONT - 2, color="black" if r.on_front else "dimgrey")
         ax.set_xlabel(labels[cost])
         ax.set_ylabel("mean quality (0-10)")
         ax.margins(0.12)
