@@ -65,9 +65,10 @@ def test_missing_energy_is_blank_and_the_reason_is_given(tmp_path):
                        energy=False)
     out = study["out"]
     for row in sheet_rows(out / "model_comparison.xlsx", "comparison"):
-        for column in ("energy J", "energy J CI low", "J per output token", "quality per J", "quality per J CI high"):
+        for column in ("energy J", "energy J CI low", "J per output token", "quality per J (ratio)",
+                       "quality per J (ratio) CI high"):
             assert row[column] is None, (column, row[column])  # blank, never 0
-        assert row["latency ms"] > 0 and row["quality per s"] > 0
+        assert row["latency ms"] > 0 and row["quality per s (ratio)"] > 0
     quality = sheet_rows(out / "model_comparison.xlsx", "data_quality")
     assert all(r["energy measured"] == 0 and "no power sensor" in r["why energy is missing"] for r in quality)
     notes = openpyxl.load_workbook(out / "model_comparison.xlsx")["data_quality"]
@@ -79,9 +80,10 @@ def test_missing_energy_is_blank_and_the_reason_is_given(tmp_path):
     assert all(r["energy J (net of idle)"] is None and "no power sensor" in r["why empty"] for r in long)
     summary = (out / "summary.md").read_text(encoding="utf-8")
     assert "no power sensor" in summary and "Energy was not measured" in summary
-    assert "Most quality per second" in summary  # models compared per second instead
+    assert "Energy was not measured, so the cost is latency." in summary  # Q4 compares latency instead
     best = sheet_rows(out / "model_comparison.xlsx", "best_levels")
-    assert all(r["best level by quality per J"] is None and r["best level by quality per s"] for r in best)
+    assert all(r["best level by quality per J (ratio)"] is None and r["best level by quality per s (ratio)"]
+               for r in best)
     assert "not measured" in (out / "exported_responses/responses_by_model/flat/Q084_L0.txt").read_text()
 
 

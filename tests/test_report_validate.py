@@ -41,7 +41,9 @@ def check(study):
 
 def test_a_complete_study_passes_every_check(study):
     text = check(study)
-    assert "RESULT: PASS (0 failed, 0 warnings" in text
+    # the synthetic "flat" model scores below the seed's plausible mean of 5: the only warning
+    assert "RESULT: PASS (0 failed, 1 warnings" in text and "WARN  mean score plausible (5-9)" in text
+    assert "PASS  usable runs per (model, level): all 6 expected runs usable in every cell" in text
     assert "PASS  runs of model rising: 30 (expected 6 questions x 5 levels = 30)" in text
     assert "PASS  runs at level L3: 12 (expected 6 questions x 2 models = 12)" in text
     assert '      30 "model_id":"rising"' in text and '      12 "level":"P"' in text
@@ -71,7 +73,7 @@ def test_scores_out_of_range_wrong_totals_and_unscored_runs_fail(study):
     write_score_rows(scores[:-1], study["scores"])
     text = check(study)
     assert "FAIL  score range 0-10 (dimensions 0-2.5): 2 rows out of range, rows 2, 3" in text
-    assert "FAIL  total_score = sum of the four dimensions: 1 rows where it is not, rows 3" in text
+    assert "FAIL  total_score = sum of the four dimensions: 1 rows where it is not (never averaged), rows 3" in text
     assert "FAIL  every run has a score row: 1 without: ('flat', 'P', 86)" in text
     assert "WARN  judge parse failures: 1 (counted, never averaged): rows 4" in text
 
@@ -138,5 +140,75 @@ def test_repeated_verdicts_become_one_score_per_run(tmp_path):
     scores = read_scores(path).set_index("question_id")
     assert scores.loc[1, "total_score"] == 6.0 and scores.loc[1, "judge_status"] == "ok"
     assert scores.loc[2, "total_score"] == 4.0 and scores.loc[2, "judge_status"] == "ok"
-    assert scores.loc[3, "judge_status"] == "parse_error"
-    assert scores.loc[3, "total_score"] != scores.loc[3, "total_score"]  # NaN
+    assert scores.loc[3, "judge_status"] == "parse_error" and scores.loc[3, "total_score"] != scores.loc[3, "total_score"]
+
+
+def test_all_runs_failed_is_a_failure(study):
+    rows = [dict(r, status="error", error="model crashed", output=None, latency_ms=None, completion_tokens=None,
+                 energy_j=None) for r in study["run_rows"]]
+    write_jsonl(study["runs"], rows)
+    scores = [dict(s, judge_status="run_error", factuality=None, helpfulness=None, structure=None,
+                   conciseness=None, total_score=None) for s in study["score_rows"]]
+    write_score_rows(scores, study["scores"])
+    text = check(study)
+    assert "FAIL  usable runs per (model, level): 10 (model, level) where most runs failed" in text
+    assert "rising L0: 0 usable of 6 expected (6 failed)" in text
+    assert "RESULT: FAIL" in text
+
+
+def test_most_runs_failed_in_one_cell_fails_and_a_few_warn(study):
+    rows = [dict(r) for r in study["run_rows"]]
+    cell = [r for r in rows if (r["model_id"], r["level"]) == ("flat", "L2")]
+    for r in cell[:4]:
+        r.update(status="error", error="timeout")
+    write_jsonl(study["runs"], rows)
+    text = check(study)
+    assert "FAIL  usable runs per (model, level): 1 (model, level) where most runs failed or have no usable " \
+           "score: flat L2: 2 usable of 6 expected (4 failed)" in text
+    for r in cell[:4]:
+        r.update(status="ok", error=None)
+    cell[0].update(status="error", error="timeout")
+    write_jsonl(study["runs"], rows)
+    text = check(study)
+    assert "WARN  usable runs per (model, level): 1 (model, level) with fewer usable runs than expected: " \
+           "flat L2: 5 usable of 6 expected (1 failed)" in text
+
+
+def test_mean_score_outside_the_seeds_plausible_range_warns(study):
+    scores = [dict(s, factuality=0.5, helpfulness=0.5, structure=0.5, conciseness=0.5, total_score=2.0)
+              if s["model_id"] == "flat" else s for s in study["score_rows"]]
+    write_score_rows(scores, study["scores"])
+    text = check(study)
+    assert "WARN  mean score plausible (5-9): overall" in text and "flat 2.00" in text
+    assert "RESULT: PASS" in text  # a warning, not a failure
+
+
+def test_a_disagreeing_total_fails_and_says_it_is_never_averaged(study):
+    scores = [dict(s) for s in study["score_rows"]]
+    scores[3]["total_score"] = scores[3]["total_score"] + 1
+    write_score_rows(scores, study["scores"])
+    text = check(study)
+    assert "FAIL  total_score = sum of the four dimensions: 1 rows where it is not (never averaged), rows 5" in text
+
+
+def test_seed_shaped_scores_without_judge_status_are_read_and_reported(study, tmp_path):
+    """The seed's scores_absolute.csv has no judge_status: a row with a total is a verdict."""
+    from slmbench.report.build import build_reports
+
+    seed_columns = ["question_id", "model_id", "level", "factuality", "helpfulness", "structure", "conciseness",
+                    "total_score", "reason"]
+    rows = [dict(s) for s in study["score_rows"]]
+    rows[0].update(factuality=None, helpfulness=None, structure=None, conciseness=None, total_score=None)
+    with open(study["scores"], "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=seed_columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
+    text = check(study)
+    assert "WARN  judge parse failures: 1" in text and "FAIL  every run has a score row" not in text
+    out = tmp_path / "reports"
+    build_reports(study["runs"], study["scores"], out, {"levels": LEVELS}, only=["workbooks", "summary"])
+    from test_report_helpers import sheet_rows
+
+    comparison = {(r["model"], r["level"]): r for r in sheet_rows(out / "model_comparison.xlsx", "comparison")}
+    assert comparison[("rising", "L0")]["scored runs"] == 5 and comparison[("flat", "L3")]["scored runs"] == 6
+    assert "## Q4." in (out / "summary.md").read_text(encoding="utf-8")

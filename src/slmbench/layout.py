@@ -20,14 +20,20 @@ WORKBOOKS = (
     "prompt_tokens_per_run",
 )
 
-# Figures written to <results_dir>/plots/<name>.<ext> and placed in model_comparison.xlsx
+# Figures written to <results_dir>/plots/<name>.<ext> for every ext of PLOT_FORMATS (the PNG is also placed
+# in model_comparison.xlsx)
 PLOTS = (
     "quality_vs_prompt_tokens",
     "energy_quality_pareto",
     "dimensions_radar",
     "latency_energy_by_level",
     "quality_gain_vs_extra_energy",
+    "quality_by_level",
 )
+PLOT_FORMATS = ("png", "pdf")  # 300-dpi raster and vector
+
+# Tidy per (model, level, metric) table: mean, CI, n
+SUMMARY_BY_LEVEL_CSV = "summary_by_level.csv"
 
 EXPORT_CSV = "all_responses.csv"
 EXPORT_SUMMARY = "summary_report.txt"
@@ -118,9 +124,17 @@ class StudyLayout:
     def plot(self, name: str, ext: str = "png") -> str:
         return f"{self.results_dir}/plots/{name}.{ext}"
 
+    def plot_files(self) -> list:
+        """Every figure file the report writes: each plot in each of PLOT_FORMATS."""
+        return [self.plot(name, ext) for name in PLOTS for ext in PLOT_FORMATS]
+
     @property
     def summary(self) -> str:
         return f"{self.results_dir}/summary.md"
+
+    @property
+    def summary_by_level(self) -> str:
+        return f"{self.results_dir}/{SUMMARY_BY_LEVEL_CSV}"
 
     @property
     def validation(self) -> str:

@@ -4,23 +4,45 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
+import numpy as np
 import pandas as pd
 
+from .contrasts import contrast_table, declared_contrasts, level_tests, minimum_detectable_effect
 from .data import Study, load_study
 from .dataquality import data_quality_notes, data_quality_table
 from .findings import Finding, answer_questions
-from .stats import best_levels, by_category, level_summary, level_tests, measured, model_data, model_tests, roofline
+from .mixed import mixed_model_tests
+from .stats import (
+    analysis_rows,
+    best_levels,
+    by_category,
+    length_controlled,
+    level_summary,
+    model_data,
+    model_tests,
+    roofline,
+)
+from .tradeoffs import marginal_costs, pareto_table, recommend
+
+TRUNCATED = "length"  # finish_reason of an answer cut at max_tokens
 
 
 @dataclass
 class Analysis:
     study: Study
-    summary: pd.DataFrame  # per (model, level): counts, means with CIs, efficiency, Pareto flag
-    best: pd.DataFrame  # per model: best level by quality, per joule, per second
-    tests: pd.DataFrame  # per (model, level != baseline): paired tests vs the baseline
-    model_tests: pd.DataFrame  # per model: Friedman, length coefficient, judge-bias correlations
+    summary: pd.DataFrame  # per (model, level): counts, means with CIs and n, ratios, study-wide Pareto flag
+    best: pd.DataFrame  # per model: best level by quality, and by the ratios per joule and per second
+    contrasts: pd.DataFrame  # per (model, declared contrast, metric): estimate, CI, p raw/Holm, family size, n
+    tests: pd.DataFrame  # per (model, declared contrast): quality test, cost differences, length control
+    mixed: pd.DataFrame  # per metric: the mixed model's overall level effect and level x model interaction
+    model_tests: pd.DataFrame  # per model: Friedman, length coefficient, judge-length check (within model)
+    pareto: pd.DataFrame  # per (model, level, cost): on the model's front, share of resamples on it
+    marginal: pd.DataFrame  # per (model, level vs baseline): extra J and ms per extra quality point
+    recommendation: Optional[dict]  # Q4's rule (tradeoffs.recommend)
+    mde: dict  # minimum detectable quality effect
+    sensitivity: pd.DataFrame  # quality contrasts with and without truncated answers
     roofline: pd.DataFrame
     categories: pd.DataFrame  # per (model, category, level)
     quality: pd.DataFrame  # data quality per (model, level)
@@ -28,20 +50,62 @@ class Analysis:
     findings: List[Finding]
 
 
+SENSITIVITY_COLUMNS = ["model", "contrast", "estimate", "ci_low", "ci_high", "n", "truncated_runs",
+                       "estimate_without", "ci_low_without", "ci_high_without", "n_without", "p_adj_without"]
+
+
+def truncation_sensitivity(study: Study, frame: pd.DataFrame, contrasts, primary: pd.DataFrame) -> pd.DataFrame:
+    """The quality contrasts again without answers cut at max_tokens (finish_reason "length")."""
+    cut = frame["finish_reason"] == TRUNCATED
+    if not (cut & frame["in_analysis"]).any():
+        return pd.DataFrame(columns=SENSITIVITY_COLUMNS)
+    reduced = frame.copy()
+    reduced.loc[cut, ["quality", "energy_j", "latency_ms", "completion_tokens"]] = np.nan
+    reduced["in_analysis"] &= ~cut
+    s = study.settings
+    datas = {m: model_data(study, reduced, m) for m in study.models}
+    again = contrast_table(datas, contrasts, s.seed, s.alpha, metrics=["quality"]).set_index(["model", "contrast"])
+    counts = (frame[cut & frame["in_analysis"]].groupby(["model_id", "level"]).size())
+    rows = []
+    for r in primary[primary["metric"] == "quality"].itertuples():
+        other = again.loc[(r.model, r.contrast)] if (r.model, r.contrast) in again.index else None
+        rows.append({"model": r.model, "contrast": r.contrast, "estimate": r.estimate, "ci_low": r.ci_low,
+                     "ci_high": r.ci_high, "n": r.n,
+                     "truncated_runs": int(counts.get((r.model, r.level), 0) + counts.get((r.model, r.reference), 0)),
+                     **({"estimate_without": other["estimate"], "ci_low_without": other["ci_low"],
+                         "ci_high_without": other["ci_high"], "n_without": other["n"],
+                         "p_adj_without": other["p_adj"]} if other is not None else {})})
+    return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
+
+
 def analyze(study: Study) -> Analysis:
     # One line in the job's log per analysis (the expensive part: bootstrap and tests); a report build runs one.
     print(f"slmbench report: analysing {len(study.runs)} runs of {len(study.models)} models", file=sys.stderr)
-    frame = measured(study.runs)
+    s = study.settings
+    frame = analysis_rows(study.runs)
     datas = {model: model_data(study, frame, model) for model in study.models}
+    contrasts = declared_contrasts(study.levels)
     summary = level_summary(study, datas, frame)
     best = best_levels(study, datas, summary)
-    tests = level_tests(study, datas, frame)
-    per_model = model_tests(study, datas, frame)
+    table = contrast_table(datas, contrasts, s.seed, s.alpha)
+    lengths = {model: length_controlled(frame[frame["model_id"] == model], data.levels, contrasts)
+               for model, data in datas.items()}
+    tests = level_tests(datas, lengths, contrasts, table, s.alpha)
+    per_model = model_tests(study, datas, frame, lengths)
+    mixed = mixed_model_tests(frame, study.levels)
+    pareto = pareto_table(datas, summary)
+    marginal = marginal_costs(datas, s.confidence)
+    recommendation = recommend(summary, s.quality_margin)
+    mde = minimum_detectable_effect(table, s.alpha)
+    sensitivity = truncation_sensitivity(study, frame, contrasts, table)
     return Analysis(
-        study=study, summary=summary, best=best, tests=tests, model_tests=per_model,
+        study=study, summary=summary, best=best, contrasts=table, tests=tests, mixed=mixed, model_tests=per_model,
+        pareto=pareto, marginal=marginal, recommendation=recommendation, mde=mde,
+        sensitivity=sensitivity,
         roofline=roofline(study, summary, frame), categories=by_category(study, frame),
         quality=data_quality_table(study), notes=data_quality_notes(study),
-        findings=answer_questions(study, summary, best, tests, per_model),
+        findings=answer_questions(study, summary, best, tests, per_model, mixed=mixed, marginal=marginal,
+                                  recommendation=recommendation, mde=mde, pareto=pareto, sensitivity=sensitivity),
     )
 
 

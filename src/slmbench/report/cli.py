@@ -104,7 +104,8 @@ def _cmd_validate(args) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "report", help="workbooks, plots, summary and exports from merged runs and scores",
-        description="Build the six workbooks, plots/*.png, summary.md and exported_responses/ under --outdir.")
+        description="Build the six workbooks, plots/ (PDF + PNG), summary.md, summary_by_level.csv and "
+                    "exported_responses/ under --outdir.")
     parser.add_argument("--runs", help=f"merged runs JSONL ({RUNS_FILE})")
     parser.add_argument("--scores", help=f"merged scores CSV ({SCORES_FILE})")
     parser.add_argument("--outdir", help="output directory (results/)")

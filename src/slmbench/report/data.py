@@ -25,6 +25,7 @@ RUN_NUMERIC = [
     "prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms", "prefill_tok_s", "decode_tok_s",
     "energy_j", "energy_gross_j", "energy_per_token_j", "mean_power_mw", "idle_power_mw", "power_samples",
 ]
+TOTAL_TOLERANCE = 1e-6  # a total further than this from the sum of its dimensions is not a score
 MISSING_SCORE = "missing"  # judge_status of a run with no row in the scores file
 
 
@@ -68,6 +69,7 @@ def read_scores(path) -> pd.DataFrame:
         raise UserError(f"{path}: scores file not found; run the judge and merge steps first (rule merge_scores)")
     frame = _score_frame([{**row.__dict__, "row": number} for number, row in scores.iter_score_rows(path)])
     return collapse_repeats(frame)
+
 
 
 def collapse_repeats(frame: pd.DataFrame) -> pd.DataFrame:
@@ -128,9 +130,20 @@ def join_runs_scores(runs: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     columns = KEY + DIMENSIONS + ["total_score", "reason", "judge_model", "judge_status"]
     joined = runs.merge(scores[columns], on=KEY, how="left", validate="one_to_one")
     joined["judge_status"] = joined["judge_status"].fillna(MISSING_SCORE)
-    joined["quality"] = joined["total_score"].where(joined["judge_status"] == "ok")
+    joined["total_mismatch"] = (joined["judge_status"] == "ok") & ~total_agrees(joined)
+    # A usable score: the judge's verdict is ok, every dimension is there and the total is their sum. A total
+    # that disagrees with its dimensions (edited by hand?) is reported by validation and never averaged.
+    joined["usable"] = (joined["judge_status"] == "ok") & ~joined["total_mismatch"] & (joined["status"] == "ok")
+    joined["quality"] = joined["total_score"].where(joined["usable"])
     joined["reason"] = joined["reason"].astype(object).where(joined["reason"].notna(), None)
     return joined
+
+
+def total_agrees(frame: pd.DataFrame) -> pd.Series:
+    """True where total_score equals the sum of the four dimensions (all present)."""
+    dims = frame[DIMENSIONS]
+    complete = dims.notna().all(axis=1) & frame["total_score"].notna()
+    return complete & ((dims.sum(axis=1) - frame["total_score"]).abs() <= TOTAL_TOLERANCE)
 
 
 def load_study(runs_path, scores_path=None, settings=None) -> Study:

@@ -47,7 +47,9 @@ def data_quality_table(study: Study) -> pd.DataFrame:
             "model": model, "level": level, "runs": len(group), "ok_runs": int((group["status"] == "ok").sum()),
             "error_runs": int((group["status"] != "ok").sum()), "scored": int((status == "ok").sum()),
             "parse_errors": int((status == "parse_error").sum()), "run_errors": int((status == "run_error").sum()),
-            "missing_scores": int((status == "missing").sum()), "energy_runs": int(len(group) - len(own)),
+            "missing_scores": int((status == "missing").sum()),
+            "total_mismatch": int(group["total_mismatch"].sum()), "usable": int(group["usable"].sum()),
+            "energy_runs": int(len(group) - len(own)),
             "energy_missing": int(len(own)), "energy_missing_reason": _top_reasons(own),
         })
     table = pd.DataFrame(rows)
@@ -92,6 +94,10 @@ def data_quality_notes(study: Study) -> List[Tuple[str, str]]:
     notes.append(("judge", f"{int(status.get('ok', 0))} runs scored, {int(status.get('parse_error', 0))} parse "
                            f"errors, {int(status.get('run_error', 0))} failed runs not judged, "
                            f"{int(status.get('missing', 0))} runs without a score row; judge model(s): {judges}"))
+    mismatch = int(runs["total_mismatch"].sum())
+    if mismatch:
+        notes.append(("totals", f"{mismatch} verdict(s) whose total_score is not the sum of the four dimensions are "
+                                "left out of every mean and test (validation.txt fails them)"))
     if study.orphan_scores:
         notes.append(("scores", f"{study.orphan_scores} score row(s) match no run and are ignored"))
     notes.append(("energy", energy_note(study)))

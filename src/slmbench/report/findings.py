@@ -10,6 +10,7 @@ import pandas as pd
 
 from .data import Study
 from .dataquality import energy_note
+from .stats import WITHIN_MODELS
 
 QUESTIONS = {
     "Q1": "Does a longer prompt buy quality over the baseline level? Does padding hurt?",
@@ -57,6 +58,21 @@ def pval(p) -> str:
     return "p < 0.0001" if p < 0.0001 else f"p = {p:.4f}"
 
 
+def mixed_findings(study: Study, mixed: pd.DataFrame) -> List[Finding]:
+    out: List[Finding] = []
+    for r in mixed[mixed["metric"] == "quality"].itertuples():
+        if missing(r.p):
+            out.append(Finding("Q1", "(all models)", None, f"Mixed model ({r.test}): {r.note}."))
+            continue
+        what = ("does the level change quality at all" if r.test == "level (overall)"
+                else "does the level effect differ between models")
+        text = (f"Primary analysis, mixed model {r.formula} ({r.n} scored runs, {r.questions} questions): "
+                f"{r.test}, {what}: likelihood-ratio chi2 = {num(r.chi2)} on {int(r.df)} df, {pval(r.p)}"
+                + ("" if r.converged else " (the fit did not fully converge)") + ".")
+        out.append(Finding("Q1", "(all models)", None, text, r.chi2, p=r.p))
+    return out
+
+
 def quality_findings(study: Study, tests: pd.DataFrame, model_tests: pd.DataFrame, summary: pd.DataFrame):
     conf = study.settings.confidence
     out: List[Finding] = []
@@ -70,31 +86,27 @@ def quality_findings(study: Study, tests: pd.DataFrame, model_tests: pd.DataFram
             out.append(Finding("Q1", model, None, f"{model}: no {study.baseline} runs (or only one level): "
                                                   "nothing to compare with."))
             continue
-        mt = model_tests[model_tests["model"] == model].iloc[0]
-        if not missing(mt["friedman_p"]):
-            out.append(Finding("Q1", model, None,
-                               f"{model}: Friedman test across {int(mt['levels'])} levels: "
-                               f"chi2 = {num(mt['friedman_chi2'])}, "
-                               f"{pval(mt['friedman_p'])}, Kendall's W = {num(mt['kendall_w'])} "
-                               f"({int(mt['complete_questions'])} questions scored at every level).",
-                               mt["friedman_chi2"], p=mt["friedman_p"]))
         for r in own.itertuples():
             if not r.pairs:
                 out.append(Finding("Q1", model, r.level, f"{model} {r.level} vs {r.baseline}: no question was scored "
                                                          "at both levels, so the difference is not tested."))
                 continue
             text = (f"{model} {r.level} vs {r.baseline}: {num(r.quality_diff, sign=True)} quality points "
-                    f"({ci(r.quality_diff_low, r.quality_diff_high, conf, sign=True)}; {r.pairs} paired questions), "
-                    f"Wilcoxon {pval(r.p_holm)} (Holm), rank-biserial r = {num(r.rank_biserial)}: {r.direction}.")
+                    f"({ci(r.quality_diff_low, r.quality_diff_high, conf, sign=True)}; n = {r.pairs} paired "
+                    f"questions), sign-flip permutation test of the mean {pval(r.p_holm)} (Holm over "
+                    f"{_family(r.family_size)} tests), d_z = {num(r.effect_dz)}: {r.direction}.")
             if not missing(r.adjusted_diff) and not missing(r.p_holm):
-                text += (f" At equal answer length: {num(r.adjusted_diff, sign=True)} "
+                text += (f" Within-question length control (question fixed effects, equal answer length): "
+                         f"{num(r.adjusted_diff, sign=True)} "
                          f"({ci(r.adjusted_low, r.adjusted_high, conf, sign=True)}), {r.length_verdict}.")
             out.append(Finding("Q1", model, r.level, text, r.quality_diff, r.quality_diff_low,
                                r.quality_diff_high, r.p_holm))
     bias = [r for r in model_tests.itertuples()
             if not missing(r.conciseness_length_rho) or not missing(r.quality_length_rho)]
     for i, r in enumerate(bias):
-        text = (f"Judge-bias check, {r.model}: Spearman rho between conciseness and answer length = "
+        scope = "each model (ranks taken within model)" if r.model == WITHIN_MODELS else r.model
+        text = (f"Judge-length check within {scope}: "
+                f"Spearman rho between conciseness and answer length = "
                 f"{num(r.conciseness_length_rho)} ({pval(r.conciseness_length_p)}), between total score and length = "
                 f"{num(r.quality_length_rho)} ({pval(r.quality_length_p)}); n = {r.bias_n}.")
         if i == len(bias) - 1:
@@ -105,26 +117,71 @@ def quality_findings(study: Study, tests: pd.DataFrame, model_tests: pd.DataFram
     return out
 
 
-def cost_findings(study: Study, tests: pd.DataFrame):
+def _family(size) -> str:
+    return "n/a" if missing(size) else str(int(size))
+
+
+def mde_finding(study: Study, mde: dict) -> List[Finding]:
+    if not mde:
+        return []
+    text = (f"Minimum detectable effect: with n = {mde['n']} paired questions per contrast and the observed SD of "
+            f"per-question differences ({num(mde['sd_diff'])} points), a true quality difference of "
+            f"{num(mde['points'])} points (d_z = {num(mde['dz'])}) is found with {mde['power']:.0%} power at "
+            f"family-wise alpha = {mde['alpha']} over {mde['family_size']} tests; smaller effects may go unseen.")
+    return [Finding("Q1", "(all models)", None, text, mde["points"])]
+
+
+def sensitivity_findings(study: Study, sensitivity: pd.DataFrame) -> List[Finding]:
+    if sensitivity is None or sensitivity.empty:
+        return []
+    conf = study.settings.confidence
+    out = []
+    for r in sensitivity[sensitivity["truncated_runs"] > 0].itertuples():
+        out.append(Finding("Q1", r.model, None,
+                           f"Sensitivity, {r.model} {r.contrast} without answers cut at max_tokens "
+                           f"({r.truncated_runs} truncated runs): {num(r.estimate_without, sign=True)} "
+                           f"({ci(r.ci_low_without, r.ci_high_without, conf, sign=True)}; n = "
+                           f"{'n/a' if missing(r.n_without) else int(r.n_without)}) against "
+                           f"{num(r.estimate, sign=True)} with them.", r.estimate_without, r.ci_low_without,
+                           r.ci_high_without))
+    return out
+
+
+def cost_findings(study: Study, marginal: pd.DataFrame):
+    """Always printed, significant or not: the extra joules and milliseconds of each level over the baseline
+    and per extra quality point."""
     conf = study.settings.confidence
     out: List[Finding] = []
-    no_energy = energy_note(study) if tests["energy_diff_j"].isna().all() else None
-    for r in tests.itertuples():
-        text = (f"{r.model} {r.level} vs {r.baseline}: latency {num(r.latency_diff_ms, 0, True)} ms "
-                f"({ci(r.latency_diff_ms_low, r.latency_diff_ms_high, conf, 0, True)}), ")
-        if missing(r.energy_diff_j):
+    no_energy = energy_note(study) if marginal["extra_energy_j"].isna().all() else None
+    for r in marginal.itertuples():
+        text = (f"{r.model} {r.level} vs {r.baseline} (n = {r.n}): latency {num(r.extra_latency_ms, 0, True)} ms "
+                f"({ci(r.extra_latency_ms_low, r.extra_latency_ms_high, conf, 0, True)}), ")
+        if missing(r.extra_energy_j):
             text += "energy not measured"
         else:
-            text += (f"energy {num(r.energy_diff_j, 3, True)} J per answer "
-                     f"({ci(r.energy_diff_j_low, r.energy_diff_j_high, conf, 3, True)})")
-        text += f", for {num(r.quality_diff, sign=True)} quality points"
-        if not missing(r.energy_diff_j) and r.direction == "gain":
-            text += f" ({num(r.energy_diff_j / r.quality_diff, 3)} J per extra point)"
-        text += f"; answer length {num(r.completion_diff, 0, True)} tokens."
-        out.append(Finding("Q2", r.model, r.level, text, r.energy_diff_j, r.energy_diff_j_low, r.energy_diff_j_high))
+            text += (f"energy {num(r.extra_energy_j, 3, True)} J per answer "
+                     f"({ci(r.extra_energy_j_low, r.extra_energy_j_high, conf, 3, True)})")
+        text += (f", for {num(r.quality_gain, sign=True)} quality points "
+                 f"({ci(r.quality_gain_low, r.quality_gain_high, conf, sign=True)}). ")
+        if r.note:
+            text += f"Per extra quality point: no bound ({r.note})."
+        else:
+            parts = []
+            if not missing(r.extra_energy_j):
+                bounds = _ci_or_note(r.joules_per_point_low, r.joules_per_point_high, conf, 3)
+                parts.append(f"{num(r.joules_per_point, 3)} J ({bounds})")
+            bounds = _ci_or_note(r.ms_per_point_low, r.ms_per_point_high, conf, 0)
+            parts.append(f"{num(r.ms_per_point, 0)} ms ({bounds})")
+            text += "Per extra quality point: " + ", ".join(parts) + "."
+        out.append(Finding("Q2", r.model, r.level, text, r.joules_per_point, r.joules_per_point_low,
+                           r.joules_per_point_high))
     if no_energy:
         out.append(Finding("Q2", "(all models)", None, no_energy))
     return out
+
+
+def _ci_or_note(low, high, confidence, digits) -> str:
+    return "no CI" if missing(low) or missing(high) else ci(low, high, confidence, digits)
 
 
 def efficiency_findings(study: Study, best: pd.DataFrame):
@@ -134,9 +191,10 @@ def efficiency_findings(study: Study, best: pd.DataFrame):
         if r.quality_per_joule_level:
             out.append(Finding(
                 "Q3", r.model, r.quality_per_joule_level,
-                f"{r.model}: best quality per joule at {r.quality_per_joule_level}: {num(r.quality_per_joule, 3)} "
-                f"points/J ({ci(r.quality_per_joule_low, r.quality_per_joule_high, conf, 3)}; best in "
-                f"{num(100 * r.quality_per_joule_sure, 0)}% of bootstrap resamples).",
+                f"{r.model}: highest ratio quality per joule at {r.quality_per_joule_level}: "
+                f"{num(r.quality_per_joule, 3)} points/J "
+                f"({ci(r.quality_per_joule_low, r.quality_per_joule_high, conf, 3)}; "
+                f"highest in {num(100 * r.quality_per_joule_sure, 0)}% of bootstrap resamples). {RATIO_CAVEAT}",
                 r.quality_per_joule, r.quality_per_joule_low, r.quality_per_joule_high))
         else:
             out.append(Finding("Q3", r.model, None, f"{r.model}: quality per joule unavailable "
@@ -144,45 +202,63 @@ def efficiency_findings(study: Study, best: pd.DataFrame):
         if r.quality_per_second_level:
             out.append(Finding(
                 "Q3", r.model, r.quality_per_second_level,
-                f"{r.model}: best quality per second at {r.quality_per_second_level}: "
+                f"{r.model}: highest ratio quality per second at {r.quality_per_second_level}: "
                 f"{num(r.quality_per_second, 3)} points/s "
                 f"({ci(r.quality_per_second_low, r.quality_per_second_high, conf, 3)}; "
-                f"best in {num(100 * r.quality_per_second_sure, 0)}% of bootstrap resamples).",
+                f"highest in {num(100 * r.quality_per_second_sure, 0)}% of bootstrap resamples).",
                 r.quality_per_second, r.quality_per_second_low, r.quality_per_second_high))
     return out
 
 
-def edge_findings(study: Study, summary: pd.DataFrame, best: pd.DataFrame):
+RATIO_CAVEAT = ("(A ratio of means: a 0-10 score has no true zero, so the ratio ranks cost more than value; "
+                "the Pareto front and the marginal costs answer the trade-off.)")
+
+
+def pareto_findings(study: Study, pareto: pd.DataFrame) -> List[Finding]:
+    out = []
+    for (model, cost), own in pareto.groupby(["model", "cost"], sort=False):
+        front = own[own["on_front"]]
+        out.append(Finding("Q3", model, None,
+                           f"{model}: Pareto front of quality vs {COST_WORDS[cost]}: "
+                           + ", ".join(f"{r.level} (on the front in {num(100 * r.front_share, 0)}% of resamples)"
+                                       for r in front.itertuples()) + "."))
+    return out
+
+
+COST_WORDS = {"energy_j": "energy", "latency_ms": "latency"}
+
+
+def edge_findings(study: Study, summary: pd.DataFrame, recommendation: Optional[dict]):
     conf = study.settings.confidence
-    scored = summary.dropna(subset=["quality"])
-    if scored.empty:
+    if recommendation is None:
         return [Finding("Q4", "(all models)", None, "No judged scores: models cannot be compared on quality.")]
-    metric = "quality_per_joule" if scored["quality_per_joule"].notna().any() else "quality_per_second"
-    unit = "points/J" if metric == "quality_per_joule" else "points/s"
-    top = scored.loc[scored[metric].idxmax()]
-    strongest = scored.loc[scored["quality"].idxmax()]
-    front = summary[summary["pareto"] == True]  # noqa: E712 - object column holding True/False/None
-    cost = "energy" if summary["energy_j"].notna().any() else "latency"
+    pick, best, cost, margin = (recommendation[k] for k in ("pick", "best", "cost", "margin"))
+    unit = "J" if cost == "energy_j" else "ms"
+    digits = 3 if cost == "energy_j" else 0
     lead = "Only one model was measured. " if len(study.models) == 1 else ""
-    if metric == "quality_per_second":
-        lead += "Energy was not measured, so models are compared per second. "
-    text = (f"{lead}Most {metric.replace('_', ' ')}: {top['model']} at {top['level']} "
-            f"({num(top[metric], 3)} {unit}, {ci(top[f'{metric}_low'], top[f'{metric}_high'], conf, 3)}; "
-            f"quality {num(top['quality'])}, latency {num(top['latency_ms'], 0)} ms"
-            + (f", {num(top['energy_j'], 3)} J" if not missing(top['energy_j']) else "") + "). "
-            f"Highest quality: {strongest['model']} at {strongest['level']} ({num(strongest['quality'])}, "
-            f"{ci(strongest['quality_low'], strongest['quality_high'], conf)}). "
-            f"Pareto front of {cost} vs quality: "
-            + ", ".join(f"{r.model} {r.level}" for r in front.itertuples()) + ".")
-    ranking = best.dropna(subset=[metric]).sort_values(metric, ascending=False)
-    if len(ranking) > 1:
-        text += (f" Models ranked by their best {metric.replace('_', ' ')}: "
-                 + ", ".join(f"{r.model} at {getattr(r, metric + '_level')} ({num(getattr(r, metric), 3)})"
-                             for r in ranking.itertuples()) + ".")
-    return [Finding("Q4", str(top["model"]), str(top["level"]), text, top[metric], top[f"{metric}_low"],
-                    top[f"{metric}_high"])]
+    if cost == "latency_ms":
+        lead += "Energy was not measured, so the cost is latency. "
+    front = summary[summary["pareto"] == True]  # noqa: E712 - object column holding True/False/None
+    text = (f"{lead}Rule: among the Pareto configurations of quality vs {COST_WORDS[cost]}, the cheapest whose mean "
+            f"quality is within {margin:g} points (report.quality_margin) of the best. Recommended: "
+            f"{pick['model']} at {pick['level']}: quality {num(pick['quality'])} "
+            f"({ci(pick['quality_low'], pick['quality_high'], conf)}), {COST_WORDS[cost]} "
+            f"{num(pick[cost], digits)} {unit} ({ci(pick[f'{cost}_low'], pick[f'{cost}_high'], conf, digits)}), "
+            f"n = {int(pick['n'])}. Best quality: {best['model']} at {best['level']} ({num(best['quality'])}, "
+            f"{ci(best['quality_low'], best['quality_high'], conf)}; {COST_WORDS[cost]} {num(best[cost], digits)} "
+            f"{unit}). Pareto front: " + ", ".join(f"{r.model} {r.level}" for r in front.itertuples()) + ".")
+    gap = best["quality"] - pick["quality"]
+    if not missing(pick["quality_high"]) and pick["quality_high"] < best["quality_low"]:
+        text += (f" The recommended configuration is {num(gap)} points below the best, within the margin, but "
+                 "their intervals do not overlap: choose the best if quality matters more than "
+                 f"{COST_WORDS[cost]}.")
+    return [Finding("Q4", str(pick["model"]), str(pick["level"]), text, pick["quality"], pick["quality_low"],
+                    pick["quality_high"])]
 
 
-def answer_questions(study: Study, summary, best, tests, model_tests) -> List[Finding]:
-    return (quality_findings(study, tests, model_tests, summary) + cost_findings(study, tests)
-            + efficiency_findings(study, best) + edge_findings(study, summary, best))
+def answer_questions(study: Study, summary, best, tests, model_tests, mixed=None, marginal=None,
+                     recommendation=None, mde=None, pareto=None, sensitivity=None) -> List[Finding]:
+    return (mixed_findings(study, mixed) + quality_findings(study, tests, model_tests, summary)
+            + mde_finding(study, mde or {}) + sensitivity_findings(study, sensitivity)
+            + cost_findings(study, marginal) + efficiency_findings(study, best) + pareto_findings(study, pareto)
+            + edge_findings(study, summary, recommendation))

@@ -24,6 +24,7 @@ class ReportSettings:
     confidence: float = 0.95
     alpha: float = 0.05  # significance level applied to Holm-corrected p-values
     seed: int = 20240611
+    quality_margin: float = 0.5  # Q4: the cheapest Pareto configuration within this many points of the best
     memory_bandwidth_gb_s: Mapping[str, float] = field(default_factory=dict)  # board name fragment -> GB/s
     model_facts: tuple = ()  # paths of <results_dir>/models/<model>.json (file size for the roofline)
 
@@ -47,6 +48,9 @@ class ReportSettings:
             raise UserError(f"report.confidence is {result.confidence}; use a value between 0.5 and 1, e.g. 0.95")
         if not 0 < result.alpha < 0.5:
             raise UserError(f"report.alpha is {result.alpha}; use a value between 0 and 0.5, e.g. 0.05")
+        if not 0 <= result.quality_margin <= 10:
+            raise UserError(f"report.quality_margin is {result.quality_margin}; use quality points between 0 and 10, "
+                            "e.g. 0.5")
         return result
 
     def model_bytes(self) -> dict:
@@ -74,6 +78,7 @@ def settings_from_config(config: Mapping, model_facts: Sequence[str] = ()) -> di
         "confidence": report["confidence"],
         "alpha": report["alpha"],
         "seed": report["seed"],
+        "quality_margin": report["quality_margin"],
         "memory_bandwidth_gb_s": dict(report["memory_bandwidth_gb_s"]),
         "model_facts": [str(p) for p in model_facts],
     }

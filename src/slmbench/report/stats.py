@@ -1,12 +1,14 @@
 """Statistics per model and level, all with uncertainty that respects the paired, per-question design.
 
+- One row set per comparison: the runs that ran and have a usable score (every mean, ratio and contrast of a
+  (model, level) uses the same runs, and its n is written beside it). Before any score exists, the ok runs.
 - Means with percentile confidence intervals from a question-clustered bootstrap: questions are resampled
   (the same resample for every level of a model), so differences and ratios between levels keep their pairing.
-- Friedman across levels; each level vs the baseline by paired Wilcoxon, Holm-corrected, with the matched-pairs
-  rank-biserial correlation as effect size.
-- A length-controlled estimate: OLS of quality on level dummies plus completion length, standard errors
-  clustered by question, to separate "better prompt" from "longer answer flatters the judge".
-- Judge-bias check: Spearman correlation of conciseness (and of the total) with answer length.
+- The declared contrasts (contrasts.py) carry the tests; the mixed model (mixed.py) the omnibus level effect.
+- A within-question length control: OLS of quality on level dummies, question fixed effects and completion
+  length, standard errors clustered by question, to separate "better prompt" from "longer answer flatters the
+  judge" without mixing in differences between questions.
+- Judge-bias check within each model: Spearman correlation of conciseness (and of the total) with answer length.
 - Decode speed as a share of the memory-bandwidth roofline (bandwidth / model bytes) when the board is known.
 """
 
@@ -24,6 +26,7 @@ from .data import DIMENSIONS, Study
 
 PERF = ["latency_ms", "ttft_ms", "prefill_tok_s", "decode_tok_s", "energy_j", "prompt_tokens", "completion_tokens"]
 LENGTH_UNIT = 100  # the length coefficient is quality points per 100 completion tokens
+SCORED = ["quality", *DIMENSIONS]  # the judged metrics: each gets means, CIs and the declared contrasts
 
 
 def measured(runs: pd.DataFrame) -> pd.DataFrame:
@@ -32,6 +35,30 @@ def measured(runs: pd.DataFrame) -> pd.DataFrame:
     failed = frame["status"] != "ok"
     frame.loc[failed, PERF + ["energy_per_token_j", "energy_gross_j"]] = np.nan
     return frame
+
+
+def uses_scored_rows(runs: pd.DataFrame) -> bool:
+    """Once any run has a usable score, every comparison uses only runs with one (one row set, one n)."""
+    return bool(runs["usable"].any()) if "usable" in runs else False
+
+
+def analysis_rows(runs: pd.DataFrame) -> pd.DataFrame:
+    """The one row set behind every comparison: measurements and scores only of runs with a usable score
+    (or of the ok runs while nothing is judged yet); other runs keep their row with NaN, so counts stay."""
+    frame = measured(runs)
+    keep = frame["usable"] if uses_scored_rows(frame) else frame["status"] == "ok"
+    frame.loc[~keep, PERF + ["energy_per_token_j", "energy_gross_j", *SCORED]] = np.nan
+    frame["in_analysis"] = keep
+    return frame
+
+
+def row_set_note(runs: pd.DataFrame) -> str:
+    frame = analysis_rows(runs)
+    n = int(frame["in_analysis"].sum())
+    if uses_scored_rows(runs):
+        return (f"every comparison uses the same {n} of {len(runs)} runs: those that ran and have a usable score "
+                "(judge status ok, total = sum of the dimensions); n beside each number counts them.")
+    return f"no run has a usable score yet: latency and energy use the {n} runs that ran (status ok)."
 
 
 def model_rng(seed: int, model: str) -> np.random.Generator:
@@ -68,7 +95,7 @@ def matrix(frame: pd.DataFrame, column: str, questions, levels) -> np.ndarray:
     return table.reindex(index=questions, columns=levels).to_numpy(dtype=float)
 
 
-def _nanmean(values: np.ndarray) -> np.ndarray:
+def nanmean(values: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(values, axis=0)
@@ -76,26 +103,31 @@ def _nanmean(values: np.ndarray) -> np.ndarray:
 
 @dataclass
 class ModelData:
-    """One model's per-question matrices and its bootstrap."""
+    """One model's per-question matrices (questions x levels, from the analysis rows) and its bootstrap."""
 
     model: str
     questions: List[int]
     levels: List[str]
-    quality: np.ndarray
+    scored: Dict[str, np.ndarray]  # quality and the four dimensions
     energy: np.ndarray
     latency: np.ndarray
     completion: np.ndarray
     boot: Bootstrap
 
+    @property
+    def quality(self) -> np.ndarray:
+        return self.scored["quality"]
+
 
 def model_data(study: Study, frame: pd.DataFrame, model: str) -> ModelData:
+    """frame: analysis_rows(study.runs)."""
     own = frame[frame["model_id"] == model]
     questions = sorted(own["question_id"].unique().tolist())
     levels = [lvl for lvl in study.levels if lvl in set(own["level"])]
     s = study.settings
     return ModelData(
         model=model, questions=questions, levels=levels,
-        quality=matrix(own, "quality", questions, levels),
+        scored={name: matrix(own, name, questions, levels) for name in SCORED},
         energy=matrix(own, "energy_j", questions, levels),
         latency=matrix(own, "latency_ms", questions, levels),
         completion=matrix(own, "completion_tokens", questions, levels),
@@ -106,7 +138,7 @@ def model_data(study: Study, frame: pd.DataFrame, model: str) -> ModelData:
 def _ratio_ci(data: ModelData, top: np.ndarray, bottom: np.ndarray, scale: float = 1.0):
     """Ratio of means (top / bottom * scale) with its bootstrap interval."""
     boot = data.boot
-    point = _nanmean(top) / _nanmean(bottom) * scale
+    point = nanmean(top) / nanmean(bottom) * scale
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = boot.means(top) / boot.means(bottom) * scale
     counts = np.minimum((~np.isnan(top)).sum(0), (~np.isnan(bottom)).sum(0))
@@ -114,38 +146,44 @@ def _ratio_ci(data: ModelData, top: np.ndarray, bottom: np.ndarray, scale: float
 
 
 def _mean_ci(data: ModelData, values: np.ndarray):
-    point = _nanmean(values)
+    point = nanmean(values)
     return point, *data.boot.interval(data.boot.means(values), point, (~np.isnan(values)).sum(0))
 
 
 def level_summary(study: Study, datas: Dict[str, ModelData], frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, level): counts, means with CIs, efficiency."""
-    grouped = frame.groupby(["model_id", "level"], sort=False)
-    counts = grouped.agg(
+    """One row per (model, level): counts over all runs; means, CIs and ratios over the analysis rows (n)."""
+    counts = study.runs.groupby(["model_id", "level"], sort=False).agg(
         runs=("status", "size"),
         ok_runs=("status", lambda s: int((s == "ok").sum())),
         scored=("quality", "count"),
         parse_errors=("judge_status", lambda s: int((s == "parse_error").sum())),
         missing_scores=("judge_status", lambda s: int((s == "missing").sum())),
-        energy_runs=("energy_j", "count"),
+        total_mismatch=("total_mismatch", "sum"),
     )
+    used = frame[frame["in_analysis"]]
+    grouped = used.groupby(["model_id", "level"], sort=False)
     means = grouped[DIMENSIONS + PERF].mean()
-    sums = frame.dropna(subset=["energy_j", "completion_tokens"]).groupby(["model_id", "level"])[
+    n = grouped.size()
+    energy_n = grouped["energy_j"].count()
+    sums = used.dropna(subset=["energy_j", "completion_tokens"]).groupby(["model_id", "level"])[
         ["energy_j", "completion_tokens"]].sum()
     rows = []
     for model, data in datas.items():
-        quality = _mean_ci(data, data.quality)
-        latency = _mean_ci(data, data.latency)
-        energy = _mean_ci(data, data.energy)
-        per_joule, _ = _ratio_ci(data, data.quality, data.energy)
-        per_second, _ = _ratio_ci(data, data.quality, data.latency, scale=1000.0)
+        estimates = {name: _mean_ci(data, data.scored[name]) for name in SCORED}
+        estimates["latency_ms"] = _mean_ci(data, data.latency)
+        estimates["energy_j"] = _mean_ci(data, data.energy)
+        estimates["quality_per_joule"] = _ratio_ci(data, data.quality, data.energy)[0]
+        estimates["quality_per_second"] = _ratio_ci(data, data.quality, data.latency, scale=1000.0)[0]
         for j, level in enumerate(data.levels):
             key = (model, level)
-            row = {"model": model, "level": level, **counts.loc[key].to_dict(), **means.loc[key].to_dict()}
+            row = {"model": model, "level": level, **counts.loc[key].to_dict()}
+            row.update(means.loc[key].to_dict() if key in means.index else {})
+            row["n"] = int(n.get(key, 0))
+            row["energy_runs"] = int(energy_n.get(key, 0))
+            row["total_mismatch"] = int(row["total_mismatch"])
             row["error_runs"] = row["runs"] - row["ok_runs"]
             row["no_score"] = row["runs"] - row["scored"]
-            for name, (point, low, high) in (("quality", quality), ("latency_ms", latency), ("energy_j", energy),
-                                             ("quality_per_joule", per_joule), ("quality_per_second", per_second)):
+            for name, (point, low, high) in estimates.items():
                 row[name], row[f"{name}_low"], row[f"{name}_high"] = point[j], low[j], high[j]
             total = sums.loc[key] if key in sums.index else None
             tokens = total["completion_tokens"] if total is not None else 0
@@ -157,13 +195,13 @@ def level_summary(study: Study, datas: Dict[str, ModelData], frame: pd.DataFrame
 
 
 def pareto_cost(summary: pd.DataFrame) -> str:
-    """Energy when any was measured, else latency: the cost axis of the Pareto front."""
+    """Energy when any was measured, else latency: the cost axis of the study-wide Pareto front."""
     return "energy_j" if summary["energy_j"].notna().any() else "latency_ms"
 
 
-def pareto_front(summary: pd.DataFrame) -> pd.Series:
+def pareto_front(summary: pd.DataFrame, cost_column: Optional[str] = None) -> pd.Series:
     """True for (model, level) points no other point beats on both cost (lower) and quality (higher)."""
-    cost = summary[pareto_cost(summary)].to_numpy(dtype=float)
+    cost = summary[cost_column or pareto_cost(summary)].to_numpy(dtype=float)
     quality = summary["quality"].to_numpy(dtype=float)
     ok = ~np.isnan(cost) & ~np.isnan(quality)
     front = []
@@ -177,8 +215,9 @@ def pareto_front(summary: pd.DataFrame) -> pd.Series:
 
 
 def best_levels(study: Study, datas: Dict[str, ModelData], summary: pd.DataFrame) -> pd.DataFrame:
-    """Per model, the level with the highest mean quality, quality per joule and quality per second,
-    with its CI and the share of bootstrap resamples in which that level is best (how sure the pick is)."""
+    """Per model, the level with the highest mean quality, and the highest ratios quality per joule and per
+    second (ratios of means, shown as the study asks; a 0-10 score has no true zero, so they rank cost more
+    than value), with CIs and the share of bootstrap resamples in which that level is best."""
     rows = []
     for model, data in datas.items():
         own = summary[summary["model"] == model].set_index("level")
@@ -198,122 +237,22 @@ def best_levels(study: Study, datas: Dict[str, ModelData], summary: pd.DataFrame
                 share = float((winners == j).mean()) if usable.any() else np.nan
                 row.update({f"{metric}_level": best, metric: values[best],
                             f"{metric}_low": own.at[best, f"{metric}_low"],
-                            f"{metric}_high": own.at[best, f"{metric}_high"], f"{metric}_sure": share})
+                            f"{metric}_high": own.at[best, f"{metric}_high"], f"{metric}_sure": share,
+                            f"{metric}_n": own.at[best, "n"]})
             else:
                 row.update({f"{metric}_level": None, metric: np.nan, f"{metric}_low": np.nan,
-                            f"{metric}_high": np.nan, f"{metric}_sure": np.nan})
+                            f"{metric}_high": np.nan, f"{metric}_sure": np.nan, f"{metric}_n": np.nan})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def rank_biserial(diff: np.ndarray) -> float:
-    """Matched-pairs rank-biserial correlation: (R+ - R-) / (R+ + R-), zero differences dropped."""
-    from scipy.stats import rankdata
-
-    nonzero = diff[diff != 0]
-    if nonzero.size == 0:
-        return 0.0
-    ranks = rankdata(np.abs(nonzero))
-    return float((ranks[nonzero > 0].sum() - ranks[nonzero < 0].sum()) / ranks.sum())
-
-
-def wilcoxon(diff: np.ndarray):
-    """(W, p) of the paired Wilcoxon signed-rank test; all-zero differences: no evidence of a difference."""
-    from scipy.stats import wilcoxon as scipy_wilcoxon
-
-    if diff.size == 0:
-        return np.nan, np.nan
-    if not np.any(diff != 0):
-        return 0.0, 1.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = scipy_wilcoxon(diff, zero_method="wilcox", alternative="two-sided")
-    return float(result.statistic), float(result.pvalue)
-
-
-def holm(pvalues: List[float]) -> List[float]:
-    """Holm-Bonferroni adjusted p-values (step-down, monotone); NaN stays NaN and is not counted."""
-    p = np.asarray(pvalues, dtype=float)
-    adjusted = np.full(p.shape, np.nan)
-    finite = np.flatnonzero(~np.isnan(p))
-    m = finite.size
-    running = 0.0
-    for rank, i in enumerate(finite[np.argsort(p[finite], kind="stable")]):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        adjusted[i] = running
-    return adjusted.tolist()
-
-
-def _paired_diff(data: ModelData, values: np.ndarray, j: int):
-    """Mean of (level j - baseline) over questions with both, and its bootstrap interval."""
-    diff = values[:, j] - values[:, 0]
+def paired_diff(data: ModelData, values: np.ndarray, j: int, ref: int):
+    """Per-question differences (level j - level ref), their mean over questions with both, and its CI."""
+    diff = values[:, j] - values[:, ref]
     column = diff[:, None]
-    point = _nanmean(column)
+    point = nanmean(column)
     low, high = data.boot.interval(data.boot.means(column), point, (~np.isnan(column)).sum(0))
     return diff, point[0], low[0], high[0]
-
-
-def level_tests(study: Study, datas: Dict[str, ModelData], frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, non-baseline level): paired differences vs the baseline and their tests."""
-    rows = []
-    for model, data in datas.items():
-        if not data.levels or data.levels[0] != study.baseline:
-            continue  # no baseline runs for this model: nothing to compare with
-        length = length_controlled(frame[frame["model_id"] == model], data.levels)
-        model_rows = []
-        for j, level in enumerate(data.levels[1:], start=1):
-            diff, mean, low, high = _paired_diff(data, data.quality, j)
-            pairs = diff[~np.isnan(diff)]
-            w, p = wilcoxon(pairs)
-            row = {"model": model, "level": level, "baseline": study.baseline, "pairs": int(pairs.size),
-                   "quality_diff": mean, "quality_diff_low": low, "quality_diff_high": high,
-                   "wilcoxon_w": w, "p": p, "rank_biserial": rank_biserial(pairs) if pairs.size else np.nan}
-            for name, values in (("latency_diff_ms", data.latency), ("energy_diff_j", data.energy),
-                                 ("completion_diff", data.completion)):
-                _, row[name], row[f"{name}_low"], row[f"{name}_high"] = _paired_diff(data, values, j)
-            row.update(length.get(level, {}))
-            model_rows.append(row)
-        for row, adjusted in zip(model_rows, holm([r["p"] for r in model_rows])):
-            row["p_holm"] = adjusted
-        for row, adjusted in zip(model_rows, holm([r.get("adjusted_p", np.nan) for r in model_rows])):
-            row["adjusted_p_holm"] = adjusted
-        rows.extend(model_rows)
-    table = pd.DataFrame(rows, columns=LEVEL_TEST_COLUMNS)
-    alpha = study.settings.alpha
-    table["significant"] = table["p_holm"] < alpha
-    table["direction"] = [_direction(r, alpha) for r in table.itertuples()]
-    table["length_verdict"] = [_length_verdict(r, alpha) for r in table.itertuples()]
-    return table
-
-
-LEVEL_TEST_COLUMNS = [
-    "model", "level", "baseline", "pairs", "quality_diff", "quality_diff_low", "quality_diff_high", "wilcoxon_w",
-    "p", "p_holm", "rank_biserial", "latency_diff_ms", "latency_diff_ms_low", "latency_diff_ms_high",
-    "energy_diff_j", "energy_diff_j_low", "energy_diff_j_high", "completion_diff", "completion_diff_low",
-    "completion_diff_high", "raw_diff", "adjusted_diff", "adjusted_low", "adjusted_high", "adjusted_p",
-    "adjusted_p_holm",
-]
-
-
-def _direction(row, alpha: float) -> str:
-    if np.isnan(row.p_holm):
-        return "not tested"
-    if row.p_holm < alpha:
-        return "gain" if row.quality_diff > 0 else "loss"
-    return "no significant difference"
-
-
-def _length_verdict(row, alpha: float) -> str:
-    if np.isnan(row.adjusted_p_holm) or np.isnan(row.p_holm):
-        return "not estimated"
-    raw, adjusted = row.p_holm < alpha, row.adjusted_p_holm < alpha
-    if raw and adjusted and np.sign(row.adjusted_diff) == np.sign(row.quality_diff):
-        return "persists at equal answer length"
-    if raw:
-        return "vanishes at equal answer length"
-    if adjusted:
-        return "appears only at equal answer length"
-    return "no effect with or without length control"
 
 
 def _cluster_ols(y: np.ndarray, x: np.ndarray, groups: np.ndarray):
@@ -324,28 +263,42 @@ def _cluster_ols(y: np.ndarray, x: np.ndarray, groups: np.ndarray):
         return OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": groups})
 
 
-def length_controlled(own: pd.DataFrame, levels: List[str]) -> Dict[str, dict]:
-    """Per level: the raw OLS difference vs the baseline and the difference at equal completion length
-    (quality ~ level + completion_tokens, SE clustered by question). Empty when it cannot be estimated."""
+def length_controlled(own: pd.DataFrame, levels: List[str], contrasts) -> Dict[str, dict]:
+    """Within-question length control, per declared contrast (name, level, reference): the difference with
+    question fixed effects (raw_diff), and at equal completion length (quality ~ level + question + length,
+    SE clustered by question). Key "_length": the length coefficient. Empty when it cannot be estimated."""
     data = own.dropna(subset=["quality", "completion_tokens"])
-    if len(levels) < 2 or data["question_id"].nunique() < 3 or len(data) <= len(levels) + 1:
+    data = data[data["level"].isin(levels)]
+    questions = sorted(data["question_id"].unique().tolist())
+    if len(levels) < 2 or len(questions) < 3:
         return {}
-    dummies = np.column_stack([(data["level"] == lvl).to_numpy(float) for lvl in levels[1:]])
+    level_dummies = np.column_stack([(data["level"] == lvl).to_numpy(float) for lvl in levels[1:]])
+    question_dummies = np.column_stack([(data["question_id"] == q).to_numpy(float) for q in questions[1:]])
     const = np.ones((len(data), 1))
     length = data["completion_tokens"].to_numpy(float)[:, None] / LENGTH_UNIT
     y = data["quality"].to_numpy(float)
     groups = pd.factorize(data["question_id"])[0]
-    x_full = np.hstack([const, dummies, length])
-    if np.linalg.matrix_rank(x_full) < x_full.shape[1]:
+    x_raw = np.hstack([const, level_dummies, question_dummies])
+    x_full = np.hstack([x_raw, length])
+    if len(data) <= x_full.shape[1] or np.linalg.matrix_rank(x_full) < x_full.shape[1]:
         return {}
-    raw = _cluster_ols(y, np.hstack([const, dummies]), groups)
+    raw = _cluster_ols(y, x_raw, groups)
     full = _cluster_ols(y, x_full, groups)
-    ci = np.asarray(full.conf_int())
     out = {}
-    for i, level in enumerate(levels[1:], start=1):
-        out[level] = {"raw_diff": raw.params[i], "adjusted_diff": full.params[i], "adjusted_low": ci[i, 0],
-                      "adjusted_high": ci[i, 1], "adjusted_p": full.pvalues[i]}
+    for name, level, reference in contrasts:
+        if level not in levels or reference not in levels:
+            continue
+        weights = np.zeros(x_full.shape[1])
+        if levels.index(level):
+            weights[levels.index(level)] += 1.0
+        if levels.index(reference):
+            weights[levels.index(reference)] -= 1.0
+        test = full.t_test(weights)
+        low, high = np.asarray(test.conf_int()).ravel()
+        out[name] = {"raw_diff": float(weights[:-1] @ raw.params), "adjusted_diff": float(np.ravel(test.effect)[0]),
+                     "adjusted_low": low, "adjusted_high": high, "adjusted_p": float(np.ravel(test.pvalue)[0])}
     k = x_full.shape[1] - 1
+    ci = np.asarray(full.conf_int())
     out["_length"] = {"length_coef": full.params[k], "length_low": ci[k, 0], "length_high": ci[k, 1],
                       "length_p": full.pvalues[k]}
     return out
@@ -377,27 +330,41 @@ def spearman(x: pd.Series, y: pd.Series):
     return float(rho), float(p), len(both)
 
 
-def model_tests(study: Study, datas: Dict[str, ModelData], frame: pd.DataFrame) -> pd.DataFrame:
-    """Per model (and all models pooled for the judge-bias check): Friedman, length coefficient, bias."""
+def model_tests(study: Study, datas: Dict[str, ModelData], frame: pd.DataFrame,
+                lengths: Dict[str, dict]) -> pd.DataFrame:
+    """Per model: Friedman (secondary), the within-question length coefficient, the judge-length check.
+    With several models, a "(within models)" row: the length check on ranks taken within each model, so
+    differences between models (one writes longer and better answers) do not pass for a judge bias."""
     rows = []
     for model, data in datas.items():
         chi2, p, w, n = friedman(data)
         own = frame[frame["model_id"] == model]
         row = {"model": model, "levels": len(data.levels), "complete_questions": n,
                "friedman_chi2": chi2, "friedman_p": p, "kendall_w": w}
-        row.update(length_controlled(own, data.levels).get("_length", {}))
+        row.update(lengths.get(model, {}).get("_length", {}))
         row.update(_bias(own))
         rows.append(row)
     if len(datas) > 1:
-        rows.append({"model": "(all models)", **_bias(frame)})
+        rows.append({"model": WITHIN_MODELS, **_bias(_within_model_ranks(frame))})
     return pd.DataFrame(rows, columns=MODEL_TEST_COLUMNS)
 
 
+WITHIN_MODELS = "(within models)"
 MODEL_TEST_COLUMNS = [
     "model", "levels", "complete_questions", "friedman_chi2", "friedman_p", "kendall_w", "length_coef",
     "length_low", "length_high", "length_p", "conciseness_length_rho", "conciseness_length_p",
     "quality_length_rho", "quality_length_p", "bias_n",
 ]
+
+
+def _within_model_ranks(frame: pd.DataFrame) -> pd.DataFrame:
+    """Scored runs with quality, conciseness and length replaced by their ranks within the model, centred on
+    the model's mean rank: a Spearman correlation of these is the pooled within-model correlation."""
+    scored = frame[frame["quality"].notna()].copy()
+    for column in ("quality", "conciseness", "completion_tokens"):
+        ranks = scored.groupby("model_id")[column].rank()
+        scored[column] = ranks - ranks.groupby(scored["model_id"]).transform("mean")
+    return scored
 
 
 def _bias(frame: pd.DataFrame) -> dict:

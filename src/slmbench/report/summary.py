@@ -9,8 +9,10 @@ from typing import List, Optional
 from ..layout import PLOTS
 from ..records import atomic_output
 from .analysis import Analysis, load_analysis
+from .captions import VECTOR, caption
 from .dataquality import energy_note
 from .findings import QUESTIONS, ci, num, question_text
+from .stats import WITHIN_MODELS, row_set_note
 
 
 def _md(text) -> str:
@@ -36,16 +38,20 @@ def _data_section(analysis: Analysis) -> List[str]:
         "",
         f"**Energy.** {_md(energy_note(study))}",
         "",
-        f"Intervals are {study.settings.confidence:.0%} percentile intervals from a bootstrap that resamples "
-        f"questions ({study.settings.bootstrap_samples} resamples); p-values are Holm-corrected within a model "
-        f"(significance level {study.settings.alpha}).",
+        f"**Methods.** Intervals are {study.settings.confidence:.0%} percentile intervals from a bootstrap that "
+        f"resamples questions ({study.settings.bootstrap_samples} resamples). Primary analysis: a mixed model "
+        "metric ~ level × model + (1 | question) with likelihood-ratio tests; then the declared paired contrasts "
+        "(each level vs the baseline, the padding level vs the level it pads) tested with a sign-flip permutation "
+        "test of the mean difference, Holm-corrected over the whole family of each metric (all models × contrasts; "
+        f"family size given beside each p), significance level {study.settings.alpha}. "
+        f"Rows: {_md(row_set_note(runs))}",
     ]
 
 
 def _best_table(analysis: Analysis) -> List[str]:
     conf = analysis.study.settings.confidence
-    lines = ["| model | best level by quality per joule | quality per J | CI | best level by quality per second | "
-             "quality per s | CI |", "|---|---|---|---|---|---|---|"]
+    lines = ["| model | highest ratio quality per joule at | quality per J | CI "
+             "| highest ratio quality per second at | quality per s | CI | n |", "|---|---|---|---|---|---|---|---|"]
     for r in analysis.best.itertuples():
         per_j = ((r.quality_per_joule_level, num(r.quality_per_joule, 4),
                   ci(r.quality_per_joule_low, r.quality_per_joule_high, conf, 4))
@@ -53,7 +59,8 @@ def _best_table(analysis: Analysis) -> List[str]:
         per_s = ((r.quality_per_second_level, num(r.quality_per_second, 3),
                   ci(r.quality_per_second_low, r.quality_per_second_high, conf, 3))
                  if r.quality_per_second_level else ("n/a (no scores)", "n/a", "n/a"))
-        lines.append("| " + " | ".join(_md(x) for x in (r.model, *per_j, *per_s)) + " |")
+        n = "n/a" if r.quality_per_second_n != r.quality_per_second_n else int(r.quality_per_second_n)
+        lines.append("| " + " | ".join(_md(x) for x in (r.model, *per_j, *per_s, n)) + " |")
     return lines
 
 
@@ -61,7 +68,7 @@ def _caveats(analysis: Analysis) -> List[str]:
     study = analysis.study
     runs = study.runs
     status = runs["judge_status"].value_counts()
-    bias = analysis.model_tests[analysis.model_tests["model"] == "(all models)"]
+    bias = analysis.model_tests[analysis.model_tests["model"] == WITHIN_MODELS]
     if bias.empty:
         bias = analysis.model_tests
     rho = bias["quality_length_rho"].iloc[0] if len(bias) else float("nan")
@@ -69,7 +76,8 @@ def _caveats(analysis: Analysis) -> List[str]:
         f"Questions: {len(study.questions)} question(s); the results describe this question set and these "
         "categories, and a small set gives wide intervals.",
         f"Judge: an LLM judge scores the canonical question and the answer; it may favour longer answers "
-        f"(total score vs answer length: Spearman rho = {num(rho)}). {int(status.get('parse_error', 0))} parse "
+        f"(total score vs answer length within model: Spearman rho = {num(rho)}). "
+        f"{int(status.get('parse_error', 0))} parse "
         f"error(s) and {int(status.get('missing', 0))} run(s) without a score are excluded from every quality mean.",
         f"Power source: {_counts(runs['power_source'])}. {_md(energy_note(study))}",
         f"Device: {_counts(runs['device'])}; power mode: {_counts(runs['power_mode'])}.",
@@ -96,7 +104,11 @@ def render_summary(analysis: Analysis, plots_dir: Optional[str] = None) -> str:
         lines += [f"- {_md(f.text)}" for f in found] or ["- Nothing to report: no data for this question."]
         lines.append("")
     if plots_dir is not None:
-        lines += ["## Plots", ""] + [f"![{name}]({plots_dir}/{name}.png)" for name in PLOTS] + [""]
+        lines += ["## Figures", ""]
+        for number, name in enumerate(PLOTS, start=1):
+            lines += [f"![{name}]({plots_dir}/{name}.png)", "",
+                      f"*Figure {number}. {_md(caption(analysis, name))}* "
+                      f"(vector: [{name}.{VECTOR}]({plots_dir}/{name}.{VECTOR}))", ""]
     lines += ["## Caveats", ""] + _caveats(analysis) + [""]
     return "\n".join(lines)
 

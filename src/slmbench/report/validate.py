@@ -1,8 +1,10 @@
 """The study's integrity checks on the merged runs and scores, written to validation.txt.
 
-FAIL: the data does not match the design (counts, missing or duplicate runs, scores out of range, prompt
-tokens not growing with the level). WARN: counted problems that the reports handle (failed runs, judge
-parse errors, missing energy). With strict=True a FAIL stops the run (exit status 2) after the file is written.
+FAIL: the data does not match the design (counts, missing or duplicate runs, scores out of range, totals
+that are not the sum of their dimensions, prompt tokens not growing with the level) or cannot answer it (a
+(model, level) where most runs failed or have no usable score). WARN: counted problems that the reports
+handle (failed runs, judge parse errors, missing energy, a mean score outside the seed's plausible 5-9).
+With strict=True a FAIL stops the run (exit status 2) after the file is written.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import pandas as pd
 from ..errors import UserError
 from ..prompt_rows import read_prompt_rows
 from ..records import atomic_output
-from .data import DIMENSIONS, KEY, duplicate_keys, read_runs, read_scores
+from .data import DIMENSIONS, KEY, TOTAL_TOLERANCE, duplicate_keys, join_runs_scores, read_runs, read_scores
 from .dataquality import energy_reason
 
 SHOW = 5  # examples listed per failed check
-TOLERANCE = 1e-6
+TOLERANCE = TOTAL_TOLERANCE
+MIN_USABLE_SHARE = 0.5  # below this share of usable runs in a (model, level), the comparison is not answered
+PLAUSIBLE_MEAN = (5.0, 9.0)  # the seed's plausibility check of the mean total score
 
 
 @dataclass
@@ -148,7 +152,8 @@ def score_checks(runs: pd.DataFrame, scores: pd.DataFrame) -> List[Check]:
     wrong_sum = ok[(ok[DIMENSIONS].sum(axis=1) - ok["total_score"]).abs() > TOLERANCE]
     for bad, name, what in ((blank, "scored rows have every number", "ok rows with an empty score"),
                             (out_of_range, "score range 0-10 (dimensions 0-2.5)", "rows out of range"),
-                            (wrong_sum, "total_score = sum of the four dimensions", "rows where it is not")):
+                            (wrong_sum, "total_score = sum of the four dimensions",
+                             "rows where it is not (never averaged)")):
         checks.append(Check("FAIL" if len(bad) else "PASS", name,
                             f"{len(bad)} {what}, rows {_examples(bad['row'].tolist())}" if len(bad)
                             else f"all {len(ok)} scored rows"))
@@ -166,6 +171,51 @@ def score_checks(runs: pd.DataFrame, scores: pd.DataFrame) -> List[Check]:
     checks.append(Check("WARN" if stray else "PASS", "run_error scores belong to failed runs",
                         f"{len(stray)} do not: {_examples(stray)}" if stray else f"{len(run_error)} run_error rows"))
     return checks
+
+
+def usable_run_checks(runs: pd.DataFrame, scores: pd.DataFrame, exp: dict) -> List[Check]:
+    """Per (model, level) of the design: runs that ran and have a usable score (judge ok, total = sum of the
+    dimensions), against the expected number of questions. FAIL when most runs failed or most expected runs
+    are not usable (all failed included); WARN when some are not."""
+    joined = join_runs_scores(runs.drop_duplicates(KEY), scores.drop_duplicates(KEY))
+    expected = len(exp["question_ids"])
+    failing, short = [], []
+    for model in exp["models"]:
+        for level in exp["levels"]:
+            cell = joined[(joined["model_id"] == model) & (joined["level"] == level)]
+            failed = int((cell["status"] != "ok").sum())
+            usable = int(cell["usable"].sum())
+            text = f"{model} {level}: {usable} usable of {expected} expected ({failed} failed)"
+            if (len(cell) and failed > len(cell) / 2) or usable < MIN_USABLE_SHARE * expected or (
+                    expected and usable == 0):
+                failing.append(text)
+            elif usable < expected:
+                short.append(text)
+    if failing:
+        return [Check("FAIL", "usable runs per (model, level)",
+                      f"{len(failing)} (model, level) where most runs failed or have no usable score: "
+                      f"{_examples(failing)}")]
+    if short:
+        return [Check("WARN", "usable runs per (model, level)",
+                      f"{len(short)} (model, level) with fewer usable runs than expected: {_examples(short)}")]
+    return [Check("PASS", "usable runs per (model, level)", f"all {expected} expected runs usable in every cell")]
+
+
+def plausibility_checks(runs: pd.DataFrame, scores: pd.DataFrame) -> List[Check]:
+    """The seed's check: a mean total score outside 5-9 suggests a judge or parsing problem (WARN only)."""
+    joined = join_runs_scores(runs.drop_duplicates(KEY), scores.drop_duplicates(KEY))
+    used = joined[joined["usable"]]
+    if used.empty:
+        return [Check("INFO", "mean score plausible (5-9)", "no usable scores")]
+    low, high = PLAUSIBLE_MEAN
+    means = used.groupby("model_id", sort=False)["quality"].mean()
+    outside = [f"{model} {mean:.2f}" for model, mean in means.items() if not low <= mean <= high]
+    overall = used["quality"].mean()
+    if outside or not low <= overall <= high:
+        return [Check("WARN", "mean score plausible (5-9)",
+                      f"overall {overall:.2f}; outside {low:g}-{high:g}: {_examples(outside) or 'overall'}")]
+    return [Check("PASS", "mean score plausible (5-9)",
+                  f"overall {overall:.2f}; per model " + ", ".join(f"{m} {v:.2f}" for m, v in means.items()))]
 
 
 def energy_checks(runs: pd.DataFrame) -> List[Check]:
@@ -221,7 +271,8 @@ def validate_results(runs_path, scores_path, expected: Optional[dict], out_txt, 
     scores = read_scores(scores_path)
     exp = _expected(expected, runs)
     checks = (count_checks(runs, exp) + combination_checks(runs, exp) + run_checks(runs)
-              + token_growth_checks(runs, exp) + score_checks(runs, scores) + energy_checks(runs))
+              + token_growth_checks(runs, exp) + score_checks(runs, scores) + usable_run_checks(runs, scores, exp)
+              + plausibility_checks(runs, scores) + energy_checks(runs))
     text = render(checks, runs_path, scores_path, exp, runs)
     with atomic_output(out_txt) as fh:
         fh.write(text)

@@ -14,7 +14,7 @@ from .analysis import Analysis, load_analysis
 from .data import DIMENSIONS
 from .dataquality import energy_reason
 from .findings import question_text
-from .stats import measured
+from .stats import measured, row_set_note
 from .xlsx import SCALES, Book, Col, about_sheet, write_cell, write_notes, write_table
 
 
@@ -25,24 +25,26 @@ def _ci_cols(key: str, header: str, fmt: str, scale: Optional[str] = None) -> Li
 
 COMPARISON = [
     Col("model", "model"), Col("level", "level"), Col("runs", "runs", "int"), Col("scored", "scored runs", "int"),
+    Col("n", "n (runs behind every mean)", "int"),
     *_ci_cols("quality", "quality (0-10)", "f2", "high"),
-    *[Col(d, f"{d} (0-2.5)", "f2") for d in DIMENSIONS],
+    *[col for d in DIMENSIONS for col in _ci_cols(d, f"{d} (0-2.5)", "f2")],
     *_ci_cols("latency_ms", "latency ms", "int", "low"),
     Col("ttft_ms", "TTFT ms", "int", scale="low"), Col("prefill_tok_s", "prefill tok/s", "f1"),
     Col("decode_tok_s", "decode tok/s", "f1", scale="high"),
     *_ci_cols("energy_j", "energy J", "f3", "low"),
     Col("joules_per_token", "J per output token", "f4", scale="low"),
     Col("prompt_tokens", "prompt tokens", "f1"), Col("completion_tokens", "completion tokens", "f1"),
-    *_ci_cols("quality_per_joule", "quality per J", "f4", "high"),
-    *_ci_cols("quality_per_second", "quality per s", "f3", "high"),
+    *_ci_cols("quality_per_joule", "quality per J (ratio)", "f4", "high"),
+    *_ci_cols("quality_per_second", "quality per s (ratio)", "f3", "high"),
     Col("pareto", "Pareto front"), Col("best_for", "best level of this model for"),
 ]
 BEST = [Col("model", "model")] + [
-    col for metric, label, fmt in (("quality", "quality", "f2"), ("quality_per_joule", "quality per J", "f4"),
-                                   ("quality_per_second", "quality per s", "f3"))
+    col for metric, label, fmt in (("quality", "quality", "f2"), ("quality_per_joule", "quality per J (ratio)", "f4"),
+                                   ("quality_per_second", "quality per s (ratio)", "f3"))
     for col in (Col(f"{metric}_level", f"best level by {label}"), Col(metric, label, fmt),
                 Col(f"{metric}_low", f"{label} CI low", fmt), Col(f"{metric}_high", f"{label} CI high", fmt),
-                Col(f"{metric}_sure", f"share of resamples where best ({label})", "pct"))
+                Col(f"{metric}_sure", f"share of resamples where best ({label})", "pct"),
+                Col(f"{metric}_n", f"n ({label})", "int"))
 ]
 CATEGORY = [
     Col("model", "model"), Col("category", "category"), Col("level", "level"), Col("runs", "runs", "int"),
@@ -51,17 +53,50 @@ CATEGORY = [
     Col("completion_tokens", "completion tokens", "f1"),
 ]
 LEVEL_TESTS = [
-    Col("model", "model"), Col("level", "level"), Col("baseline", "vs"), Col("pairs", "paired questions", "int"),
+    Col("model", "model"), Col("contrast", "contrast"), Col("level", "level"), Col("baseline", "vs"),
+    Col("pairs", "n (paired questions)", "int"),
     *_ci_cols("quality_diff", "quality difference", "f2", "high"),
-    Col("wilcoxon_w", "Wilcoxon W", "f1"), Col("p", "p", "p"), Col("p_holm", "p (Holm)", "p"),
-    Col("rank_biserial", "rank-biserial r", "f2"), Col("significant", "significant"), Col("direction", "result"),
+    Col("p", "p (sign-flip permutation)", "p"), Col("p_holm", "p (Holm)", "p"),
+    Col("family_size", "family size", "int"), Col("effect_dz", "effect size d_z", "f2"),
+    Col("significant", "significant"), Col("direction", "result"),
     *_ci_cols("latency_diff_ms", "latency difference ms", "int"),
     *_ci_cols("energy_diff_j", "energy difference J", "f3"),
     *_ci_cols("completion_diff", "completion tokens difference", "f1"),
-    Col("raw_diff", "OLS difference", "f2"),
-    Col("adjusted_diff", "difference at equal length", "f2"), Col("adjusted_low", "equal length CI low", "f2"),
-    Col("adjusted_high", "equal length CI high", "f2"), Col("adjusted_p_holm", "equal length p (Holm)", "p"),
-    Col("length_verdict", "length control"),
+    Col("raw_diff", "difference with question fixed effects", "f2"),
+    Col("adjusted_diff", "difference at equal length (within question)", "f2"),
+    Col("adjusted_low", "equal length CI low", "f2"), Col("adjusted_high", "equal length CI high", "f2"),
+    Col("adjusted_p_holm", "equal length p (Holm)", "p"), Col("length_verdict", "within-question length control"),
+]
+CONTRASTS = [
+    Col("model", "model"), Col("contrast", "contrast"), Col("metric", "metric"), Col("estimate", "estimate", "f3"),
+    Col("ci_low", "ci_low", "f3"), Col("ci_high", "ci_high", "f3"), Col("p_raw", "p_raw", "p"),
+    Col("p_adj", "p_adj", "p"), Col("family_size", "family_size", "int"), Col("n", "n", "int"),
+    Col("effect_dz", "effect size d_z", "f2"), Col("significant", "significant"),
+]
+MIXED = [
+    Col("metric", "metric"), Col("test", "test"), Col("chi2", "LR chi2", "f2"), Col("df", "df", "int"),
+    Col("p", "p", "p"), Col("n", "n (scored runs)", "int"), Col("questions", "questions", "int"),
+    Col("question_sd", "question SD", "f3"), Col("residual_sd", "residual SD", "f3"),
+    Col("converged", "converged"), Col("formula", "model"), Col("note", "note", width=50),
+]
+PARETO = [
+    Col("model", "model"), Col("level", "level"), Col("cost", "cost"), Col("quality", "quality (0-10)", "f2"),
+    Col("cost_value", "cost (J or ms)", "f3"), Col("on_front", "on the front"),
+    Col("front_share", "share of resamples on the front", "pct", scale="high"), Col("n", "n", "int"),
+]
+MARGINAL = [
+    Col("model", "model"), Col("level", "level"), Col("baseline", "vs"), Col("n", "n (paired questions)", "int"),
+    *_ci_cols("quality_gain", "quality gain", "f2"), *_ci_cols("extra_energy_j", "extra J", "f3"),
+    *_ci_cols("extra_latency_ms", "extra ms", "int"), *_ci_cols("joules_per_point", "extra J per quality point", "f3"),
+    *_ci_cols("ms_per_point", "extra ms per quality point", "int"), Col("note", "note", width=60),
+]
+SENSITIVITY = [
+    Col("model", "model"), Col("contrast", "contrast"), Col("estimate", "quality difference", "f2"),
+    Col("ci_low", "CI low", "f2"), Col("ci_high", "CI high", "f2"), Col("n", "n", "int"),
+    Col("truncated_runs", "truncated runs (finish_reason length)", "int"),
+    Col("estimate_without", "difference without truncated", "f2"), Col("ci_low_without", "CI low", "f2"),
+    Col("ci_high_without", "CI high", "f2"), Col("n_without", "n without", "int"),
+    Col("p_adj_without", "p (Holm) without", "p"),
 ]
 MODEL_TESTS = [
     Col("model", "model"), Col("levels", "levels", "int"),
@@ -72,7 +107,7 @@ MODEL_TESTS = [
     Col("conciseness_length_rho", "Spearman conciseness vs length", "f3"),
     Col("conciseness_length_p", "p (conciseness)", "p"),
     Col("quality_length_rho", "Spearman quality vs length", "f3"), Col("quality_length_p", "p (quality)", "p"),
-    Col("bias_n", "scored runs", "int"),
+    Col("bias_n", "n (scored runs)", "int"),
 ]
 ROOFLINE = [
     Col("model", "model"), Col("level", "level"), Col("device", "device"), Col("board", "board (table key)"),
@@ -89,7 +124,8 @@ DATA_QUALITY = [
     Col("model", "model"), Col("level", "level"), Col("runs", "runs", "int"), Col("ok_runs", "ok runs", "int"),
     Col("error_runs", "failed runs", "int"), Col("scored", "scored", "int"),
     Col("parse_errors", "judge parse errors", "int"), Col("run_errors", "failed runs not judged", "int"),
-    Col("missing_scores", "no score row", "int"), Col("energy_runs", "energy measured", "int"),
+    Col("missing_scores", "no score row", "int"), Col("total_mismatch", "total not the sum of dimensions", "int"),
+    Col("usable", "usable (in the analysis)", "int"), Col("energy_runs", "energy measured", "int"),
     Col("energy_missing", "energy missing", "int"), Col("energy_missing_reason", "why energy is missing", width=80),
 ]
 OVERVIEW = [
@@ -164,23 +200,33 @@ def _png_size(png: bytes):
     return width, height
 
 
-def _plots_sheet(book: Book, figures: Dict[str, bytes]) -> None:
+IMAGE_SCALE = 0.3  # the 300-dpi PNGs at about screen size
+
+
+def _plots_sheet(book: Book, figures: Dict[str, Dict[str, bytes]]) -> None:
     ws = book.sheet("plots")
     row = 0
-    for name, png in figures.items():
+    for name, encoded in figures.items():
+        png = encoded["png"]
         ws.write_string(row, 0, name, book.formats["title"])
-        options = {"image_data": io.BytesIO(png), "x_scale": 0.8, "y_scale": 0.8, "object_position": 3}
+        options = {"image_data": io.BytesIO(png), "x_scale": IMAGE_SCALE, "y_scale": IMAGE_SCALE,
+                   "object_position": 3}
         ws.insert_image(row + 1, 0, f"{name}.png", options)
-        row += 3 + int(_png_size(png)[1] * 0.8 / 20)
+        row += 3 + int(_png_size(png)[1] * IMAGE_SCALE / 20)
 
 
-def comparison_book(analysis: Analysis, figures: Dict[str, bytes]) -> Book:
+def comparison_book(analysis: Analysis, figures: Dict[str, Dict[str, bytes]]) -> Book:
     book = Book()
     summary = analysis.summary.assign(best_for=_best_for(analysis))
     write_table(book, book.sheet("comparison"), summary, COMPARISON, freeze_cols=2)
     write_table(book, book.sheet("best_levels"), analysis.best, BEST, freeze_cols=1)
     write_table(book, book.sheet("by_category"), analysis.categories, CATEGORY, freeze_cols=3)
     write_table(book, book.sheet("statistics"), analysis.tests, LEVEL_TESTS, freeze_cols=2)
+    write_table(book, book.sheet("contrasts"), analysis.contrasts, CONTRASTS, freeze_cols=3)
+    write_table(book, book.sheet("mixed_model"), analysis.mixed, MIXED, freeze_cols=2)
+    write_table(book, book.sheet("pareto"), analysis.pareto, PARETO, freeze_cols=3)
+    write_table(book, book.sheet("marginal_costs"), analysis.marginal, MARGINAL, freeze_cols=2)
+    write_table(book, book.sheet("sensitivity"), analysis.sensitivity, SENSITIVITY, freeze_cols=2)
     write_table(book, book.sheet("model_tests"), analysis.model_tests, MODEL_TESTS, freeze_cols=1)
     write_table(book, book.sheet("roofline"), analysis.roofline, ROOFLINE, freeze_cols=2)
     write_table(book, book.sheet("findings"), _findings_frame(analysis), FINDINGS)
@@ -192,13 +238,30 @@ def comparison_book(analysis: Analysis, figures: Dict[str, bytes]) -> Book:
     what = ("Model x level comparison: quality with confidence intervals, latency, energy, efficiency, "
             "statistics, findings, data quality.")
     about_sheet(book, common_notes(analysis, what) + [
-        ("quality per J / per s", "mean quality / mean energy (J) and / mean latency (s) of the same model and "
-                                  "level; their CIs come from the same bootstrap."),
+        ("rows", row_set_note(analysis.study.runs)),
+        ("quality per J / per s", "ratios: mean quality / mean energy (J) and / mean latency (s) of the same model "
+                                  "and level; their CIs come from the same bootstrap. A 0-10 score has no true zero, "
+                                  "so a ratio ranks cost more than value: read the pareto and marginal_costs sheets."),
         ("J per output token", "sum of energy / sum of completion tokens over runs with both measured."),
-        ("statistics", "Wilcoxon signed-rank per level vs the baseline over questions scored at both, Holm-corrected "
-                       "within a model; rank-biserial r as effect size; Friedman across levels over questions scored "
-                       "at every level. Equal-length difference: OLS quality ~ level + completion tokens with "
-                       "standard errors clustered by question."),
+        ("mixed_model", "the primary analysis: per metric, a linear mixed model metric ~ level x model + "
+                        "(1 | question) (+ (1 | variant) when runs carry variants), fitted by maximum likelihood "
+                        "(statsmodels MixedLM); likelihood-ratio tests of the overall level effect and of the "
+                        "level x model interaction."),
+        ("contrasts", "declared family per metric: each level vs the baseline and the padding level vs the level "
+                      "it pads, for every model. estimate = mean per-question difference with its bootstrap CI; "
+                      "p_raw from a paired sign-flip permutation test of that mean (seeded); p_adj = Holm over the "
+                      "whole family of the metric (statsmodels multipletests), family_size tests."),
+        ("statistics", "the quality rows of contrasts with the paired cost differences of the same contrast and "
+                       "the within-question length control: OLS quality ~ level + question fixed effects + "
+                       "completion tokens, standard errors clustered by question, Holm over the family. Friedman "
+                       "(model_tests) is secondary."),
+        ("pareto", "per model, the levels no other level of that model beats on both quality and cost (energy, "
+                   "latency), and the share of bootstrap resamples in which each level is on that front."),
+        ("marginal_costs", "each level vs the baseline: paired mean differences and extra J and ms per extra "
+                           "quality point (ratio of the mean differences), with bootstrap CIs; no CI where the "
+                           "quality gain's CI includes 0."),
+        ("sensitivity", "the quality contrasts again without answers cut at max_tokens (finish_reason length); "
+                        "empty when no answer was cut."),
         ("roofline", "decode tok/s / (memory bandwidth / model file bytes): each generated token reads every weight "
                      "once. Bandwidth from config report.memory_bandwidth_gb_s, matched in the run's device string."),
         ("Pareto front", "(model, level) points no other point beats on both cost (energy, or latency when no "
@@ -301,7 +364,7 @@ BUILDERS: Dict[str, Callable] = {
 }
 
 
-def write_workbooks(analysis: Analysis, outdir, figures: Optional[Dict[str, bytes]] = None) -> List[Path]:
+def write_workbooks(analysis: Analysis, outdir, figures: Optional[Dict[str, Dict[str, bytes]]] = None) -> List[Path]:
     """Build all six in memory first, then write each atomically: a failure leaves no partial workbook."""
     if figures is None:
         from .plots import render_figures
