@@ -139,3 +139,24 @@ def test_repeated_verdicts_become_one_score_per_run(tmp_path):
     assert scores.loc[1, "total_score"] == 6.0 and scores.loc[1, "judge_status"] == "ok"
     assert scores.loc[2, "total_score"] == 4.0 and scores.loc[2, "judge_status"] == "ok"
     assert scores.loc[3, "judge_status"] == "parse_error" and scores.loc[3, "total_score"] != scores.loc[3, "total_score"]
+
+
+def test_the_token_check_is_the_level_rule_p_above_l3_and_controls_above_l0(study):
+    """slmbench.levels' rule: P must outgrow L3 (not only L0); a length-matched control only L0."""
+    rows = [dict(r) for r in study["run_rows"]]
+    means = {r["level"]: r["prompt_tokens"] for r in rows}
+    for row in rows:
+        if row["level"] == "P":
+            row["prompt_tokens"] = (means["L0"] + means["L3"]) // 2  # longer than L0, shorter than L3
+    write_jsonl(study["runs"], rows)
+    text = check(study)
+    assert "FAIL  mean prompt tokens grow with level (all models):" in text and "not longer than L3" in text
+    assert "per step L1 +" in text and "(band +50..150)" in text
+
+    controls = [{**r, "level": "P1"} for r in study["run_rows"] if r["level"] == "L3"]
+    for row in controls:
+        row["prompt_tokens"] = means["L0"] + 1  # shorter than L1..P: fine for a control
+    write_jsonl(study["runs"], study["run_rows"] + controls)
+    study["expected"]["levels"] = [*LEVELS, "P1"]
+    text = check(study)
+    assert "PASS  mean prompt tokens grow with level (all models):" in text and "controls P1" in text
