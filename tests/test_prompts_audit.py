@@ -119,7 +119,8 @@ def test_strict_audit_exits_non_zero_with_one_line_after_writing_the_report(tmp_
     proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "audit", str(sheet), "--out", str(out),
                            "--questions", str(questions), "--strict"], capture_output=True, text=True)
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.count("\n") == 1 and "strict_audit" in proc.stderr and "question 1 L1: boilerplate" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "strict_audit" in proc.stderr
+    assert "question 1 L1: boilerplate" in proc.stderr
     assert len(read_csv(out)) == 25
     lenient = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "audit", str(sheet), "--out",
                               str(out), "--questions", str(questions)], capture_output=True, text=True)

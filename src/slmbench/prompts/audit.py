@@ -97,7 +97,8 @@ def audit_rows(prompts: Sequence[Prompt], references: Dict[int, List[str]], enc,
         shared_by = shared[(name, normal(addition))] if name != "L0" else None
         boilerplate = bool(shared_by and shared_by >= 2 and shared_by > BOILERPLATE_SHARE * n_questions)
         if boilerplate:
-            problems.append(("boilerplate", f"boilerplate: the same addition in {shared_by} of {n_questions} questions"))
+            problems.append(("boilerplate",
+                             f"boilerplate: the same addition in {shared_by} of {n_questions} questions"))
         leaks = leaked(references.get(qid, []), levels["L0"].text if "L0" in levels else "", addition) \
             if name != "L0" else []
         if leaks:

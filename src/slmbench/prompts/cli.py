@@ -121,7 +121,8 @@ def register(subparsers) -> None:
     audit = sub.add_parser("audit", help="prompt_audit.csv (+ the review workbook): growth per step and band, "
                                          "cumulative levels, boilerplate, answer leaks, visible-output demands, "
                                          "labelled padding")
-    audit.add_argument("source", nargs="+", help="a prompt workbook (.xlsx) or <category>_prompts_hierarchical.csv files")
+    audit.add_argument("source", nargs="+",
+                       help="a prompt workbook (.xlsx) or <category>_prompts_hierarchical.csv files")
     audit.add_argument("--out", required=True, help="prompt_audit.csv")
     audit.add_argument("--review", help="also write the review workbook (prompt_review.xlsx) here")
     audit.add_argument("--questions", help="question.jsonl: its ids, categories and `reference` fields")
