@@ -28,6 +28,13 @@ AUDIENCE = re.compile(r"\b(?:for|to)\s+(?P<a>(?:your |an? |the )?(?:[\w-]+ ){0,3
                       r"visitors|people|residents|reader))\b", re.I)
 COUNT = re.compile(rf"\b(?:list|propose|suggest|name|give|provide|describe|share|outline|identify|offer)\s+"
                    rf"(?:a |an |the |me )?(?P<n>{NUMBER_WORDS}|\d{{1,2}})\s+(?P<what>(?:[\w-]+\s+){{0,2}}[\w-]+)", re.I)
+DELIVERABLES = [  # (pattern, kind): templates.KIND_TEXTS says what each kind needs
+    (r"\bemail\b", "email"), (r"\bblog post\b", "blog post"), (r"\boutline\b", "outline"),
+    (r"\bshort story\b|\bstory\b", "story"), (r"\bpoe(?:m|ts?)\b|\brhyme", "verse"), (r"\bheadline", "headline"),
+    (r"\blesson plan\b", "lesson plan"), (r"\bparagraph\b", "paragraph"), (r"\bscale of\b|\brating", "rating"),
+    (r"\bprove\b|\bproof", "proof"), (r"\bworkflow\b|\bstep-by-step\b", "procedure"),
+    (r"\btranslat", "translation"), (r"\bexamples?\b", "examples"), (r"\bcompar|\bdifferences?\b", "comparison"),
+]
 ASKED_QUANTITY = re.compile(r"(?:what(?:'s| is| was| will be)\s+(?P<a>the [^?.\n]+))|(?:find (?P<b>the [^.?\n]+))|"
                             r"(?:how many (?P<c>[^?.\n]+))|(?:express (?P<d>[^.?\n]+))", re.I)
 BUILD = re.compile(r"\b(?:write|implement|develop|create|compose|draft|craft|construct|design|edit|describe|"
@@ -51,6 +58,23 @@ def words(text: str, limit: int) -> str:
     return " ".join(kept).strip(" ,;:-")
 
 
+MATERIAL_LINE = re.compile(r"^\s*(?:\d+[.)]|[a-z][.)]|[-*•])\s")
+
+
+def instruction_text(text: str) -> str:
+    """The question without the material it supplies (enumerated items, code blocks, the line after a colon),
+    so that questions asked inside a passage are not counted as the question's own."""
+    kept, in_code, after_colon = [], False, False
+    for line in text.splitlines():
+        if line.strip().startswith("```"):
+            in_code = not in_code
+            continue
+        if not (in_code or after_colon or MATERIAL_LINE.match(line)):
+            kept.append(line)
+        after_colon = line.rstrip().endswith(":")
+    return "\n".join(kept) or text
+
+
 def sentences(text: str) -> List[str]:
     flat = " ".join(text.split())
     return [s.strip() for s in re.split(r"(?<=[.?!])\s+(?=[A-Z\"“'(])", flat) if s.strip()]
@@ -71,6 +95,7 @@ class QuestionFacts:
     quantity: Optional[str] = None  # the value a calculation asks for
     material: bool = False  # it supplies a text, data or code to work on
     numbers: List[str] = field(default_factory=list)  # the values it gives
+    kinds: List[str] = field(default_factory=list)  # the kinds of text it asks for (DELIVERABLES)
 
     @property
     def seed(self) -> int:
@@ -80,11 +105,12 @@ class QuestionFacts:
 
 def read_facts(question_id: int, category: str, text: str) -> QuestionFacts:
     flat = " ".join(text.split())
+    own = " ".join(instruction_text(text).split())
     parts = sentences(text.split("\n")[0]) or [flat]
-    asked = [s for s in sentences(text) if s.endswith("?")]
-    build = BUILD.search(flat)
+    asked = [s for s in sentences(own) if s.endswith("?")]
+    build = BUILD.search(own)
     if asked:  # a direct question says best what is asked
-        ask = asked[-1].rstrip("?")
+        ask = asked[0].rstrip("?")
     elif build and len(CLAUSE_CUT.sub("", build.group(0)).split()) >= 4:
         ask = CLAUSE_CUT.sub("", build.group(0))
     else:
@@ -92,7 +118,7 @@ def read_facts(question_id: int, category: str, text: str) -> QuestionFacts:
     facts = QuestionFacts(question_id, category, text, words(re.sub("[\"“”]", "", ask), 12))
     facts.conditions = [s for s in sentences(text) if CONDITION.search(s) and 3 <= len(s.split()) <= 22
                         and facts.ask not in s and not re.search(r"\d\.$", s)][:2]
-    facts.questions = flat.count("?")
+    facts.questions = own.count("?")
     facts.formats = [name for pattern, name in FORMATS if re.search(pattern, flat, re.I)]
     if (m := COUNT.search(flat)):
         facts.count = words(f"{m.group('n')} {m.group('what')}", 5)
@@ -106,5 +132,6 @@ def read_facts(question_id: int, category: str, text: str) -> QuestionFacts:
         facts.quantity = words(next(g for g in m.groups() if g), 10)
     facts.material = "```" in text or bool(re.search(r"\b(following|below|given|these|this)\b[^\n]*(:|\n)", text)) \
         or text.count("\n") >= 2
+    facts.kinds = [kind for pattern, kind in DELIVERABLES if re.search(pattern, own, re.I)][:2]
     facts.numbers = list(dict.fromkeys(re.findall(r"(?<![\w.])\$?\d+(?:[.,]\d+)?%?", flat)))[:4]
     return facts

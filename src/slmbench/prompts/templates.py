@@ -69,6 +69,40 @@ FORMAT_CLARIFICATION = {
     "HTML": "The HTML should work when saved as a single file and opened in a browser.",
     "a table": "Since a table is asked for, its rows and columns should carry the content.",
 }
+# kind of text asked for -> (what it needs: L1, how to build it: L2); question_facts.DELIVERABLES finds them
+KIND_TEXTS: Dict[str, Tuple[str, str]] = {
+    "email": ("An email reads best with its purpose in the first lines and a courteous close.",
+              "Put the main point of the email first, then the details that support it, then the close."),
+    "blog post": ("A blog post speaks to its reader directly and carries them along with a title and short "
+                  "sections.",
+                  "Open with something that catches the reader, move through the sections in a natural order, "
+                  "and end on a line that stays with them."),
+    "outline": ("An outline is a skeleton of headings and key points, not finished prose.",
+                "Fix the main headings first, then give each its key points in order."),
+    "story": ("A story needs a situation, a change and an ending that pays off its opening.",
+              "Decide on the turn of the story before the first line, so that the opening can point toward it."),
+    "verse": ("The form is verse: line breaks, rhythm and any rhyme asked for are part of the answer.",
+              "Choose the shape of the lines and the rhyme first, then fit the content into them line by line."),
+    "headline": ("A headline is short and specific, and it promises only what the article delivers.",
+                 "Try several wordings and keep those that are both catchy and accurate."),
+    "lesson plan": ("A lesson plan gives objectives, timing and activities that a teacher could follow as "
+                    "written.",
+                    "Lay out the time of each session first, then fit the activities and materials into it."),
+    "paragraph": ("A paragraph is one block of prose built around a single controlling idea.",
+                  "Choose the idea that holds the paragraph together, then order the details around it."),
+    "rating": ("Each rating uses exactly the scale the request defines.",
+               "Judge each item against the ends of the scale before deciding on its number."),
+    "proof": ("A proof must be valid: every step follows from what came before it.",
+              "Choose the line of proof first, then make sure that no step relies on what is to be shown."),
+    "procedure": ("The steps should be concrete and in the order in which they would be carried out.",
+                  "Fix the sequence of steps before describing any one of them in detail."),
+    "translation": ("The reply is the improved text itself, faithful to the meaning of the original.",
+                    "Settle the meaning of the original first, then choose the wording that carries it best."),
+    "examples": ("The examples should be specific and real, each one showing the point it is given for.",
+                 "Pick examples that differ from one another, so that together they cover the point."),
+    "comparison": ("A comparison needs the same points of comparison applied to each side.",
+                   "Decide on the points of comparison first, then take each side through the same points."),
+}
 L1_FILLERS = (
     "Where the request leaves a detail open, the most natural reading is the right one, and it needs no comment.",
     "The wording of the request is deliberate, so it is worth taking each phrase at its face value.",
@@ -86,7 +120,7 @@ def clarification(f: QuestionFacts) -> Parts:
                         f"the role to comment on it.")
     else:
         required.append(pick(f, CATEGORY_CLARIFICATION.get(f.category, GENERIC_CLARIFICATION)))
-    specific = []
+    specific = [KIND_TEXTS[kind][0] for kind in f.kinds]
     if f.category == "math" and f.quantity:
         specific.append(f"The value sought is {f.quantity}.")
     if f.category == "coding":
@@ -158,7 +192,7 @@ def guidance(f: QuestionFacts) -> Parts:
     focus = pick(f, (f'Keep every step aimed at what was asked: "{f.ask}".',
                      f'At each step, check that the work still serves "{f.ask}".',
                      f'Let each step bring the reply closer to "{f.ask}".'), 2)
-    specific = []
+    specific = [KIND_TEXTS[kind][1] for kind in f.kinds]
     if f.questions >= 2:
         specific.append(f"Work through the {COUNT_WORDS.get(f.questions, f.questions)} questions in the order they "
                         f"are asked, finishing one before starting the next.")
