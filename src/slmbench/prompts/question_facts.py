@@ -97,12 +97,14 @@ class QuestionFacts:
     quantity: Optional[str] = None  # the value a calculation asks for
     material: bool = False  # it supplies a text, data or code to work on
     numbers: List[str] = field(default_factory=list)  # the values it gives
+    variant: int = 0  # another wording of the same levels (other openings, fillers, example, padding)
     kinds: List[str] = field(default_factory=list)  # the kinds of text it asks for (DELIVERABLES)
 
     @property
     def seed(self) -> int:
         """A stable number for choosing among wordings (not Python's hash: that changes per process)."""
-        return sum((i + 1) * ord(ch) for i, ch in enumerate(f"{self.question_id}:{self.text[:80]}"))
+        return sum((i + 1) * ord(ch) for i, ch in enumerate(f"{self.question_id}:{self.text[:80]}")) \
+            + 7919 * self.variant
 
 
 def read_facts(question_id: int, category: str, text: str) -> QuestionFacts:
