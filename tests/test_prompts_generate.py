@@ -229,7 +229,8 @@ ODD_QUESTIONS = [
     (2, "math", "2+2?"),
     (3, "coding", "Fix this:\n```\n" + "\n".join(f"def f{i}(x): return x * {i}  # keeps going" for i in range(40))
      + "\n```\nWhat is wrong? Why? Where? How would you test it?"),
-    (4, "humanities", "请用三段话解释丝绸之路对中国与中亚之间的贸易和文化交流产生了哪些深远的影响，并举出具体的历史例子加以说明。"),
+    (4, "humanities", "请用三段话解释丝绸之路对中国与中亚之间的贸易和文化交流"
+                      "产生了哪些深远的影响，并举出具体的历史例子加以说明。"),
     (5, "law", "List 3 " + "very " * 200 + "long requirements."),
     (6, "roleplay", "You are " + "Maximilian-Alexander-" * 10 + "the Great. Greet me."),
 ]
