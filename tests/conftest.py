@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-MT_BENCH = REPO.parent / "shared" / "data" / "mt_bench"
+# the repo's sibling shared/; a worktree elsewhere (/work/wt/<branch>) names it with SLMBENCH_SHARED
+MT_BENCH = Path(os.environ.get("SLMBENCH_SHARED") or REPO.parent / "shared") / "data" / "mt_bench"
 
 
 def _shared_dir() -> Path:

@@ -8,6 +8,7 @@ import datetime
 import json
 import subprocess
 import sys
+import zipfile
 
 import openpyxl
 import pytest
@@ -99,15 +100,98 @@ def test_wide_long_and_non_english_sheets_give_identical_csvs(tmp_path):
     assert [r[3] for r in rows[1:]] == CONTENT[(2, "writing")]  # unicode, line break and '=' text preserved
 
 
-def test_a_formula_cell_is_kept_as_the_text_written_in_it(tmp_path):
-    path = write_book(tmp_path / "f.xlsx", wide_rows())
-    book = openpyxl.load_workbook(path)
-    book.active["G2"] = "=1+1"  # stored as a formula, as Excel does for a typed =1+1
+def formula_book(path, cached: bool):
+    """The wide sheet with every L1 cell written as a formula (=C2&" Show the steps."), as a user builds
+    levels in Excel. openpyxl saves no computed value; `cached` writes the one Excel would have saved."""
+    book = openpyxl.load_workbook(write_book(path, wide_rows()))
+    for row in (2, 3):
+        book.active[f"D{row}"] = f'=C{row}&" Show the steps."'
     book.save(path)
-    assert openpyxl.load_workbook(path).active["G2"].data_type == "f"
-    convert_spreadsheet(path, tmp_path / "out", levels=LEVELS)
-    text = (tmp_path / "out/math_prompts_hierarchical.csv").read_text(encoding="utf-8")
-    assert text.rstrip("\n").endswith("1,math,P,=1+1")
+    if cached:
+        with zipfile.ZipFile(path) as zf:
+            parts = {name: zf.read(name) for name in zf.namelist()}
+        xml = parts["xl/worksheets/sheet1.xml"].decode()
+        for row in (2, 3):
+            l0 = CONTENT[list(CONTENT)[row - 2]][0]
+            xml = xml.replace(f'<c r="D{row}"><f>C{row}&amp;" Show the steps."</f><v /></c>',
+                              f'<c r="D{row}" t="str"><f>C{row}&amp;" Show the steps."</f>'
+                              f'<v>{l0} Show the steps.</v></c>')
+        parts["xl/worksheets/sheet1.xml"] = xml.encode()
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in parts.items():
+                zf.writestr(name, data)
+    return path
+
+
+def test_formula_cells_without_a_saved_value_stop_with_one_line_naming_the_cell(tmp_path):
+    book = formula_book(tmp_path / "f.xlsx", cached=False)
+    proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "convert", "--excel", str(book),
+                           "--outdir", str(tmp_path / "out"), "--split"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "sheet 'Sheet' row 2 column L1 (D): cell D2 holds the formula =C2&\" Show the steps.\"" in proc.stderr
+    assert "no value saved" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_formula_cells_give_the_value_excel_saved(tmp_path):
+    book = formula_book(tmp_path / "f.xlsx", cached=True)
+    assert openpyxl.load_workbook(book).active["D2"].data_type == "f"
+    convert_spreadsheet(book, tmp_path / "out", levels=LEVELS)
+    rows = list(csv.DictReader((tmp_path / "out/math_prompts_hierarchical.csv").open(encoding="utf-8")))
+    assert rows[1]["level"] == "L1" and rows[1]["prompt"] == "Add 2 and 3. Show the steps."
+
+
+def hidden_first_sheet(path, visible_table=True):
+    book = openpyxl.Workbook()
+    stale = book.active
+    stale.title = "old"
+    for row in wide_rows():
+        stale.append([*row[:2], *["stale" if isinstance(v, str) and row[0] != "question_id" else v for v in row[2:]]])
+    stale.sheet_state = "hidden"
+    current = book.create_sheet("current")
+    for row in wide_rows() if visible_table else [["notes only"]]:
+        current.append(row)
+    for sheet in (stale, current):
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"  # text, as in write_book
+    book.save(path)
+    return path
+
+
+def test_a_hidden_stale_first_sheet_is_skipped_for_the_visible_one(tmp_path, capfd):
+    convert_spreadsheet(hidden_first_sheet(tmp_path / "h.xlsx"), tmp_path / "out", levels=LEVELS)
+    convert_spreadsheet(write_book(tmp_path / "w.xlsx", wide_rows()), tmp_path / "ref", levels=LEVELS)
+    assert csv_bytes(tmp_path / "out") == csv_bytes(tmp_path / "ref")
+    assert "using the visible sheet 'current'; the hidden sheet(s) 'old'" in capfd.readouterr().err
+    # named, a hidden sheet is the user's choice
+    convert_spreadsheet(tmp_path / "h.xlsx", tmp_path / "named", levels=LEVELS, sheet="old")
+    assert "stale" in (tmp_path / "named/math_prompts_hierarchical.csv").read_text(encoding="utf-8")
+
+
+def test_a_table_only_on_a_hidden_sheet_is_one_line_saying_which_to_choose(tmp_path):
+    with pytest.raises(UserError, match=r"h.xlsx: the only prompt table is on the hidden sheet 'old'; unhide it, "
+                                        r"or choose it with prompts.sheet: old"):
+        convert_spreadsheet(hidden_first_sheet(tmp_path / "h.xlsx", visible_table=False), tmp_path / "out",
+                            levels=LEVELS)
+    assert not (tmp_path / "out").exists()
+
+
+def test_merged_id_cells_say_merged(tmp_path):
+    rows = long_rows()
+    for row in rows[2:6]:
+        row[0] = None  # question 1's five rows share one merged id cell, A2:A6
+    path = write_book(tmp_path / "m.xlsx", rows)
+    book = openpyxl.load_workbook(path)
+    book.active.merge_cells("A2:A6")
+    book.save(path)
+    with pytest.raises(UserError) as err:
+        convert_spreadsheet(path, tmp_path / "out", levels=LEVELS)
+    message = str(err.value)
+    assert "sheet 'Sheet' row 3 column question_id (A): cell A3 is part of the merged cells A2:A6" in message
+    assert "unmerge A2:A6" in message and "\n" not in message
+    assert not (tmp_path / "out").exists()
 
 
 def test_category_comes_from_question_jsonl_when_the_sheet_lacks_it(tmp_path):
@@ -188,6 +272,11 @@ BAD = {
                         ["sheet 'Sheet' row 12 column question_id (A)", "'x1' is not a question id"]),
     "id_true": (long_rows(extra=[[True, "math", "L0", "p"]]), {},
                 ["sheet 'Sheet' row 12 column question_id (A)", "not a question id"]),
+    "id_too_large": (long_rows(extra=[[10**20, "math", "L0", "p"]]), {},
+                     ["sheet 'Sheet' row 12 column question_id (A)", "question id 1e+20 is out of range",
+                      "0 to 1000000"]),
+    "category_too_long": (long_rows(extra=[[3, "x" * 300, "L0", "p"]]), {},
+                          ["sheet 'Sheet' row 12 column category (B)", "is 300 characters long", "at most 64"]),
     "number_as_prompt": (long_rows(extra=[[3, "math", "L0", 42]]), {},
                          ["sheet 'Sheet' row 12 column prompt (D)", "expected text, found a number"]),
     "date_as_prompt": (long_rows(extra=[[3, "math", "L0", datetime.datetime(2024, 5, 1)]]), {},
@@ -283,3 +372,16 @@ def test_cli_maps_foreign_headers_and_reports_errors_as_one_line(tmp_path):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith("slmbench: error: ") and "row 12" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_question_ids_and_category_names_in_question_jsonl_are_bounded(tmp_path):
+    for item, expected in (({"question_id": 10**20, "category": "math", "turns": ["x"]}, "out of range (0 to 1000000)"),
+                           ({"question_id": 1, "category": "c" * 65, "turns": ["x"]},
+                            "65 characters long (at most 64)")):
+        bad = tmp_path / "q.jsonl"
+        bad.write_text(json.dumps(item) + "\n")
+        with pytest.raises(UserError, match=r"q.jsonl line 1: ") as err:
+            convert_spreadsheet(write_book(tmp_path / "w.xlsx", wide_rows()), tmp_path / "out", questions_file=bad,
+                                levels=LEVELS)
+        assert expected in str(err.value)
+    assert not (tmp_path / "out").exists()

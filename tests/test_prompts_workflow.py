@@ -52,7 +52,7 @@ def test_demo_generates_converts_and_reports_and_a_new_category_converts_only_it
         "coding_prompts_hierarchical.csv", "math_prompts_hierarchical.csv", "token_report.csv"]
     rows = report_rows(work / TOKEN_REPORT)
     assert [(r["question_id"], r["level"]) for r in rows if r["category"] == "math"] == [("4", lvl) for lvl in LEVELS]
-    assert all(r["in_range"] == "True" for r in rows if r["level"] != "L0") and not any(r["problem"] for r in rows)
+    assert all(r["in_band"] == "True" for r in rows if r["level"] != "L0") and not any(r["problem"] for r in rows)
     assert user_sheet.read_bytes() == b"not touched"
     assert (work / "results/demo/logs/prompts/split_prompts_math.log").exists()
 

@@ -212,3 +212,24 @@ def test_seed_shaped_scores_without_judge_status_are_read_and_reported(study, tm
     comparison = {(r["model"], r["level"]): r for r in sheet_rows(out / "model_comparison.xlsx", "comparison")}
     assert comparison[("rising", "L0")]["scored runs"] == 5 and comparison[("flat", "L3")]["scored runs"] == 6
     assert "## Q4." in (out / "summary.md").read_text(encoding="utf-8")
+
+
+def test_the_token_check_is_the_level_rule_p_above_l3_and_controls_above_l0(study):
+    """slmbench.levels' rule: P must outgrow L3 (not only L0); a length-matched control only L0."""
+    rows = [dict(r) for r in study["run_rows"]]
+    means = {r["level"]: r["prompt_tokens"] for r in rows}
+    for row in rows:
+        if row["level"] == "P":
+            row["prompt_tokens"] = (means["L0"] + means["L3"]) // 2  # longer than L0, shorter than L3
+    write_jsonl(study["runs"], rows)
+    text = check(study)
+    assert "FAIL  mean prompt tokens grow with level (all models):" in text and "not longer than L3" in text
+    assert "per step L1 +" in text and "(band +50..150)" in text
+
+    controls = [{**r, "level": "P1"} for r in study["run_rows"] if r["level"] == "L3"]
+    for row in controls:
+        row["prompt_tokens"] = means["L0"] + 1  # shorter than L1..P: fine for a control
+    write_jsonl(study["runs"], study["run_rows"] + controls)
+    study["expected"]["levels"] = [*LEVELS, "P1"]
+    text = check(study)
+    assert "PASS  mean prompt tokens grow with level (all models):" in text and "controls P1" in text

@@ -87,6 +87,14 @@ class StudyLayout:
     def token_report(self) -> str:
         return f"{self.results_dir}/prompts/token_report.csv"
 
+    @property
+    def prompt_audit(self) -> str:
+        return f"{self.results_dir}/prompts/prompt_audit.csv"
+
+    @property
+    def prompt_review(self) -> str:
+        return f"{self.results_dir}/prompts/prompt_review.xlsx"
+
     # --- the board ---
     def doctor_report(self, host: str) -> str:
         return f"{self.results_dir}/doctor_{host}.txt"

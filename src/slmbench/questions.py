@@ -14,6 +14,8 @@ from typing import Dict, Optional
 from .errors import UserError
 
 FORMAT = 'each line one object like {"question_id": 81, "category": "writing", "turns": ["..."]}'
+MAX_QUESTION_ID = 1_000_000  # ids far beyond any benchmark are typing errors (and overflow the reports)
+MAX_CATEGORY_LENGTH = 64  # a category is part of file names
 
 
 def question_problem(item) -> Optional[str]:
@@ -23,9 +25,13 @@ def question_problem(item) -> Optional[str]:
     qid = item.get("question_id")
     if not isinstance(qid, int) or isinstance(qid, bool):
         return f"question_id {qid!r} is not a whole number"
+    if not 0 <= qid <= MAX_QUESTION_ID:
+        return f"question_id {qid} is out of range (0 to {MAX_QUESTION_ID})"
     category = item.get("category")
     if not isinstance(category, str) or not category.strip():
         return f"question {qid}: category {category!r} is not a name"
+    if len(category) > MAX_CATEGORY_LENGTH:
+        return f"question {qid}: category name is {len(category)} characters long (at most {MAX_CATEGORY_LENGTH})"
     turns = item.get("turns")
     if not isinstance(turns, list) or not turns or not isinstance(turns[0], str) or not turns[0].strip():
         return f"question {qid}: turns must be a list whose first item is the question text"

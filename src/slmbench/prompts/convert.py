@@ -19,8 +19,8 @@ from typing import Dict, List, Optional, Sequence
 from ..errors import UserError
 from ..layout import ALL_PROMPTS_CSV, prompts_csv_name
 from ..prompt_rows import PromptRow, write_prompt_rows
-from ..questions import read_questions
-from .sheet import STANDARD_LEVELS, CellError, Column, Table, find_table, normal
+from ..questions import MAX_CATEGORY_LENGTH, MAX_QUESTION_ID, read_questions
+from .sheet import STANDARD_LEVELS, CellError, Column, Formula, Merged, Table, find_table, normal
 
 DEFAULT_LEVELS = STANDARD_LEVELS
 SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")  # categories become file names
@@ -48,7 +48,19 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
+def _unreadable(value, where: str) -> None:
+    """A formula without a saved value, or the empty part of a merged range: one line saying how to fix it."""
+    if isinstance(value, Formula):
+        raise UserError(f"{where}: cell {value.coordinate} holds the formula {value.text} and the file has no value "
+                        f"saved for it (written by a program that does not calculate); open and save the workbook "
+                        f"in Excel or LibreOffice, or paste the cells as values")
+    if isinstance(value, Merged):
+        raise UserError(f"{where}: cell {value.coordinate} is part of the merged cells {value.merged_range}, which "
+                        f"keep their value only in the first cell; unmerge {value.merged_range} and fill every row")
+
+
 def _text(value, where: str) -> str:
+    _unreadable(value, where)
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -57,13 +69,19 @@ def _text(value, where: str) -> str:
 
 
 def _question_id(value, where: str) -> int:
+    _unreadable(value, where)
+    qid = None
     if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise UserError(f"{where}: '{value}' is not a question id (a whole number)")
+        qid = int(value.strip())
+    elif isinstance(value, int) and not isinstance(value, bool):
+        qid = value
+    elif isinstance(value, float) and value.is_integer():
+        qid = int(value)
+    if qid is None:
+        raise UserError(f"{where}: '{value}' is not a question id (a whole number)")
+    if not 0 <= qid <= MAX_QUESTION_ID:
+        raise UserError(f"{where}: question id {value} is out of range; use a whole number from 0 to {MAX_QUESTION_ID}")
+    return qid
 
 
 class RowReader:
@@ -99,6 +117,9 @@ class RowReader:
         column = self.table.columns.get("category")
         where = self.table.at(rownum, column)
         name = _text(self.cell(values, column), where).strip()
+        if len(name) > MAX_CATEGORY_LENGTH:
+            raise UserError(f"{where}: category name '{name[:20]}...' is {len(name)} characters long; use at most "
+                            f"{MAX_CATEGORY_LENGTH} (it becomes a file name)")
         known = self.questions.get(qid, {}).get("category")
         if not name:
             if known is None:

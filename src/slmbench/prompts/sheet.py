@@ -2,13 +2,19 @@
 
 Headers are matched ignoring case, spaces, underscores and hyphens ("Question ID" is question_id); a
 header in another language is named with a mapping field -> header ("prompt" -> "Texto"). The header
-may sit below a title row; without a sheet name, the first sheet with a question_id column is used.
-Columns that are neither a field nor a level (notes, another system's ids) are ignored.
+may sit below a title row; without a sheet name, the first visible sheet with a question_id column is
+used (a hidden sheet only when named). Columns that are neither a field nor a level (notes, another
+system's ids) are ignored.
+
+Cells are read as a person sees them in Excel: a formula gives the value Excel saved with the file; a
+formula without a saved value (a file written by a program that does not calculate) and the empty cells
+of a merged range are kept as markers, so that the converter can name them when it reads one.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +43,42 @@ class CellError:
         return self.code
 
 
-def _cell_values(row) -> tuple:
-    return tuple(CellError(str(c.value)) if c.data_type == "e" else c.value for c in row)
+@dataclass(frozen=True)
+class Formula:
+    """A formula cell whose file holds no computed value: what Excel would show is unknown here."""
+
+    coordinate: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A cell inside a merged range other than its first: empty in the file, whatever Excel displays."""
+
+    coordinate: str
+    merged_range: str
+
+    def __str__(self) -> str:
+        return ""
+
+
+def _cell_value(cell, saved_ws, merged_ranges):
+    from openpyxl.cell.cell import MergedCell
+
+    if isinstance(cell, MergedCell):
+        owner = next((str(r) for r in merged_ranges if cell.coordinate in r), cell.coordinate)
+        return Merged(cell.coordinate, owner)
+    if cell.data_type == "e":
+        return CellError(str(cell.value))
+    if cell.data_type == "f":
+        saved = saved_ws.cell(row=cell.row, column=cell.column)
+        if saved.value is None:
+            return Formula(cell.coordinate, str(cell.value))
+        return CellError(str(saved.value)) if saved.data_type == "e" else saved.value
+    return cell.value
 
 
 @dataclass(frozen=True)
@@ -96,33 +136,45 @@ def resolve_columns(values: Sequence, mapping: Dict[str, str], levels: Sequence[
     return columns, None
 
 
-def load_rows(excel: Path, sheet: Optional[str]) -> List[Tuple[str, List[tuple]]]:
-    """(sheet title, rows of cell values) for the named sheet, or for every sheet in workbook order."""
+def load_rows(excel: Path, sheet: Optional[str]) -> List[Tuple[str, bool, List[tuple]]]:
+    """(sheet title, hidden?, rows of cell values) for the named sheet, or for every sheet in workbook order."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     if not excel.is_file():
         raise UserError(f"{excel}: spreadsheet not found; check prompts.spreadsheet (or --excel)")
     try:
-        # data_only=False: a cell holding '=...' is read as the text written in it, never as a computed value
-        book = openpyxl.load_workbook(excel, read_only=True, data_only=False)
+        # read twice: the cells as written (formulas, merged ranges) and the values Excel saved for formulas
+        book = openpyxl.load_workbook(excel, data_only=False)
+        saved_book = openpyxl.load_workbook(excel, data_only=True)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, InvalidFileException) as exc:
         raise UserError(f"{excel}: cannot open as an .xlsx workbook ({type(exc).__name__}); save it as .xlsx") from None
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise UserError(f"{excel}: no sheet '{sheet}' (sheets: {', '.join(book.sheetnames)}); fix the sheet name")
         sheets = [book[sheet]] if sheet is not None else book.worksheets
-        return [(ws.title, [_cell_values(row) for row in ws.iter_rows()]) for ws in sheets]
+        loaded = []
+        for ws in sheets:
+            ranges = list(ws.merged_cells.ranges)
+            rows = [tuple(_cell_value(c, saved_book[ws.title], ranges) for c in row) for row in ws.iter_rows()]
+            loaded.append((ws.title, ws.sheet_state != "visible", rows))
+        return loaded
     finally:
         book.close()
+        saved_book.close()
 
 
 def find_table(excel: Path, sheet: Optional[str], mapping: Dict[str, str], levels: Sequence[str]) -> Table:
     """The first header row (within HEADER_SEARCH_ROWS) holding a question_id column, on the chosen sheet."""
     check_mapping(mapping, levels)
     candidates = load_rows(excel, sheet)
-    for title, rows in candidates:
+    hidden_tables = []
+    for title, hidden, rows in candidates:
         where = f"{excel} sheet '{title}'"
+        if hidden and sheet is None:  # a stale hidden sheet is never used unless named
+            if any("question_id" in resolve_columns(v, mapping, levels)[0] for v in rows[:HEADER_SEARCH_ROWS]):
+                hidden_tables.append(title)
+            continue
         for number, values in enumerate(rows[:HEADER_SEARCH_ROWS], start=1):
             columns, problem = resolve_columns(values, mapping, levels)
             if "question_id" not in columns:
@@ -133,8 +185,16 @@ def find_table(excel: Path, sheet: Optional[str], mapping: Dict[str, str], level
             if missing:
                 raise UserError(f"{where} row {number}: no column for the mapping {', '.join(missing)} "
                                 f"(headers: {', '.join(str(v) for v in values if v is not None)})")
+            if hidden_tables:
+                print(f"slmbench: note: {excel}: using the visible sheet '{title}'; the hidden sheet(s) "
+                      f"{', '.join(repr(t) for t in hidden_tables)} also hold a prompt table and were skipped "
+                      f"(name one with prompts.sheet to use it)", file=sys.stderr)
             return Table(where, number, columns, list(enumerate(rows[number:], start=number + 1)))
+    if hidden_tables:
+        raise UserError(f"{excel}: the only prompt table is on the hidden sheet '{hidden_tables[0]}'; unhide it, or "
+                        f"choose it with prompts.sheet: {hidden_tables[0]} (--sheet '{hidden_tables[0]}')")
     title = candidates[0][0]
-    others = f" (no other sheet has one either: {', '.join(t for t, _ in candidates)})" if len(candidates) > 1 else ""
+    names = ", ".join(t for t, _, _ in candidates)
+    others = f" (no other sheet has one either: {names})" if len(candidates) > 1 else ""
     raise UserError(f"{excel} sheet '{title}' row 1: missing column question_id in the first {HEADER_SEARCH_ROWS} "
                     f"rows{others}; name your header with --map question_id=HEADER (prompts.columns)")

