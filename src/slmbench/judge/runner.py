@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Sequence
 from pydantic import ValidationError
 
 from ..errors import UserError
+from ..live import verdict_line
 from ..records import atomic_output, read_jsonl
 from .cache import VerdictCache, verdict_key
 from .clients import judge_identity
@@ -124,6 +125,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
         sleep_s = float(settings.get("sleep_s", 0) or 0)
         pace = RequestPacer(settings.get("rate_limit_rps"))
         stop = threading.Event()
+        said, said_lock = [0], threading.Lock()
 
         def work(item):
             row, question, answer, reference = item
@@ -134,6 +136,9 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
                          "completion_tokens": verdict["judge_completion_tokens"]}
                 cache.put(row["cache_key"], verdict, judge=name, usd=verdict_usd(usage, prices), release_usd=share)
             row.update(verdict)
+            with said_lock:  # one live line per verdict: [2/200] Judging Q81 - model - L0  Score: 8.5/10 - ...
+                said[0] += 1
+                print(verdict_line(said[0], len(todo), row), file=sys.stderr, flush=True)
             if sleep_s:
                 stop.wait(sleep_s)
 
