@@ -11,6 +11,7 @@ from pipeline_helpers import REPO
 # what `python -m slmbench.inference` loads, plus the package's __init__ and errors
 INFERENCE_SIDE = ["src/slmbench/__init__.py", "src/slmbench/inference.py", "src/slmbench/chat.py",
                   "src/slmbench/records.py", "src/slmbench/errors.py", "src/slmbench/jetson.py",
+                  "src/slmbench/live.py",
                   "src/slmbench/power/"]
 
 

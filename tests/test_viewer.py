@@ -77,7 +77,7 @@ def test_the_page_loads_without_console_errors_and_lists_every_question(results)
     assert 'href="model_comparison.xlsx"' in dom and f'src="plots/{PLOTS[0]}.png"' in dom
     # one row per level in each question, a cell per model
     group = re.search(r'<tbody class="question" data-qid="81".*?</tbody>', dom, re.S).group(0)
-    assert group.count('<th class="level">') == 5 and group.count('class="answer') == 10
+    assert group.count('<th class="level">') == 5 and group.count('class="text answer"') == 10
 
 
 def test_a_sort_link_sorts_the_headline_table_in_the_browser(results):
