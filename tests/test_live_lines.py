@@ -7,12 +7,13 @@ import re
 
 from fake_tegrastats import install_fake_tegrastats
 from openai_stub_server import StubServer
+from test_inference import spec
+from test_judge import QUESTIONS, records, settings
+
 from slmbench.inference import run_shard
 from slmbench.judge.runner import judge_records
 from slmbench.live import inference_line, verdict_line
 from slmbench.records import RunRecord
-from test_inference import spec
-from test_judge import QUESTIONS, records, settings
 
 LATENCY_LINE = re.compile(r"^\[L0\] Q(\d+) math  Latency: \d+\.\dms \| Tokens: \d+→\d+ \| Energy: (n/a|\d+\.\d{3}J)$")
 
@@ -35,7 +36,8 @@ def test_the_seed_format():
     line = verdict_line(2, 200, row)
     assert line.startswith("[2/200] Judging Q81 - qwen1.5-1.8b - L0  Score: 8.5/10 - Accurate and well organised.")
     assert line.endswith(" ...") and len(line) < 160
-    assert "Score: none (parse_error)" in verdict_line(1, 1, {**row, "judge_status": "parse_error", "total_score": None})
+    unreadable = {**row, "judge_status": "parse_error", "total_score": None}
+    assert "Score: none (parse_error)" in verdict_line(1, 1, unreadable)
 
 
 def test_every_inference_prints_its_line_and_the_shard_its_load_time_and_idle_power(tmp_path, tiny_model, capsys):

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 import study_files as sf
+
 from slmbench.cli import main
 
 

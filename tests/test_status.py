@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 import study_files as sf
+
 from slmbench.cli import main
 from slmbench.judge.cache import VerdictCache
 from slmbench.live import inference_line

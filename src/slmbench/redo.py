@@ -28,7 +28,8 @@ def _shard_runs(path: str) -> List[dict]:
 
 
 def choose_shards(config: dict, shards: Sequence[str] = (), errors: bool = False, no_energy: bool = False,
-                  models: Sequence[str] = (), levels: Sequence[str] = (), categories: Sequence[str] = ()) -> List[tuple]:
+                  models: Sequence[str] = (), levels: Sequence[str] = (),
+                  categories: Sequence[str] = ()) -> List[tuple]:
     """The (model, level, category) shards to redo. --shard names shards; --errors and --no-energy pick the
     existing shards with such runs; --model/--level/--category narrow those, or alone pick every shard they match."""
     layout = StudyLayout.from_config(config)

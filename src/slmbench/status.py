@@ -10,7 +10,6 @@ estimate before any shard is measured), and what to do next.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import sqlite3
 import time
