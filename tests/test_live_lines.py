@@ -71,3 +71,29 @@ def test_every_verdict_prints_its_line(tmp_path, clean_env, capsys):
     assert sorted(line.split("] ", 1)[0] for line in lines) == ["[1/2", "[2/2"]
     assert sorted(line.split("] ", 1)[1] for line in lines) == ["Judging Q1 - secret-model-x - L3  Score: 7/10 - fine",
                                                                "Judging Q2 - secret-model-x - L3  Score: 7/10 - fine"]
+
+
+def test_a_script_job_echoes_its_live_lines_to_the_console_and_keeps_everything_in_its_log(tmp_path, capfd,
+                                                                                         monkeypatch):
+    import sys
+    from types import SimpleNamespace
+
+    from slmbench.live import JUDGE_CONSOLE_PREFIXES
+    from slmbench.shim import run_step
+
+    monkeypatch.setattr(sys, "stderr", sys.stderr)  # run_step points stderr at the log for the job's life
+    log = tmp_path / "judge.log"
+
+    def step():
+        print("llama_model_loader: 12 tensors", file=sys.stderr)
+        sys.stderr.write("[1/2] Judging Q1 - m - L0  Score: 7/10")  # a line written in pieces
+        sys.stderr.write(" - fine\n")
+        print("slmbench: judge gpt-4o: 2 rows (2 ok)", file=sys.stderr)
+
+    run_step(SimpleNamespace(log=[str(log)]), step, echo=JUDGE_CONSOLE_PREFIXES)
+    sys.stderr.flush()
+    assert capfd.readouterr().err.splitlines() == ["[1/2] Judging Q1 - m - L0  Score: 7/10 - fine",
+                                                   "slmbench: judge gpt-4o: 2 rows (2 ok)"]
+    assert log.read_text().splitlines() == ["llama_model_loader: 12 tensors",
+                                            "[1/2] Judging Q1 - m - L0  Score: 7/10 - fine",
+                                            "slmbench: judge gpt-4o: 2 rows (2 ok)"]

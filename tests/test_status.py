@@ -60,7 +60,8 @@ def test_before_the_start_it_prints_the_plan_and_its_estimate(study, capsys):
     # the judge's upper estimate for 40 verdicts is printed before anything is spent
     assert "$0.00 spent" in out and "upper estimate, nothing judged yet" in out
     assert status.cost.estimate_usd > 0
-    assert out.rstrip().splitlines()[-1].startswith("next: start or continue the study")
+    assert "estimated at 9 s/answer, none measured yet" in out
+    assert out.rstrip().splitlines()[-1].startswith("next: check the board (`slmbench doctor`), then start")
 
 
 def test_counts_errors_missing_energy_judged_shards_and_the_eta_per_model(study, capsys):
@@ -198,3 +199,20 @@ def test_a_config_that_is_not_yaml_is_one_line_naming_it(study, capsys):
     assert main(["status", "--configfile", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "bad.yaml" in err and "line" in err
+
+
+def test_the_entry_script_s_status_reads_the_profile_and_never_runs_snakemake(study):
+    work, config = study
+    script = REPO / "scripts" / "run_full_benchmark.sh"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "SNAKEMAKE": "false",  # a Snakemake call would fail
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
+    proc = subprocess.run(["bash", str(script), "status", "--profile", "profiles/jetson"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "profiles/jetson/jetpack6.yaml" in proc.stdout.splitlines()[0]
+    sf.write_shard(work, "alpha", "L0", "math")
+    proc = subprocess.run(["bash", str(script), "status", "--directory", str(work), "--configfile", "config/study.yaml"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "inference shards: 1/20 done" in proc.stdout
+    assert not (work / ".snakemake").exists()

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
+# a judge job's lines shown on the console (its log keeps everything): verdicts and its usage summary
+JUDGE_CONSOLE_PREFIXES = ("[", "slmbench: judge ")
 # the marker `slmbench status` counts in a running shard's log (one per finished inference)
 INFERENCE_MARK = "  Latency: "
 REASON_WORDS = 12

@@ -198,7 +198,7 @@ def _eta(shards: List[ShardState], answers: Dict[str, int]) -> Tuple[float, List
 
     measured = [s.seconds for s in shards if s.done and s.seconds]
     overall = sum(measured) / len(measured) if measured else None
-    eta, basis = 0.0, []
+    eta, basis, estimated = 0.0, [], []
     for model in dict.fromkeys(s.model for s in shards):
         mine = [s for s in shards if s.model == model]
         left = [s for s in mine if not s.done]
@@ -214,7 +214,10 @@ def _eta(shards: List[ShardState], answers: Dict[str, int]) -> Tuple[float, List
             eta += overall * sum(map(share_left, left))
         else:
             eta += sum((answers[s.category] * ESTIMATED_S_PER_ANSWER + ESTIMATED_LOAD_S) * share_left(s) for s in left)
-            basis.append(f"{model} estimated at {ESTIMATED_S_PER_ANSWER:.0f} s/answer, none measured yet")
+            estimated.append(model)
+    if estimated:
+        who = "" if len(estimated) == len(set(s.model for s in shards)) else f"{', '.join(estimated)} "
+        basis.append(f"{who}estimated at {ESTIMATED_S_PER_ANSWER:.0f} s/answer, none measured yet")
     return eta, basis
 
 
@@ -312,9 +315,12 @@ def _next_step(status: StudyStatus, left: int, errors, no_energy, broken) -> str
         return "the run is going; check again with `slmbench status` (add the same --profile/--configfile)"
     if broken:
         return "run the same command again: an unreadable shard is moved to *.corrupt and redone"
+    if left == len(status.shards):
+        return ("check the board (`slmbench doctor`), then start the study: `scripts/run_full_benchmark.sh full all` "
+                "(with your --profile)")
     if left:
-        return ("start or continue the study with the same command as before (e.g. `scripts/run_full_benchmark.sh "
-                "full all`); only missing shards run")
+        return ("continue with the same command as before (e.g. `scripts/run_full_benchmark.sh full all`); only the "
+                "missing shards run")
     steps = []
     if errors:
         steps.append(f"{sum(s.errors for s in errors)} runs failed: see their `error` in the shards, fix the cause "
