@@ -211,8 +211,20 @@ def test_the_entry_script_s_status_reads_the_profile_and_never_runs_snakemake(st
     assert proc.returncode == 0, proc.stderr
     assert "profiles/jetson/jetpack6.yaml" in proc.stdout.splitlines()[0]
     sf.write_shard(work, "alpha", "L0", "math")
-    proc = subprocess.run(["bash", str(script), "status", "--directory", str(work), "--configfile", "config/study.yaml"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(["bash", str(script), "status", "--directory", str(work), "--configfile",
+                           "config/study.yaml"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "inference shards: 1/20 done" in proc.stdout
     assert not (work / ".snakemake").exists()
+
+
+def test_the_end_of_run_line_names_the_validation_result_and_the_page_to_open(study):
+    from slmbench.status import run_end_line
+
+    work, _ = study
+    lay = sf.layout()
+    assert "no validation yet" in run_end_line(lay)
+    sf.write_reports(work)
+    (work / lay.validation).write_text("FAIL runs\n\nRESULT: FAIL (1 failed, 0 warnings)\n")
+    assert run_end_line(lay) == ("slmbench: validation FAIL (1 failed, 0 warnings) (see results/validation.txt); "
+                                 "open results/index.html")

@@ -334,6 +334,17 @@ def _next_step(status: StudyStatus, left: int, errors, no_energy, broken) -> str
     return "; ".join(steps)
 
 
+def run_end_line(layout: StudyLayout) -> str:
+    """The one line the end of every run prints (the workflow's onsuccess): the validation result and the file
+    to open; a FAIL is said on the console, not only in validation.txt."""
+    result = _validation(layout)
+    if result is None:
+        return f"slmbench: no validation yet ({layout.validation}); `slmbench status` says what is left"
+    verdict = result.replace("RESULT: ", "", 1)
+    page = layout.index_html if Path(layout.index_html).exists() else layout.workbook(WORKBOOKS[1])
+    return f"slmbench: validation {verdict} (see {layout.validation}); open {page}"
+
+
 def _cmd_status(args) -> int:
     from .profile import load_study_config
 
