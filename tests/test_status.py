@@ -120,14 +120,17 @@ def test_during_a_run_it_shows_the_running_shard_and_leaves_the_lock_alone(study
     lock.write_text("results/shards/alpha/L1/writing.jsonl\n")
     (work / ".snakemake" / "slmbench_owner.json").write_text('{"pid": %d, "host": "h", "boot_id": "b"}' % os.getpid())
     log = work / sf.layout().log("inference/alpha/L1/writing")
-    log.parent.mkdir(parents=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
     record = RunRecord(model_id="alpha", model_file="a.gguf", model_sha256=None, quant=None, level="L1",
                        question_id=81, category="writing", prompt="p", prompt_tokens=61, completion_tokens=178,
                        latency_ms=2345.6, energy_j=3.456)
     log.write_text("model alpha loaded in 1.2 s (a.gguf)\n" + inference_line(record) + "\n")
+    failed = work / sf.layout().log("inference/alpha/L2/writing")  # failed earlier in this run: not running
+    failed.parent.mkdir(parents=True, exist_ok=True)
+    failed.write_text("slmbench: error: could not load models/alpha.gguf (out of memory)\n")
     status = load(config)
     out = format_status(status)
-    assert "running: alpha/L1/writing (1/2 answers)" in out
+    assert "running: alpha/L1/writing (1/2 answers)" in out and "alpha/L2/writing" not in out
     # alpha: 19 shards left at 100 s, the running one half done
     assert status.eta_s == pytest.approx(100.0 * 18.5)
     assert out.splitlines()[-1].startswith("next: the run is going")

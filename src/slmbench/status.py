@@ -128,9 +128,12 @@ def _progress(log: str, since: float) -> Optional[int]:
         if os.stat(log).st_mtime < since:
             return None
         with open(log, encoding="utf-8", errors="replace") as fh:
-            return sum(INFERENCE_MARK in line or "  ERROR: " in line for line in fh)
+            lines = fh.readlines()
     except OSError:
         return None
+    if any(line.startswith("slmbench: error:") for line in lines):
+        return None  # that shard failed in this run: it is not running
+    return sum(INFERENCE_MARK in line or "  ERROR: " in line for line in lines)
 
 
 def _judges(config: dict) -> List[dict]:
