@@ -231,3 +231,12 @@ def test_the_end_of_run_line_names_the_validation_result_and_the_page_to_open(st
     (work / lay.validation).write_text("FAIL runs\n\nRESULT: FAIL (1 failed, 0 warnings)\n")
     assert run_end_line(lay) == ("slmbench: validation FAIL (1 failed, 0 warnings) (see results/validation.txt); "
                                  "open results/index.html")
+
+
+def test_the_start_of_a_run_prints_the_plan_its_time_and_cost(study):
+    from slmbench.profile import load_study_config
+    from slmbench.status import start_lines
+
+    work, config = study
+    lines = start_lines(*load_study_config([str(config)])).splitlines()
+    assert [line.split(":")[0] for line in lines] == ["inference shards", "judge cost", "plan"]

@@ -337,6 +337,13 @@ def _next_step(status: StudyStatus, left: int, errors, no_energy, broken) -> str
     return "; ".join(steps)
 
 
+def start_lines(config: dict, configfiles: List[str]) -> str:
+    """What the start of a run prints (the workflow's onstart): the plan or what is left, its time and judge cost."""
+    wanted = ("inference shards:", "plan:", "ETA:", "judge cost:")
+    text = format_status(collect_status(config, configfiles))
+    return "\n".join(line for line in text.splitlines() if line.startswith(wanted))
+
+
 def run_end_line(layout: StudyLayout) -> str:
     """The one line the end of every run prints (the workflow's onsuccess): the validation result and the file
     to open; a FAIL is said on the console, not only in validation.txt."""
