@@ -13,7 +13,9 @@ Commands:
   full CATEGORY [CATEGORY]  only these categories (e.g. full writing math); the same as
                             snakemake --config 'categories=[writing,math]'
   doctor                    check the board, sensor, llama.cpp build, models, disk and judge key
-  status                    what is left to run (snakemake dry run)
+  status                    where the study stands: shards, judging, errors, cost, ETA and what to do
+                            next (slmbench status; read-only, safe beside a running study);
+                            takes --profile DIR and --configfile FILE...; for a dry run: full all -n
   (none)                    an interactive menu, when standard input is a terminal
 
 Anything after the command goes to Snakemake as it is, e.g.
@@ -130,6 +132,32 @@ cmd_full() {
     fi
 }
 
+# slmbench status with the config the run uses: the profile's config files (--profile) and/or --configfile.
+cmd_status() {
+    local args=() files=() dir=""
+    while (($#)); do
+        case "$1" in
+            --profile) [[ $# -ge 2 ]] || die "--profile needs a directory"; args+=(--profile "$2"); shift 2; continue ;;
+            --profile=*) args+=(--profile "${1#*=}") ;;
+            --configfile | --configfiles)
+                shift
+                while (($#)) && [[ "$1" != -* ]]; do files+=("$1"); shift; done
+                continue
+                ;;
+            --configfile=*) files+=("${1#*=}") ;;
+            --directory | -d) [[ $# -ge 2 ]] || die "$1 needs a directory"; dir="$2"; shift 2; continue ;;
+            *) die "status takes --profile DIR, --configfile FILE... and --directory DIR, not '$1'" ;;
+        esac
+        shift
+    done
+    ((${#args[@]} + ${#files[@]})) || files=("${SLMBENCH_CONFIG:-config/config.yaml}")
+    ((${#files[@]})) && args+=(--configfile "${files[@]}")
+    cd "${dir:-$REPO}"
+    local python="$REPO/.venv/bin/python"
+    [[ -x "$python" ]] || python=python3
+    PYTHONPATH="$REPO/src${PYTHONPATH:+:$PYTHONPATH}" "$python" -m slmbench.cli status "${args[@]}"
+}
+
 cmd_doctor() {
     parse_passthrough "$@"
     ((HAS_DIRECTORY)) || cd "$REPO"
@@ -141,10 +169,10 @@ cmd_doctor() {
 menu() {
     echo "slmbench: what shall we run? (config: ${SLMBENCH_CONFIG:-config/config.yaml})"
     PS3="choice: "
-    select choice in "doctor (check the board first)" "status (what is left)" "full all" "full <category>" "quit"; do
+    select choice in "doctor (check the board first)" "status (where it stands, ETA)" "full all" "full <category>" "quit"; do
         case "$REPLY" in
             1) cmd_doctor; return ;;
-            2) parse_passthrough -n; run_snakemake; return ;;
+            2) cmd_status; return ;;
             3) cmd_full all; return ;;
             4) read -r -p "categories (space separated): " -a picked; cmd_full "${picked[@]}"; return ;;
             5) return 0 ;;
@@ -168,7 +196,7 @@ main() {
         -h | --help | help) usage ;;
         full) cmd_full "$@" ;;
         doctor) cmd_doctor "$@" ;;
-        status) parse_passthrough -n "$@"; run_snakemake ;;
+        status) cmd_status "$@" ;;
         *) usage >&2; die "unknown command '$command'" ;;
     esac
 }

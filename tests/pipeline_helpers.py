@@ -51,6 +51,8 @@ def snakemake(work: Path, *args: str, configfile: str = "config/test.yaml", env:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work)]
     if configfile:
         cmd += ["--configfile", configfile]
+    if "--quiet" not in args:  # the tests read the job banners the default profile silences (quiet: [rules])
+        cmd += ["--quiet", "host"]
     run_env = {**os.environ, **(env or {})}
     # the venv's bin first, so `python -m slmbench...` commands find the same interpreter's packages
     run_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), run_env.get("PATH", "")])

@@ -47,8 +47,8 @@ def test_unknown_command_and_category_are_one_line_errors(tmp_path, tiny_model):
 
 def test_status_is_a_dry_run_of_the_chosen_categories(tmp_path, tiny_model):
     work = make_workdir(tmp_path, tiny_model.parent)
-    proc = entry("full", "math", "coding", "-n", "--directory", str(work), "--configfile", "config/test.yaml",
-                 "--config", "results_dir=results/elsewhere", cwd=work)
+    proc = entry("full", "math", "coding", "-n", "--quiet", "host", "--directory", str(work), "--configfile",
+                 "config/test.yaml", "--config", "results_dir=results/elsewhere", cwd=work)  # --quiet host: list jobs
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "'categories=[math,coding]'" in proc.stderr  # one --config, the caller's items kept
     assert planned_jobs(proc.stdout)["infer_shard"] == 10

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 
+from . import __version__
 from .command import run  # shared with the stages' own entry points (no import cycle)
 
 # stage name -> module that provides register(subparsers)
@@ -23,11 +24,16 @@ STAGES = {
     "judge": "slmbench.judge.cli",
     "report": "slmbench.report.cli",
     "doctor": "slmbench.doctor",
+    "status": "slmbench.status",
+    "redo": "slmbench.redo",
+    "viewer": "slmbench.report.viewer",
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slmbench", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"slmbench {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in STAGES.values():
         importlib.import_module(module_name).register(sub)

@@ -334,6 +334,7 @@ def register(subparsers) -> None:
     parser.add_argument("--apply", action="store_true",
                         help="set jetson.nvpmodel and jetson.clocks first (through sudo -n)")
     parser.add_argument("--out", help="write the report here when no check failed")
-    parser.add_argument("--min-free-gb", dest="min_free_gb", type=float, default=MIN_FREE_GB)
+    parser.add_argument("--min-free-gb", dest="min_free_gb", type=float, default=MIN_FREE_GB,
+                        help=f"free disk needed to pass (default {MIN_FREE_GB:g} GB)")
     parser.add_argument("--root", default="/", help="prefix of /proc, /sys and /etc (a fake board in tests)")
     parser.set_defaults(func=_cmd_doctor)

@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional
 
 from .chat import split_thinking
 from .errors import UserError
+from .live import idle_line, inference_line, load_line
 from .prompt_rows import PromptRow, read_prompt_rows
 from .records import RunRecord, atomic_output
 
@@ -255,16 +256,26 @@ def run_shard(spec: ShardSpec) -> int:
         rails=power["rails"], max_gap_factor=power["max_gap_factor"],
     )
     with sampler:
+        loading = time.perf_counter()
         runner = ShardRunner(spec, sampler)
+        _say(load_line(spec.model_id, spec.model_file.name, time.perf_counter() - loading))
+        _say(idle_line(spec.idle_power_mw, sampler.name))
         if spec.settings.warmup:
             runner.warm_up(rows[0].prompt)
-        records = [runner.run(row) for row in rows]
+        records = []
+        for row in rows:  # one live line per answer, as it arrives (the log, and the console through the rule)
+            records.append(runner.run(row))
+            _say(inference_line(records[-1]))
     with atomic_output(spec.out) as fh:
         for record in records:
             fh.write(record.to_json() + "\n")
     failed = sum(r.status == "error" for r in records)
     print(f"{spec.out}: {len(records)} records, {failed} errors", file=sys.stderr)
     return len(records)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _load_json(path: Optional[str]) -> dict:
@@ -276,18 +287,18 @@ def _load_json(path: Optional[str]) -> dict:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompts", required=True, help="the category's prompt CSV")
-    parser.add_argument("--model-id", required=True)
-    parser.add_argument("--model-file", required=True)
+    parser.add_argument("--model-id", required=True, help="the model's id in the config (models[].id)")
+    parser.add_argument("--model-file", required=True, help="the GGUF file")
     parser.add_argument("--model-facts", help="JSON written by `slmbench models verify` (sha256, quant)")
-    parser.add_argument("--level", required=True)
-    parser.add_argument("--category", required=True)
+    parser.add_argument("--level", required=True, help="the prompt level (L0 ... P)")
+    parser.add_argument("--category", required=True, help="the question category")
     parser.add_argument("--idle", help="idle baseline JSON (median_mw)")
     parser.add_argument("--settings", required=True,
                         help="JSON: the config's inference section (every key) with its power section as 'power'")
-    parser.add_argument("--chat-format")
+    parser.add_argument("--chat-format", help="llama.cpp chat format overriding the GGUF's template")
     parser.add_argument("--chat-template", help="a Jinja chat template file overriding the GGUF's")
     parser.add_argument("--chat-template-kwargs", default="null", help="JSON object of template variables")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", required=True, help="the shard to write (JSON lines, atomically)")
 
 
 def spec_from_args(args) -> ShardSpec:

@@ -149,6 +149,11 @@ class StudyLayout:
         return f"{self.results_dir}/validation.txt"
 
     @property
+    def index_html(self) -> str:
+        """The static results viewer: one offline HTML page (report/viewer.py)."""
+        return f"{self.results_dir}/index.html"
+
+    @property
     def exported_dir(self) -> str:
         return f"{self.results_dir}/exported_responses"
 

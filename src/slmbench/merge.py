@@ -32,6 +32,6 @@ def _cmd_merge(args) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("merge", help="merge inference shards into one runs JSONL")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("shards", nargs="+")
+    parser.add_argument("--out", required=True, help="the merged runs file to write (runs_llamacpp.jsonl)")
+    parser.add_argument("shards", nargs="+", help="the shard files (JSON lines)")
     parser.set_defaults(func=_cmd_merge)

@@ -1,5 +1,6 @@
 # Snakemake shim: judge one inference shard (slmbench.judge.judge_shard).
 from slmbench.judge import judge_shard
+from slmbench.live import JUDGE_CONSOLE_PREFIXES
 from slmbench.shim import run_step
 
 run_step(
@@ -11,4 +12,5 @@ run_step(
         snakemake.output[0],
         {**snakemake.params.settings, "n_threads": snakemake.threads},
     ),
+    echo=JUDGE_CONSOLE_PREFIXES,  # one line per verdict on the console too
 )

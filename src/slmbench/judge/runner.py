@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Sequence
 from pydantic import ValidationError
 
 from ..errors import UserError
+from ..live import verdict_line
 from ..llm.cache import ContentCache
 from ..llm.cost import check_budget, estimate_usd, usage_usd
 from ..llm.retry import Stopped
@@ -120,6 +121,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
         sleep_s = float(settings.get("sleep_s", 0) or 0)
         pace = RequestPacer(settings.get("rate_limit_rps"))
         stop = threading.Event()
+        said, said_lock = [0], threading.Lock()
 
         def work(item):
             row, question, answer, reference = item
@@ -131,6 +133,9 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
                 cache.put(row["cache_key"], verdict, spender=name, usd=usage_usd(usage, prices), usage=usage,
                           release_usd=share)
             row.update(verdict)
+            with said_lock:  # one live line per verdict: [2/200] Judging Q81 - model - L0  Score: 8.5/10 - ...
+                said[0] += 1
+                print(verdict_line(said[0], len(todo), row), file=sys.stderr, flush=True)
             if sleep_s:
                 stop.wait(sleep_s)
 

@@ -23,7 +23,7 @@ def register(subparsers) -> None:
     parse.set_defaults(func=run_parse)
 
     measure = actions.add_parser("measure", help="sample for S seconds and print the energy as JSON")
-    measure.add_argument("--seconds", type=float, required=True)
+    measure.add_argument("--seconds", type=float, required=True, help="sampling time")
     _sensor_options(measure, backend_default="auto", interval_default=100)
     measure.set_defaults(func=run_measure)
 
@@ -38,12 +38,15 @@ def register(subparsers) -> None:
 
 def _sensor_options(parser: argparse.ArgumentParser, backend_default, interval_default) -> None:
     required = backend_default is None
-    parser.add_argument("--backend", choices=BACKEND_CHOICES, default=backend_default, required=required)
-    parser.add_argument("--interval-ms", type=int, default=interval_default, required=required)
-    parser.add_argument("--tegrastats-path", default="tegrastats")
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, default=backend_default, required=required,
+                        help="power sensor (power.backend); auto tries each")
+    parser.add_argument("--interval-ms", type=int, default=interval_default, required=required,
+                        help="sampling interval in ms (power.interval_ms)")
+    parser.add_argument("--tegrastats-path", default="tegrastats", help="the tegrastats executable")
     parser.add_argument("--rails", nargs="*", default=None,
                         help="rails summed into the board total (none given: detect the board's total rail)")
-    parser.add_argument("--max-gap-factor", type=float, default=3.0)
+    parser.add_argument("--max-gap-factor", type=float, default=3.0,
+                        help="a gap between samples longer than this many intervals voids the window")
     parser.add_argument("--sysfs-root", default="/", help="prefix of /sys and /proc (a fake tree in tests)")
 
 

@@ -88,7 +88,7 @@ def register(subparsers) -> None:
 
     convert = sub.add_parser("convert", help=f"xlsx (wide or long layout) -> {prompts_csv_name('<category>')}")
     convert.add_argument("--excel", required=True, help="the prompt workbook (.xlsx)")
-    convert.add_argument("--outdir", required=True)
+    convert.add_argument("--outdir", required=True, help="folder for the prompt CSV(s)")
     convert.add_argument("--split", action="store_true",
                          help="one CSV per category (the workflow's layout); without it one prompts_hierarchical.csv")
     convert.add_argument("--sheet", help="sheet name (default: the first sheet with a question_id column)")
@@ -100,11 +100,12 @@ def register(subparsers) -> None:
     convert.set_defaults(func=_convert)
 
     generate = sub.add_parser("generate", help="question.jsonl -> prompt workbook with every level (wide layout)")
-    generate.add_argument("--questions", required=True)
-    generate.add_argument("--out", required=True)
-    generate.add_argument("--mode", choices=["template", "llm"], default="template")
-    generate.add_argument("--levels", nargs="+", default=LEVELS)
-    generate.add_argument("--categories", nargs="+")
+    generate.add_argument("--questions", required=True, help="question.jsonl (MT-Bench format)")
+    generate.add_argument("--out", required=True, help="the prompt workbook (.xlsx) to write")
+    generate.add_argument("--mode", choices=["template", "llm"], default="template",
+                          help="template: deterministic offline texts; llm: the judge's model writes them")
+    generate.add_argument("--levels", nargs="+", default=LEVELS, help="the levels to write, in order")
+    generate.add_argument("--categories", nargs="+", help="only these categories (default: all)")
     generate.add_argument("--llm-settings", dest="llm_settings",
                           help="llm mode: JSON like the config's judge section (backend, model, base_url, "
                                "api_key_env, model_path, chat_format, cache)")
@@ -118,8 +119,8 @@ def register(subparsers) -> None:
 
     tokens = sub.add_parser("tokens", help="token_report.csv: tokens per question and level, checked against the ranges")
     tokens.add_argument("csv", nargs="+", help=f"{prompts_csv_name('<category>')} files")
-    tokens.add_argument("--out", required=True)
-    tokens.add_argument("--encoding", default="o200k_base")
+    tokens.add_argument("--out", required=True, help="token_report.csv to write")
+    tokens.add_argument("--encoding", default="o200k_base", help="tiktoken encoding (prompts.tokenizer_encoding)")
     tokens.add_argument("--strict", action="store_true", help="exit non-zero when a level is out of range or order")
     tokens.set_defaults(func=_tokens)
 
@@ -143,8 +144,8 @@ def register(subparsers) -> None:
     audit.set_defaults(func=_audit)
 
     fetch = sub.add_parser("fetch", help="download a file (question.jsonl) and check its sha256")
-    fetch.add_argument("--url", required=True)
-    fetch.add_argument("--out", required=True)
-    fetch.add_argument("--sha256")
+    fetch.add_argument("--url", required=True, help="where to download the file from")
+    fetch.add_argument("--out", required=True, help="where to write it (kept as it is when present)")
+    fetch.add_argument("--sha256", help="expected sha256; a mismatch stops")
     fetch.add_argument("--timeout", type=float, default=60, help="seconds")
     fetch.set_defaults(func=_fetch)

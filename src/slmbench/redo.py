@@ -1,0 +1,164 @@
+"""`slmbench redo`: mark chosen work for redoing, so the study's same command does it again.
+
+Snakemake does not rebuild a missing intermediate while the files made from it exist, so deleting a shard
+alone redoes nothing. This deletes each chosen shard AND everything derived from it: the shard's scores, the
+merged runs and scores, the judge agreement and every report (workbooks, plots, summary, validation, exports,
+the viewer). The next run then redoes exactly the chosen shards, judges them, and rebuilds the reports; the
+other shards and their verdicts (cached) are kept. `--dry-run` lists what would be deleted.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence
+
+from .errors import UserError
+from .layout import PLOTS, WORKBOOKS, StudyLayout
+from .records import read_jsonl
+
+PLOT_EXTENSIONS = ("png", "svg", "pdf")
+
+
+def _shard_runs(path: str) -> List[dict]:
+    try:
+        return list(read_jsonl(path))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return []  # an unreadable shard is quarantined by the workflow itself
+
+
+def choose_shards(config: dict, shards: Sequence[str] = (), errors: bool = False, no_energy: bool = False,
+                  models: Sequence[str] = (), levels: Sequence[str] = (),
+                  categories: Sequence[str] = ()) -> List[tuple]:
+    """The (model, level, category) shards to redo. --shard names shards; --errors and --no-energy pick the
+    existing shards with such runs; --model/--level/--category narrow those, or alone pick every shard they match."""
+    layout = StudyLayout.from_config(config)
+    known = {"model": [m["id"] for m in config["models"]], "level": list(config["levels"]),
+             "category": list(config["categories"])}
+    for kind, given in (("model", models), ("level", levels), ("category", categories)):
+        for value in given:
+            if value not in known[kind]:
+                raise UserError(f"--{kind} {value}: not a {kind} of this study; the config has: "
+                                f"{', '.join(known[kind])}")
+    every = [(m, lv, c) for m in known["model"] for lv in known["level"] for c in known["category"]]
+    named = []
+    for text in shards:
+        parts = tuple(text.strip("/").split("/"))
+        if len(parts) != 3 or parts not in every:
+            raise UserError(f"--shard {text}: not a shard of this study; write MODEL/LEVEL/CATEGORY, e.g. "
+                            f"{'/'.join(every[0])}" if every else f"--shard {text}: the study has no shards")
+        named.append(parts)
+
+    def matches(shard: tuple) -> bool:
+        return ((not models or shard[0] in models) and (not levels or shard[1] in levels)
+                and (not categories or shard[2] in categories))
+
+    picked = set(named)
+    if errors or no_energy:
+        for shard in filter(matches, every):
+            runs = _shard_runs(layout.shard(*shard))
+            if errors and any(r.get("status") != "ok" for r in runs):
+                picked.add(shard)
+            if no_energy and any(r.get("status") == "ok" and r.get("energy_j") is None for r in runs):
+                picked.add(shard)
+    elif not named:
+        if not (models or levels or categories):
+            raise UserError("choose what to redo: --shard MODEL/LEVEL/CATEGORY, --errors, --no-energy, --model, "
+                            "--level or --category (see slmbench redo --help)")
+        picked = set(filter(matches, every))
+    return [s for s in every if s in picked]
+
+
+def derived_outputs(layout: StudyLayout) -> List[str]:
+    """What every shard feeds: the merged files and all reports."""
+    return ([layout.runs, layout.scores_merged, layout.judge_agreement]
+            + [layout.workbook(name) for name in WORKBOOKS]
+            + [layout.plot(name, ext) for name in PLOTS for ext in PLOT_EXTENSIONS]
+            + [layout.summary, layout.validation, layout.exported_dir, layout.index_html])
+
+
+def files_to_delete(config: dict, chosen: Iterable[tuple]) -> List[str]:
+    """The existing files (and the exports directory) to delete for the chosen shards, in a stable order."""
+    layout = StudyLayout.from_config(config)
+    chosen = list(chosen)
+    if not chosen:
+        return []
+    paths = [p for shard in chosen for p in (layout.shard(*shard), layout.scores(*shard))]
+    paths += derived_outputs(layout)
+    return [p for p in paths if Path(p).exists()]
+
+
+def delete(paths: Iterable[str]) -> None:
+    for path in paths:
+        target = Path(path)
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+
+
+def _lock_holder() -> Optional[str]:
+    """A live Snakemake run in this directory (deleting its inputs under it would break it), or None."""
+    import json
+
+    from .locks import pid_alive
+
+    locks = Path(".snakemake/locks")
+    if not (locks.is_dir() and any(locks.iterdir())):
+        return None
+    try:
+        owner = json.loads(Path(".snakemake/slmbench_owner.json").read_text())
+        if not pid_alive(int(owner["pid"])):
+            return None
+        return f"pid {owner['pid']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "an unknown process"
+
+
+def _cmd_redo(args) -> int:
+    from .profile import load_study_config
+
+    config, _ = load_study_config(args.configfile, args.profile)
+    chosen = choose_shards(config, args.shard or (), args.errors, args.no_energy, args.model or (),
+                           args.level or (), args.category or ())
+    if not chosen:
+        print("slmbench redo: no shard matches; nothing to do")
+        return 0
+    paths = files_to_delete(config, chosen)
+    names = ", ".join("/".join(s) for s in chosen)
+    if args.dry_run:
+        print(f"slmbench redo (dry run): {len(chosen)} shard(s) to redo: {names}")
+        print("\n".join(f"would delete {p}" for p in paths) or "nothing to delete")
+        return 0
+    holder = _lock_holder()
+    if holder:
+        raise UserError(f"a Snakemake run ({holder}) is working in this directory; stop it or let it finish, "
+                        f"then redo")
+    delete(paths)
+    print(f"slmbench redo: {len(chosen)} shard(s) marked for redoing ({names}); deleted {len(paths)} file(s). "
+          f"Run the same command as before to redo them (cached verdicts of unchanged answers are reused).")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("redo", help="mark shards for redoing (deletes them and what was made from them); "
+                                                "then run the same command again")
+    parser.add_argument("--shard", action="append", metavar="MODEL/LEVEL/CATEGORY",
+                        help="this shard (repeatable)")
+    parser.add_argument("--errors", action="store_true", help="every shard with a run recorded as an error")
+    parser.add_argument("--no-energy", dest="no_energy", action="store_true",
+                        help="every shard with an ok run that has no energy (e.g. a power sensor dropout)")
+    parser.add_argument("--model", action="append", metavar="ID",
+                        help="only this model's shards (repeatable); alone: all of them")
+    parser.add_argument("--level", action="append", metavar="LEVEL",
+                        help="only this level's shards (repeatable); alone: all of them")
+    parser.add_argument("--category", action="append", metavar="CATEGORY",
+                        help="only this category's shards (repeatable); alone: all of them")
+    parser.add_argument("-n", "--dry-run", dest="dry_run", action="store_true",
+                        help="list what would be deleted, delete nothing")
+    parser.add_argument("--configfile", nargs="+", metavar="FILE",
+                        help="the study's config file(s), in Snakemake's order (default: the profile's, else "
+                             "config/config.yaml)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="read the config files this Snakemake profile names (e.g. profiles/jetson)")
+    parser.set_defaults(func=_cmd_redo)
