@@ -14,8 +14,8 @@ import pytest
 import study_files as sf
 
 from slmbench.cli import main
-from slmbench.judge.cache import VerdictCache
 from slmbench.live import inference_line
+from slmbench.llm.cache import ContentCache
 from slmbench.records import RunRecord
 from slmbench.status import ESTIMATED_LOAD_S, ESTIMATED_S_PER_ANSWER, collect_status, format_status
 
@@ -86,10 +86,10 @@ def test_counts_errors_missing_energy_judged_shards_and_the_eta_per_model(study,
 
 def test_cost_so_far_comes_from_the_ledger_read_only_even_while_a_judge_writes(study, capsys):
     work, config = study
-    cache = VerdictCache(work / "results" / "judge_cache.sqlite")
+    cache = ContentCache(work / "results" / "judge_cache.sqlite")
     for i in range(4):
         cache.put(f"k{i}", {"judge_status": "ok", "judge_prompt_tokens": 1000, "judge_completion_tokens": 100},
-                  judge="gpt-4o", usd=0.25)
+                  spender="gpt-4o", usd=0.25)
     # a judge job holds a write transaction (not committed) at the moment status runs
     cache.db.execute("BEGIN IMMEDIATE")
     cache.db.execute("INSERT INTO spend VALUES ('k9', 'gpt-4o', 5.0, 1, 1, 0)")
