@@ -123,6 +123,15 @@ def main(argv):
         earlier_starts = 0
     dies = CONFIG["exits_first_n"] is None or earlier_starts < CONFIG["exits_first_n"]
     record("start", argv=argv)
+    # sick until healed: once it has died, every start fails at once until the test writes the healed file
+    here = os.path.dirname(os.path.abspath(__file__))
+    healed, died = os.path.join(here, "tegrastats.healed"), os.path.join(here, "tegrastats.died")
+    if CONFIG["sick_until_healed"]:
+        if os.path.exists(healed):
+            dies = False
+        elif os.path.exists(died):
+            sys.stderr.write("NvPModel: cannot open the power monitor\n")
+            return 4
     signal.signal(signal.SIGTERM, on_term)
     if CONFIG["stderr_text"]:
         sys.stderr.write(CONFIG["stderr_text"] + "\n")
@@ -147,6 +156,8 @@ def main(argv):
         if dies and CONFIG["exit_after_lines"] is not None and i >= CONFIG["exit_after_lines"]:
             return 3
         if dies and CONFIG["exit_after_s"] is not None and time.monotonic() - started >= CONFIG["exit_after_s"]:
+            if CONFIG["sick_until_healed"]:
+                open(died, "w").close()
             return 3
         next_t += interval_ms / 1000.0
         time.sleep(max(0.0, next_t - time.monotonic()))
@@ -164,7 +175,7 @@ def install_fake_tegrastats(directory: Union[str, Path], profile_mw: Profile = 5
                             fmt: str = "jp6", *, garbage_every: int = 0, exit_after_lines: Optional[int] = None,
                             stall_after_lines: Optional[int] = None, exit_code: int = 0, stderr_text: str = "",
                             name: str = "tegrastats", exit_after_s: Optional[float] = None,
-                            exits_first_n: Optional[int] = None) -> Path:
+                            exits_first_n: Optional[int] = None, sick_until_healed: bool = False) -> Path:
     """Write an executable `directory/name` and return its path (put its directory first on PATH)."""
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}")
@@ -173,7 +184,7 @@ def install_fake_tegrastats(directory: Union[str, Path], profile_mw: Profile = 5
     config = dict(profile=profile_mw, fmt=fmt, interval_default_ms=interval_default_ms, garbage_every=garbage_every,
                   exit_after_lines=exit_after_lines, stall_after_lines=stall_after_lines, exit_code=exit_code,
                   stderr_text=stderr_text, calls_path=str(calls_path(directory)), exit_after_s=exit_after_s,
-                  exits_first_n=exits_first_n)
+                  exits_first_n=exits_first_n, sick_until_healed=sick_until_healed)
     exe = directory / name
     text = SCRIPT.replace("__PYTHON__", sys.executable).replace("__CONFIG__", repr(json.dumps(config)))
     exe.write_text(text, encoding="utf-8")
