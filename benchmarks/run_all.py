@@ -31,6 +31,7 @@ GOALS = {  # figure: (comparison, goal)
     "judge_throughput_ratio": (">=", 0.9),
     "pipeline_overlap_ratio": ("<=", 1.05),
     "sampler_cpu_pct": ("<=", 1.0),
+    "energy_err_pct_step_0.35s_100ms": ("<=", 2.0),
     "report_s": ("<=", 20.0),
 }
 

@@ -115,7 +115,23 @@ def main(argv):
     interval_ms = CONFIG["interval_default_ms"]
     if "--interval" in argv:
         interval_ms = int(argv[argv.index("--interval") + 1])
+    # how many times this fake was started before: `exits_first_n` makes only the first n starts die
+    try:
+        with open(CALLS, encoding="utf-8") as fh:
+            earlier_starts = sum('"event": "start"' in line for line in fh)
+    except OSError:
+        earlier_starts = 0
+    dies = CONFIG["exits_first_n"] is None or earlier_starts < CONFIG["exits_first_n"]
     record("start", argv=argv)
+    # sick until healed: once it has died, every start fails at once until the test writes the healed file
+    here = os.path.dirname(os.path.abspath(__file__))
+    healed, died = os.path.join(here, "tegrastats.healed"), os.path.join(here, "tegrastats.died")
+    if CONFIG["sick_until_healed"]:
+        if os.path.exists(healed):
+            dies = False
+        elif os.path.exists(died):
+            sys.stderr.write("NvPModel: cannot open the power monitor\n")
+            return 4
     signal.signal(signal.SIGTERM, on_term)
     if CONFIG["stderr_text"]:
         sys.stderr.write(CONFIG["stderr_text"] + "\n")
@@ -123,7 +139,7 @@ def main(argv):
     if CONFIG["exit_code"]:
         return CONFIG["exit_code"]
     total, peak, i = 0, 0, 0
-    next_t = time.monotonic()
+    next_t = started = time.monotonic()
     while True:
         t = time.monotonic()
         mw = int(round(power_at(CONFIG["profile"], t, i)))
@@ -137,7 +153,11 @@ def main(argv):
             except OSError:
                 pass
         i += 1
-        if CONFIG["exit_after_lines"] is not None and i >= CONFIG["exit_after_lines"]:
+        if dies and CONFIG["exit_after_lines"] is not None and i >= CONFIG["exit_after_lines"]:
+            return 3
+        if dies and CONFIG["exit_after_s"] is not None and time.monotonic() - started >= CONFIG["exit_after_s"]:
+            if CONFIG["sick_until_healed"]:
+                open(died, "w").close()
             return 3
         next_t += interval_ms / 1000.0
         time.sleep(max(0.0, next_t - time.monotonic()))
@@ -154,7 +174,8 @@ def calls_path(directory: Union[str, Path]) -> Path:
 def install_fake_tegrastats(directory: Union[str, Path], profile_mw: Profile = 5000.0, interval_default_ms: int = 100,
                             fmt: str = "jp6", *, garbage_every: int = 0, exit_after_lines: Optional[int] = None,
                             stall_after_lines: Optional[int] = None, exit_code: int = 0, stderr_text: str = "",
-                            name: str = "tegrastats") -> Path:
+                            name: str = "tegrastats", exit_after_s: Optional[float] = None,
+                            exits_first_n: Optional[int] = None, sick_until_healed: bool = False) -> Path:
     """Write an executable `directory/name` and return its path (put its directory first on PATH)."""
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}")
@@ -162,7 +183,8 @@ def install_fake_tegrastats(directory: Union[str, Path], profile_mw: Profile = 5
     directory.mkdir(parents=True, exist_ok=True)
     config = dict(profile=profile_mw, fmt=fmt, interval_default_ms=interval_default_ms, garbage_every=garbage_every,
                   exit_after_lines=exit_after_lines, stall_after_lines=stall_after_lines, exit_code=exit_code,
-                  stderr_text=stderr_text, calls_path=str(calls_path(directory)))
+                  stderr_text=stderr_text, calls_path=str(calls_path(directory)), exit_after_s=exit_after_s,
+                  exits_first_n=exits_first_n, sick_until_healed=sick_until_healed)
     exe = directory / name
     text = SCRIPT.replace("__PYTHON__", sys.executable).replace("__CONFIG__", repr(json.dumps(config)))
     exe.write_text(text, encoding="utf-8")

@@ -26,8 +26,20 @@ def test_constant_power_is_exact_for_any_window_phase():
         assert w.mean_power_mw == pytest.approx(5000.0)
 
 
-def test_linear_ramp_is_exact_with_edge_interpolation():
-    # Trapezoid + linear interpolation is exact for piecewise-linear power, whatever the window's phase.
+def test_step_load_is_exact_whatever_the_sampling_phase():
+    # An inference is a step: idle before t0, full load inside [t0, t1], idle after. Interpolating the edge
+    # values towards the idle samples outside would under-count up to half a period of load at each edge.
+    idle_mw, load_mw = 4000.0, 9000.0
+    for offset in (0.0, 0.013, 0.05, 0.087):
+        for t0, t1 in ((2.03, 2.38), (5.011, 6.011), (7.0, 7.55)):
+            times, _ = trace(lambda t: 0.0, 0.0, 10.0, 0.1, offset=offset)
+            powers = [load_mw if t0 <= t <= t1 else idle_mw for t in times]
+            w = integrate_energy(times, powers, t0, t1, max_gap_s=0.3)
+            net_j = net_energy_j(w.energy_j, idle_mw, t1 - t0)
+            assert net_j == pytest.approx((load_mw - idle_mw) * (t1 - t0) / 1000.0, rel=1e-9)
+
+
+def test_linear_ramp_within_a_percent_and_samples_counted():
     def ramp(t):
         return 1000.0 + 800.0 * t
 
@@ -35,7 +47,7 @@ def test_linear_ramp_is_exact_with_edge_interpolation():
     t0, t1 = 2.037, 2.371
     exact_mj = 1000.0 * (t1 - t0) + 400.0 * (t1 ** 2 - t0 ** 2)
     w = integrate_energy(times, powers, t0, t1, max_gap_s=0.3)
-    assert w.energy_j == pytest.approx(exact_mj / 1000.0, rel=1e-12)
+    assert w.energy_j == pytest.approx(exact_mj / 1000.0, rel=0.01)
     assert w.n_samples == 3  # 2.1, 2.2, 2.3 inside; 2.0 and 2.4 bracket it
 
 
@@ -54,7 +66,7 @@ def test_sine_error_within_acceptance_at_100ms():
             assert abs(w.energy_j / exact_j(t0, t0 + length) - 1) <= tolerance
 
 
-def test_edge_interpolation_recovers_what_dropping_the_edges_loses():
+def test_held_edges_recover_what_dropping_the_edges_loses():
     times, powers = trace(lambda t: 5000.0, 0.0, 10.0, 0.1)
     t0, t1 = 1.09, 1.41  # samples inside: 1.1 .. 1.4 (0.3 s of the 0.32 s)
     inside = [(t, p) for t, p in zip(times, powers) if t0 <= t <= t1]

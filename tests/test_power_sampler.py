@@ -93,12 +93,40 @@ def test_stalled_tegrastats_gives_null_with_the_reason(fake_bin, tmp_path):
     assert waited < 3 * 0.05 + 0.3  # the wait for a late sample is bounded by the gap limit
 
 
-def test_tegrastats_exiting_mid_shard_gives_null_with_its_exit_code(fake_bin, tmp_path):
+def test_tegrastats_that_keeps_exiting_gives_null_with_its_exit_code(fake_bin, tmp_path):
     fake_bin(profile_mw=4000, exit_after_lines=3)
     with open_sampler("tegrastats", interval_ms=50, sysfs_root=empty_root(tmp_path)) as sampler:
-        time.sleep(0.4)
+        # every restart dies after 3 lines too: after MAX_RESTARTS the sampler gives up
+        assert wait_until(lambda: len(sampler.restarts) >= sampler_module.MAX_RESTARTS, 20)
+        time.sleep(0.5)
         _, _, w = measure(sampler, 0.1)
     assert w.energy_j is None and "tegrastats exited (code 3)" in w.note
+    assert all("tegrastats exited (code 3)" in reason for reason in sampler.restarts)
+
+
+def test_tegrastats_dying_once_mid_shard_is_restarted_and_later_windows_are_measured(fake_bin, tmp_path):
+    fake_bin(profile_mw=4000, exit_after_lines=5, exits_first_n=1)
+    with open_sampler("tegrastats", interval_ms=50, sysfs_root=empty_root(tmp_path)) as sampler:
+        t_before = time.monotonic()
+        assert wait_until(lambda: sampler.restarts, 10)
+        time.sleep(0.6)  # the restarted child delivers again
+        t_mid = time.monotonic()
+        _, t_end, later = measure(sampler, 0.3)
+        across = sampler.window(t_before, t_mid)
+    assert later.energy_j == pytest.approx(4.0 * 0.3, rel=0.05) and later.note is None
+    assert across.energy_j is None and "gap" in across.note  # the window over the gap is not guessed
+    assert len(sampler.restarts) == 1 and "tegrastats exited (code 3)" in sampler.restarts[0]
+    starts = [c for c in read_calls(fake_bin.directory) if c["event"] == "start"]
+    assert len(starts) == 2
+
+
+def wait_until(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_named_backend_that_fails_to_start_stops_the_run(fake_bin, tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,10 +98,18 @@ def test_bad_choices_are_one_line_naming_the_option(done_study, capsys, args, wo
 
 def test_refuses_while_a_live_run_holds_the_lock(done_study, capsys):
     work, config, _ = done_study
-    (work / ".snakemake" / "locks").mkdir(parents=True)
-    (work / ".snakemake" / "locks" / "0.input.lock").write_text("x\n")
-    (work / ".snakemake" / "slmbench_owner.json").write_text('{"pid": %d}' % os.getpid())
-    before = existing(work)
-    assert main(["redo", "--errors", "--configfile", config]) == 2
-    assert "is working in this directory" in capsys.readouterr().err
-    assert existing(work) == before
+    # a live run: another process holding the run's claim on the directory (as a running Snakemake does)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom slmbench.locks import claim_results_dir"
+                               "\nclaim_results_dir(sys.argv[1]); print('claimed', flush=True); time.sleep(600)",
+                               str(work)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+    try:
+        assert holder.stdout.readline().strip() == "claimed"
+        before = existing(work)
+        assert main(["redo", "--errors", "--configfile", config]) == 2
+        assert "is working in this directory" in capsys.readouterr().err
+        assert existing(work) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main(["redo", "--errors", "--configfile", config, "--dry-run"]) == 0  # the run is gone: allowed

@@ -1,7 +1,8 @@
 """What must happen before a run plans its jobs, and must never happen in a dry run.
 
 Two repairs after a kill or a power cut, so that "rerun the same command" just works:
-- the Snakemake lock a killed run left behind is removed (only when its owner is provably gone: slmbench.locks);
+- the run claims the directory (a second run, on this host or under another host name, is refused) and the
+  Snakemake lock a killed run left behind is removed (only when its owner is provably gone: slmbench.locks);
 - a shard a power loss cut (renamed into place, but its tail never reached the disk) is moved aside to
   `*.corrupt`, and the files made from it (its score, the merged runs and scores) are removed: Snakemake does
   not rebuild a missing intermediate while its products still exist.
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from .layout import StudyLayout
-from .locks import clear_stale_lock, stale_lock_owner
+from .locks import claim_results_dir, stale_lock_owner
 from .records import atomic_output, jsonl_is_complete
 
 # In Snakemake's own metadata directory of the working directory (which `snakemake -n` writes itself): a cache
@@ -109,9 +110,11 @@ def quarantine(shard: str, derived: Sequence[str]) -> None:
 
 
 def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, workdir: str | os.PathLike = ".",
-              index: Optional[ShardIndex] = None, emit: Optional[Callable[[str], None]] = None) -> List[str]:
-    """Clear a dead run's lock and quarantine broken shards, or under a dry run only say so. Returns the lines
-    it emitted (to stderr unless `emit` is given)."""
+              index: Optional[ShardIndex] = None, emit: Optional[Callable[[str], None]] = None,
+              unlocking: bool = False) -> List[str]:
+    """Claim the results directory for this run (one run at a time: slmbench.locks), clear a dead run's lock
+    and quarantine broken shards, or under a dry run only say so. Returns the lines it emitted (to stderr
+    unless `emit` is given). Raises UserError when another run is alive."""
     emit = emit or (lambda line: print(line, file=sys.stderr))
     lines: List[str] = []
 
@@ -124,7 +127,7 @@ def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, workdir: str | 
         if owner is not None:
             say(f"slmbench: dry run: the real run will remove the lock left by a killed run (pid {owner.get('pid')})")
     else:
-        unlocked = clear_stale_lock(workdir)
+        unlocked = claim_results_dir(workdir, unlocking=unlocking)
         if unlocked:
             say(unlocked)
     index = index or ShardIndex(Path(workdir) / INDEX_PATH)

@@ -99,20 +99,12 @@ def delete(paths: Iterable[str]) -> None:
 
 def _lock_holder() -> Optional[str]:
     """A live Snakemake run in this directory (deleting its inputs under it would break it), or None."""
-    import json
+    from .locks import live_run
 
-    from .locks import pid_alive
-
-    locks = Path(".snakemake/locks")
-    if not (locks.is_dir() and any(locks.iterdir())):
+    owner = live_run(".")
+    if owner is None:
         return None
-    try:
-        owner = json.loads(Path(".snakemake/slmbench_owner.json").read_text())
-        if not pid_alive(int(owner["pid"])):
-            return None
-        return f"pid {owner['pid']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "an unknown process"
+    return f"pid {owner['pid']}" if owner.get("pid") else "an unknown process"
 
 
 def _cmd_redo(args) -> int:

@@ -92,8 +92,11 @@ def judge_inputs(w):
     return inputs
 
 
-# Before the DAG is built, in the main process only (cluster jobs parse this file again): a killed run's lock,
-# shards cut by a power loss and what was made from them. `workflow.dryrun` is not known yet while parsing.
+# Before the DAG is built, in the main process only (cluster jobs parse this file again): one run at a time, a
+# killed run's lock, shards cut by a power loss and their products. --unlock: the user vouches no run is alive.
 if workflow.is_main_process:
     dry_run = workflow.dryrun or getattr(workflow.output_settings, "dryrun", False)
-    preflight(study_shards(L, MODELS, LEVELS, CATEGORIES), dry_run=bool(dry_run))
+    try:
+        preflight(study_shards(L, MODELS, LEVELS, CATEGORIES), dry_run=bool(dry_run), unlocking="--unlock" in sys.argv)
+    except UserError as exc:
+        sys.exit(f"slmbench: error: {exc}")

@@ -25,6 +25,7 @@ BUFFER_SECONDS = 1800.0  # longest window that can be measured; also bounds memo
 MIN_BUFFER = 1000
 STARTUP_MIN_S = 3.0  # how long start waits for the first reading (real tegrastats needs a moment)
 WAIT_SLACK_S = 0.1  # scheduling slack when waiting for the sample after a window
+MAX_RESTARTS = 5  # a sensor that dies mid-shard is restarted this often; windows over the gap stay null
 
 
 class PowerSampler:
@@ -44,6 +45,7 @@ class PowerSampler:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._failure: Optional[str] = None
+        self.restarts: List[str] = []  # why the sensor was restarted, once per restart
 
     @property
     def name(self) -> str:
@@ -102,17 +104,36 @@ class PowerSampler:
         return f"{reason} within {timeout:.1f} s"
 
     def _run(self) -> None:
+        """Feed samples until stopped. A sensor that dies (tegrastats exits, a read fails) is restarted: the
+        windows over the gap have no bracketing samples and stay null, every later window is measured."""
         backend = self.backend
-        try:
-            for sample in backend.samples(self._stop):
-                self._append(sample.t, sample.mw)
-            reason = getattr(backend, "exit_note", None) or f"{backend.name} stopped delivering samples"
-        except Exception as exc:  # noqa: BLE001 - a sensor failure must not kill the shard; the note says why
-            reason = f"{backend.name} sampler failed: {type(exc).__name__}: {exc}"
+        while True:
+            try:
+                for sample in backend.samples(self._stop):
+                    self._append(sample.t, sample.mw)
+                reason = getattr(backend, "exit_note", None) or f"{backend.name} stopped delivering samples"
+            except Exception as exc:  # noqa: BLE001 - a sensor failure must not kill the shard; the note says why
+                reason = f"{backend.name} sampler failed: {type(exc).__name__}: {exc}"
+            if self._stop.is_set() or not self._times or len(self.restarts) >= MAX_RESTARTS:
+                break  # stopped, never worked (the start reports it), or keeps dying
+            if not self._restart(backend, reason):
+                reason = f"{reason}; restarting it failed"
+                break
         with self._cond:
             if not self._stop.is_set():
                 self._failure = reason
             self._cond.notify_all()
+
+    def _restart(self, backend: PowerBackend, reason: str) -> bool:
+        self.restarts.append(reason)
+        backend.stop()
+        if self._stop.wait(min(1.0, 2 * backend.period_s)):
+            return False
+        try:
+            backend.start()
+        except BackendUnavailable:
+            return False
+        return True
 
     def _append(self, t: float, mw: float) -> None:
         with self._cond:
