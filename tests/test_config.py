@@ -103,3 +103,17 @@ def test_the_judge_cli_without_a_config_takes_the_study_judge(tmp_path, monkeypa
     settings = settings_from(args)
     assert settings["model"] == study["model"] and settings["cache"] == str(tmp_path / "c.sqlite")
     assert "demo_note" not in settings and json.dumps(settings)
+
+
+def test_the_configured_price_does_not_follow_another_judge_model(tmp_path, monkeypatch):
+    from argparse import Namespace
+
+    from slmbench.judge.cli import settings_from
+
+    monkeypatch.chdir(REPO)
+    args = Namespace(config=None, max_cost=None, base_url="http://127.0.0.1:9/v1", concurrency=None, repeats=None,
+                     sleep=None, backend=None, model_path=None, chat_format=None, cache=str(tmp_path / "c.sqlite"),
+                     rate_limit=None, price=None, model=["local-judge"])
+    assert settings_from(args)["price_per_mtok"] is None  # config/config.yaml's price is gpt-4o's
+    args.price = [1.0, 2.0]
+    assert settings_from(args)["price_per_mtok"] == {"input": 1.0, "output": 2.0}

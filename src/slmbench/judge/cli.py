@@ -21,11 +21,13 @@ def settings_from(args) -> dict:
                  "repeats": args.repeats, "sleep_s": args.sleep, "backend": args.backend, "model_path": args.model_path,
                  "chat_format": args.chat_format, "cache": args.cache, "rate_limit_rps": args.rate_limit}
     settings.update({k: v for k, v in overrides.items() if v is not None})
-    if args.price:
-        settings["price_per_mtok"] = {"input": args.price[0], "output": args.price[1]}
     if args.model:  # several --model: the first is the judge, the others join it as judge.judges
+        if args.model[0] != settings["model"]:
+            settings["price_per_mtok"] = None  # the configured price is the configured model's: unknown for this one
         settings["model"] = args.model[0]
         settings["judges"] = [{"model": m} for m in args.model[1:]]
+    if args.price:
+        settings["price_per_mtok"] = {"input": args.price[0], "output": args.price[1]}
     return settings
 
 
