@@ -60,3 +60,15 @@ def test_question_order_and_run_index():
     order = question_order(list(range(81, 91)), 3, shard)
     assert sorted(order) == list(range(81, 91)) and order == question_order(list(range(81, 91)), 3, shard)
     assert run_index(0, 0, 10) == 0 and run_index(3, 9, 10) == 39
+
+
+def test_timing_repeats_are_a_seeded_share_of_the_runs():
+    from slmbench.run_order import timing_repeat_items
+
+    shards = [("m", lv, f"c{i}") for lv in ("L0", "L1") for i in range(200)]
+    picked = [timing_repeat_items([1], 0.25, 5, shard) for shard in shards]
+    share = sum(len(p) for p in picked) / len(shards)
+    assert 0.18 < share < 0.32
+    assert picked == [timing_repeat_items([1], 0.25, 5, shard) for shard in shards]
+    assert timing_repeat_items(list(range(10)), 0.0, 5, shards[0]) == []
+    assert timing_repeat_items(list(range(10)), 1.0, 5, shards[0]) == list(range(10))

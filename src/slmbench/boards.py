@@ -20,9 +20,12 @@ def study_boards(config: Mapping) -> List[str]:
 
 
 def shard_board(boards: List[str], model: str, level: str, category: str) -> str:
-    """The board that runs a shard. A hash of the shard's name, not its position: running a subset of the
-    categories, or adding one, never moves a finished shard (and its idle baseline) to another board."""
-    return boards[zlib.crc32(f"{model}/{level}/{category}".encode()) % len(boards)]
+    """The board that runs a shard: every level of a (model, category) runs on the same board, so a level
+    comparison of a question is never a comparison of two boards (each record carries `board` for the reports).
+    A hash of the names, not a position: running a subset of the categories, or adding one, never moves a
+    finished shard (and its idle baseline) to another board. `level` is accepted and deliberately unused."""
+    del level
+    return boards[zlib.crc32(f"{model}/{category}".encode()) % len(boards)]
 
 
 def slurm_pin(config: Mapping, host: str) -> str:

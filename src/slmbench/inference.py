@@ -3,10 +3,16 @@
 Runs under the configurable inference interpreter (JetPack 6: system Python 3.10 with the CUDA build of
 llama-cpp-python), so this module and what it imports stay stdlib-only and Python 3.10 compatible.
 
-Method: load the model once, one unrecorded warm-up generation, then for every prompt a fresh context
-(`llm.reset()`: no KV prefix carried across prompts or levels), greedy decoding with an explicit
+Method: load the model once (timed: `load_s`), one unrecorded warm-up generation, a short idle re-measurement
+(`power.idle_per_shard_s`: the board's drift since the study-wide baseline), then for every prompt a fresh
+context (`llm.reset()`: no KV prefix carried across prompts or levels), greedy decoding with an explicit
 max_tokens, TTFT and wall latency from time.perf_counter, prefill/decode speed from llama.cpp's own perf
-counters, and energy over the exact monotonic window of the call from one long-lived power sampler.
+counters, and energy over the exact monotonic window of the call from one long-lived power sampler, split at
+the first token into prefill and decode energy. The questions run in a seeded order; a seeded share of them
+is measured again at the end of the shard (`inference.timing_repeats`) to show timing and energy noise. Every
+record carries the board's state during its window: die temperature, throttling, other processes' CPU.
+A shard on a board with a power sensor whose runs lack energy (the sensor died and did not come back) is not
+kept: the job fails, so the next run of the workflow redoes it.
 """
 
 from __future__ import annotations
@@ -25,11 +31,13 @@ from typing import Any, Dict, List, Optional
 from .chat import split_thinking
 from .errors import UserError
 from .live import idle_line, inference_line, load_line
+from .power.board_state import background_cpu_pct, cpu_snapshot, die_temp_c, throttled
 from .prompt_rows import PromptRow, read_prompt_rows
 from .records import RunRecord, atomic_output
+from .run_order import question_order, timing_repeat_items
 
 # the keys of config["power"] a shard's sampler needs
-POWER_KEYS = ("backend", "interval_ms", "tegrastats_path", "rails", "max_gap_factor")
+POWER_KEYS = ("backend", "interval_ms", "tegrastats_path", "rails", "max_gap_factor", "idle_per_shard_s")
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,9 @@ class InferenceSettings:
     n_threads: Optional[int]  # None: llama.cpp's choice
     seed: int
     warmup: bool  # one unrecorded generation before the first measured one
+    order_seed: int  # the designed order of shards (slmbench.run_order) and of questions inside a shard
+    timing_repeats: float  # share of runs measured again (seeded), 0 to 1
+    cooldown_s: float  # wait before the shard starts, seconds (lets the board cool between shards)
     power: Dict[str, Any]  # config["power"]: backend, interval_ms, tegrastats_path, rails, max_gap_factor, ...
 
     @classmethod
@@ -78,6 +89,9 @@ class ShardSpec:
     chat_format: Optional[str] = None
     chat_template: Optional[Path] = None  # a Jinja file overriding the GGUF's template
     chat_template_kwargs: Optional[Dict[str, Any]] = None  # template variables (Qwen3: enable_thinking False)
+    shard_position: Optional[int] = None  # in the study's designed order (the rule passes it)
+    board: Optional[str] = None  # host name of the board (the rule passes it)
+    sysfs_root: str = "/"  # where /proc and /sys are read (tests point it at a fake tree)
 
 
 def read_prompts(path: Path, level: str, category: str) -> List[PromptRow]:
@@ -124,6 +138,7 @@ class ShardRunner:
                 f"could not load {spec.model_file} ({exc}); check the file (slmbench models verify) and, on out of "
                 f"memory, lower inference.n_ctx ({settings.n_ctx}) or n_gpu_layers"
             ) from None
+        self.idle_power_mw, self.idle_source = spec.idle_power_mw, "baseline"
         self.render = build_formatter(self.llm, spec.chat_format, spec.chat_template_kwargs, spec.chat_template)
         # a turn-end tag that is one special token (Phi-3.5's <|end|>) stops generation by its id
         self.stop_ids = set(stop_token_ids(self.llm, self.render.stop))
@@ -134,6 +149,22 @@ class ShardRunner:
             llama_cpp_version=getattr(llama_cpp, "__version__", None),
             chat_template_sha256=self.render.sha256, chat_template_source=self.render.origin,
         )
+
+    def measure_idle(self, seconds: float) -> None:
+        """The board's idle power right before this shard's runs (model loaded, nothing running), or the
+        study-wide baseline when re-measuring is off (0 s) or gives no samples: drift on record, per shard."""
+        self.idle_power_mw, self.idle_source = self.spec.idle_power_mw, "baseline"
+        if seconds <= 0 or self.sampler.backend is None:
+            return
+        from .power.idle import summarize
+
+        time.sleep(0.2)  # let the warm-up's tail settle
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        powers = [mw for _, mw in self.sampler.samples_between(t0, time.monotonic())]
+        median = summarize(powers)["median_mw"]
+        if median is not None:
+            self.idle_power_mw, self.idle_source = median, "shard"
 
     def tokens_for(self, prompt: str):
         """(prompt tokens, stop strings, whether the prompt leaves a <think> block open)."""
@@ -186,11 +217,12 @@ class ShardRunner:
         if len(tokens) + 8 <= self.spec.settings.n_ctx:
             self.generate(tokens, stop, max_tokens=8)
 
-    def run(self, row: PromptRow) -> RunRecord:
+    def run(self, row: PromptRow, item: int = 0, repeat: int = 0) -> RunRecord:
         record = RunRecord(level=self.spec.level, question_id=row.question_id, category=row.category,
-                           prompt=row.prompt, idle_power_mw=self.spec.idle_power_mw,
-                           started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                           power_source=self.sampler.name, power_rails=self.sampler.rails, **self.common)
+                           prompt=row.prompt, idle_power_mw=self.idle_power_mw, idle_source=self.idle_source,
+                           started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                           power_source=self.sampler.name, power_rails=self.sampler.rails, shard_item=item,
+                           repeat=repeat, **self.common)
         try:
             tokens, stop, opens_thinking = self.tokens_for(row.prompt)
             record.prompt_tokens = len(tokens)
@@ -200,9 +232,15 @@ class ShardRunner:
                     f"prompt has {len(tokens)} tokens, more than n_ctx - max_tokens = {budget}; raise inference.n_ctx "
                     f"or lower inference.max_tokens"
                 )
+            root = self.spec.sysfs_root
+            record.temp_c_start = die_temp_c(root)
+            cpu0 = cpu_snapshot(root)
+            record.started_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
             t0 = time.monotonic()
             result = self.generate(tokens, stop, self.spec.settings.max_tokens)
             t1 = time.monotonic()
+            record.background_cpu_pct = background_cpu_pct(cpu0, cpu_snapshot(root))
+            record.temp_c_end, record.throttled = die_temp_c(root), throttled(root)
         except (UserError, ValueError) as exc:
             record.status, record.error = "error", str(exc)
             return record
@@ -219,13 +257,19 @@ class ShardRunner:
         record.ttft_ms = round(result["ttft_s"] * 1000, 3) if result["ttft_s"] is not None else None
         record.prefill_tok_s = result["prefill_tok_s"]
         record.decode_tok_s = result["decode_tok_s"]
-        self._fill_energy(record, t0, t1)
+        self._fill_energy(record, t0, t1, result["ttft_s"])
         return record
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
 
-    def _fill_energy(self, record: RunRecord, t0: float, t1: float) -> None:
+    def _fill_energy(self, record: RunRecord, t0: float, t1: float, ttft_s: Optional[float]) -> None:
+        """Gross energy over the call; net energy split at the first token into prefill and decode.
+
+        energy_j is prefill + decode (each integrated over its own window), energy_per_token_j the decode
+        energy per completion token: dividing the whole call's energy by the completion tokens would grow with
+        the prompt's length by construction (prefill scales with it), exactly the variable the study varies.
+        """
         from .power import net_energy_j
 
         window = self.sampler.window(t0, t1)
@@ -235,12 +279,22 @@ class ShardRunner:
         if window.energy_j is None:
             record.energy_note = window.note or self.sampler.note
             return
-        if self.spec.idle_power_mw is None:
+        idle = self.idle_power_mw
+        if idle is None:
             record.energy_note = "idle baseline missing: energy_j (net) is null, energy_gross_j is measured"
             return
-        record.energy_j = net_energy_j(window.energy_j, self.spec.idle_power_mw, t1 - t0)
+        split = t0 + ttft_s if ttft_s is not None else t1
+        prefill = self.sampler.window(t0, split)
+        decode = self.sampler.window(split, t1) if split < t1 else None
+        record.energy_prefill_j = net_energy_j(prefill.energy_j, idle, split - t0)
+        record.energy_decode_j = 0.0 if decode is None else net_energy_j(decode.energy_j, idle, t1 - split)
+        if record.energy_prefill_j is None or record.energy_decode_j is None:
+            record.energy_note = (prefill.note if record.energy_prefill_j is None else decode.note) or "split failed"
+            record.energy_j = net_energy_j(window.energy_j, idle, t1 - t0)
+            return
+        record.energy_j = record.energy_prefill_j + record.energy_decode_j
         if record.completion_tokens:
-            record.energy_per_token_j = record.energy_j / record.completion_tokens
+            record.energy_per_token_j = record.energy_decode_j / record.completion_tokens
 
 
 def run_shard(spec: ShardSpec) -> int:
@@ -250,7 +304,13 @@ def run_shard(spec: ShardSpec) -> int:
     rows = read_prompts(spec.prompts_csv, spec.level, spec.category)
     if not spec.model_file.exists():
         raise UserError(f"model file {spec.model_file} is missing; run the workflow's model rule or place it there")
-    power = spec.settings.power
+    settings, power = spec.settings, spec.settings.power
+    shard = (spec.model_id, spec.level, spec.category)
+    by_id = {row.question_id: row for row in rows}
+    ordered = [by_id[qid] for qid in question_order(list(by_id), settings.order_seed, shard)]
+    if settings.cooldown_s > 0:
+        _say(f"cooling down {settings.cooldown_s:g} s before the shard (inference.cooldown_s)")
+        time.sleep(settings.cooldown_s)
     sampler = open_sampler(
         backend=power["backend"], interval_ms=power["interval_ms"], tegrastats_path=power["tegrastats_path"],
         rails=power["rails"], max_gap_factor=power["max_gap_factor"],
@@ -258,20 +318,42 @@ def run_shard(spec: ShardSpec) -> int:
     with sampler:
         loading = time.perf_counter()
         runner = ShardRunner(spec, sampler)
-        _say(load_line(spec.model_id, spec.model_file.name, time.perf_counter() - loading))
-        _say(idle_line(spec.idle_power_mw, sampler.name))
-        if spec.settings.warmup:
-            runner.warm_up(rows[0].prompt)
+        load_s = time.perf_counter() - loading
+        runner.common.update(load_s=round(load_s, 3), shard_position=spec.shard_position, board=spec.board,
+                             order_seed=settings.order_seed)
+        _say(load_line(spec.model_id, spec.model_file.name, load_s))
+        if settings.warmup:
+            runner.warm_up(ordered[0].prompt)
+        runner.measure_idle(float(power["idle_per_shard_s"]))
+        _say(idle_line(runner.idle_power_mw, sampler.name))
         records = []
-        for row in rows:  # one live line per answer, as it arrives (the log, and the console through the rule)
-            records.append(runner.run(row))
+        for item, row in enumerate(ordered):  # one live line per answer, as it arrives (log and console)
+            records.append(runner.run(row, item))
             _say(inference_line(records[-1]))
+        # timing repeats: the same prompts again, fresh context, after the scored runs (measured, never judged)
+        for item, row in enumerate(timing_repeat_items(ordered, settings.timing_repeats, settings.order_seed, shard),
+                                   start=len(ordered)):
+            records.append(runner.run(row, item, repeat=1))
+            _say(inference_line(records[-1]))
+    unmeasured = [r for r in records if r.status == "ok" and r.energy_gross_j is None]
+    if sampler.backend is not None and unmeasured:
+        _keep_aside(spec.out, records)
+        raise UserError(
+            f"{len(unmeasured)} of {len(records)} runs have no energy ({unmeasured[0].energy_note}); the shard is not "
+            f"kept (its records are in {spec.out}.noenergy for a look): rerun the workflow to measure it again")
     with atomic_output(spec.out) as fh:
         for record in records:
             fh.write(record.to_json() + "\n")
     failed = sum(r.status == "error" for r in records)
     print(f"{spec.out}: {len(records)} records, {failed} errors", file=sys.stderr)
     return len(records)
+
+
+def _keep_aside(out: Path, records: List[RunRecord]) -> None:
+    """Records of a shard that is not kept, beside where it would have been (never read by the workflow)."""
+    with atomic_output(Path(f"{out}.noenergy")) as fh:
+        for record in records:
+            fh.write(record.to_json() + "\n")
 
 
 def _say(line: str) -> None:
@@ -299,6 +381,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chat-template", help="a Jinja chat template file overriding the GGUF's")
     parser.add_argument("--chat-template-kwargs", default="null", help="JSON object of template variables")
     parser.add_argument("--out", required=True, help="the shard to write (JSON lines, atomically)")
+    parser.add_argument("--shard-position", type=int, help="the shard's position in the designed order")
+    parser.add_argument("--board", help="host name of the board (recorded on every run)")
 
 
 def spec_from_args(args) -> ShardSpec:
@@ -313,6 +397,7 @@ def spec_from_args(args) -> ShardSpec:
         idle_power_mw=idle.get("median_mw"), settings=settings, chat_format=args.chat_format or None,
         chat_template=Path(args.chat_template) if args.chat_template else None,
         chat_template_kwargs=json.loads(args.chat_template_kwargs) or None,
+        shard_position=args.shard_position, board=args.board or None,
     )
 
 

@@ -11,17 +11,24 @@ from .records import RECORD_KEY, read_run_records, write_jsonl
 
 
 def merge_runs(shards: Iterable[str | Path], out: str | Path) -> int:
-    """Concatenate shard records (each shard sorted by question) and refuse duplicates; every record is checked
-    by records.read_run_records (bad JSON, unknown or missing fields, wrong types name the shard and line)."""
+    """Concatenate shard records (each shard sorted by question, then repeat) and refuse duplicates; every record
+    is checked by records.read_run_records (bad JSON, unknown or missing fields, wrong types name the shard and
+    line). Numbers `run_index`: each record's place in the study's designed execution order (shard position,
+    then place inside the shard), 0, 1, 2 ... over the records that carry a shard position."""
     seen: dict = {}
     rows: List[dict] = []
     for shard in shards:
-        for record in sorted(read_run_records(shard), key=lambda r: r.question_id):
-            key = tuple(getattr(record, k) for k in RECORD_KEY)
+        for record in sorted(read_run_records(shard), key=lambda r: (r.question_id, r.repeat)):
+            key = (*(getattr(record, k) for k in RECORD_KEY), record.repeat)
             if key in seen:
-                raise UserError(f"{shard}: duplicate record {key}, also in {seen[key]}; delete one shard and rerun")
+                raise UserError(f"{shard}: duplicate record {key[:3]} (repeat {key[3]}), also in {seen[key]}; "
+                                f"delete one shard and rerun")
             seen[key] = shard
             rows.append(asdict(record))
+    placed = sorted((r for r in rows if r["shard_position"] is not None),
+                    key=lambda r: (r["shard_position"], r["shard_item"] if r["shard_item"] is not None else 0))
+    for index, row in enumerate(placed):
+        row["run_index"] = index
     return write_jsonl(out, rows)
 
 

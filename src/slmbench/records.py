@@ -63,6 +63,21 @@ class RunRecord:
     schema_version: int = SCHEMA_VERSION
     chat_template_sha256: Optional[str] = None  # of the template text used (slmbench.chat)
     chat_template_source: Optional[str] = None  # "gguf" | "file" | "chat_format"
+    # --- the measurement protocol (the order, the board's state, the split of the energy) ---
+    run_index: Optional[int] = None  # position in the study's designed execution order (merge_runs numbers it)
+    shard_position: Optional[int] = None  # the shard's position in the designed order (slmbench.run_order)
+    shard_item: Optional[int] = None  # the run's position inside its shard (repeats come last)
+    order_seed: Optional[int] = None  # inference.order_seed: the designed order is recomputable from it
+    repeat: int = 0  # 0: the scored run; 1, 2 ...: timing repeats (same prompt, fresh context; never judged)
+    board: Optional[str] = None  # host name of the board that measured it
+    load_s: Optional[float] = None  # the shard's model load time, seconds
+    temp_c_start: Optional[float] = None  # hottest die zone at the call's start, degrees C (None: no sensor)
+    temp_c_end: Optional[float] = None
+    throttled: Optional[bool] = None  # a die zone at or above its passive trip point at the end of the call
+    background_cpu_pct: Optional[float] = None  # CPU used by other processes during the window, % of the machine
+    energy_prefill_j: Optional[float] = None  # net energy from the call's start to the first token
+    energy_decode_j: Optional[float] = None  # net energy from the first token to the end; energy_j = the sum
+    idle_source: Optional[str] = None  # "shard" (re-measured before this shard) | "baseline" (the board's)
 
     def to_json(self) -> str:
         return dumps_compact(asdict(self))
@@ -82,7 +97,7 @@ REQUIRED_FIELDS = (*RECORD_KEY, "category", "status")
 
 def _field_kinds() -> dict:
     """field -> (accepted Python types, what to call them), from RunRecord's annotations."""
-    names = {str: "a text", int: "an integer", float: "a number", list: "a list"}
+    names = {str: "a text", int: "an integer", float: "a number", list: "a list", bool: "true or false"}
     kinds = {}
     for name, hint in get_type_hints(RunRecord).items():
         base = next(t for t in (get_args(hint) or (hint,)) if t is not type(None))  # Optional[X] -> X
@@ -127,7 +142,7 @@ def _checked(where: str, data: Any) -> RunRecord:
         if value is None:
             continue
         # bool is an int to Python, not to the study; NaN and infinity are not measurements
-        wrong = isinstance(value, bool) or not isinstance(value, types)
+        wrong = (isinstance(value, bool) and bool not in types) or not isinstance(value, types)
         if not wrong and isinstance(value, float) and not math.isfinite(value):
             wrong = True
         if wrong:

@@ -70,6 +70,15 @@ def question_order(question_ids: Sequence[int], seed: int, shard: Shard) -> List
     return order
 
 
+def timing_repeat_items(items: Sequence, share: float, seed: int, shard: Shard) -> List:
+    """The items of a shard measured a second time: each with probability `share`, seeded per shard and item,
+    so a study's repeats are a share of its runs whatever the shard size (a 1-question shard included)."""
+    if share <= 0:
+        return []
+    rng = random.Random(f"repeat/{seed}/{'/'.join(shard)}")
+    return [item for item in items if rng.random() < share]
+
+
 def run_index(shard_position: int, item: int, questions_per_shard: int) -> int:
     """A record's position in the study's execution order (shard position x shard size + item)."""
     return shard_position * questions_per_shard + item

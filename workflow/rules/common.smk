@@ -43,6 +43,10 @@ INFERENCE_PYTHON = config["inference"]["python"] or sys.executable
 # Commands run the package through the interpreter running Snakemake, so an unactivated venv works too.
 SLMBENCH = f"{shlex.quote(sys.executable)} -m slmbench.cli"
 SAFE = "[A-Za-z0-9._-]+"
+# Board-pinned jobs ask for more cores than any machine has; Snakemake caps them at --cores, so none runs beside
+# another job (quiet windows). judge.overlap: true lets a (remote) judge run during a shard.
+BOARD_THREADS = 1024
+SHARD_THREADS = (config["inference"]["n_threads"] or 1) if config["judge"]["overlap"] else BOARD_THREADS
 
 
 wildcard_constraints:

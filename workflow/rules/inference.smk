@@ -2,10 +2,15 @@
 # inference.python, which may be another interpreter than Snakemake's (JetPack 6: system Python 3.10).
 import json
 
+from slmbench.run_order import positions
+
 INFERENCE_SETTINGS = json.dumps(
     {**{k: v for k, v in config["inference"].items() if k != "python"}, "power": config["power"]},
     sort_keys=True,
 )
+# The designed order (slmbench.run_order): Snakemake runs the ready job of highest priority first. The position
+# goes to the shard as a resource, not a param, so adding a category (which moves positions) redoes no shard.
+ORDER = positions(list(MODELS), LEVELS, CATEGORIES, config["inference"]["order_seed"])
 
 
 rule infer_shard:
@@ -25,13 +30,17 @@ rule infer_shard:
         chat_format=lambda w: MODELS[w.model]["chat_format"] or "",
         chat_template=lambda w: MODELS[w.model]["chat_template"] or "",
         template_kwargs=lambda w: json.dumps(MODELS[w.model]["chat_template_kwargs"], sort_keys=True),
-    # llama.cpp's threads spin while they wait: never give a shard fewer cores than it will use
-    threads: config["inference"]["n_threads"] or 1
+    # Quiet windows: a shard takes every local core, so no other job of the workflow (judge, download, hashing,
+    # report) runs on the board while it is measured; judge.overlap opts out (a remote judge, measured cost).
+    threads: SHARD_THREADS
+    priority: lambda w: len(ORDER) - ORDER[(w.model, w.level, w.category)]
     benchmark:
         L.benchmark("inference/{model}/{level}/{category}")
     resources:
         jetson=1,
         slurm_extra=lambda w: slurm_pin(config, shard_board(w)),  # several boards (jetson.hosts): run on its own
+        order_position=lambda w: ORDER[(w.model, w.level, w.category)],
+        board=shard_board,
     log:
         L.log("inference/{model}/{level}/{category}"),
     shell:
@@ -39,7 +48,8 @@ rule infer_shard:
         " --model-file {input.model:q} --model-facts {input.facts:q} --level {wildcards.level:q}"
         " --category {wildcards.category:q} --idle {input.idle:q} --chat-format={params.chat_format:q}"
         " --chat-template={params.chat_template:q} --chat-template-kwargs={params.template_kwargs:q}"
-        " --settings {params.settings:q} --out {output:q} 2> {log:q}"
+        " --settings {params.settings:q} --shard-position {resources.order_position} --board {resources.board:q}"
+        " --out {output:q} 2> {log:q}"
 
 
 rule merge_runs:

@@ -18,6 +18,7 @@ rule power_idle:
         max_gap_factor=config["power"]["max_gap_factor"],
         tegrastats_path=config["power"]["tegrastats_path"],
         rails=config["power"]["rails"] or [],
+    threads: BOARD_THREADS  # alone on the board while it measures (quiet window)
     resources:
         jetson=1,
         slurm_extra=lambda w: slurm_pin(config, w.host),  # several boards (jetson.hosts): measured on that board

@@ -42,7 +42,7 @@ def _judge(args) -> int:
 
     settings = settings_from(args)
     questions = {qid: first_turn(item) for qid, item in read_questions(args.questions).items()}
-    records = [asdict(r) for r in read_run_records(args.runs)]
+    records = [asdict(r) for r in read_run_records(args.runs) if r.repeat == 0]  # timing repeats: not judged
     rows = judge_records(records, questions, reference_answers(args.references), settings, use_cache=not args.no_cache)
     write_score_rows(rows, args.out)
     for row in agreement(rows):

@@ -219,7 +219,8 @@ def _make_judge(settings):
 
 
 def judge_shard(runs_path, prompts_csv, references_path, out_csv, settings: dict, use_cache: bool = True) -> Path:
-    records = sorted((asdict(r) for r in read_run_records(runs_path)), key=lambda r: r["question_id"])
+    # timing repeats (repeat > 0) are measured, never judged: the scored run is repeat 0
+    records = sorted((asdict(r) for r in read_run_records(runs_path) if r.repeat == 0), key=lambda r: r["question_id"])
     rows = judge_records(records, canonical_questions(prompts_csv), reference_answers(references_path), settings,
                          use_cache=use_cache)
     return write_score_rows(rows, out_csv)

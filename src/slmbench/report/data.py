@@ -24,6 +24,8 @@ DIMENSIONS = list(scores.DIMENSIONS)
 RUN_NUMERIC = [
     "prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms", "prefill_tok_s", "decode_tok_s",
     "energy_j", "energy_gross_j", "energy_per_token_j", "mean_power_mw", "idle_power_mw", "power_samples",
+    "energy_prefill_j", "energy_decode_j", "load_s", "temp_c_start", "temp_c_end", "background_cpu_pct",
+    "run_index", "shard_position",
 ]
 TOTAL_TOLERANCE = 1e-6  # a total further than this from the sum of its dimensions is not a score
 MISSING_SCORE = "missing"  # judge_status of a run with no row in the scores file
@@ -116,6 +118,7 @@ class Study:
     scores_path: Optional[Path]
     score_rows: int  # rows in the scores file
     orphan_scores: int  # score rows with no run
+    timing_repeats: Optional[pd.DataFrame] = None  # runs measured again (repeat > 0), for the noise figures
 
     @property
     def baseline(self) -> str:
@@ -148,7 +151,8 @@ def total_agrees(frame: pd.DataFrame) -> pd.Series:
 
 def load_study(runs_path, scores_path=None, settings=None) -> Study:
     settings = settings if isinstance(settings, ReportSettings) else ReportSettings.from_mapping(settings)
-    runs = read_runs(runs_path)
+    all_runs = read_runs(runs_path)
+    runs = all_runs[all_runs["repeat"] == 0].reset_index(drop=True)  # the scored runs; repeats measure noise
     dups = duplicate_keys(runs, "line")
     if dups:
         raise UserError(f"{runs_path}: duplicate run {dups[0]}; delete one of the shards involved and merge again")
@@ -168,4 +172,5 @@ def load_study(runs_path, scores_path=None, settings=None) -> Study:
         scores_path=Path(scores_path) if scores_path is not None else None,
         score_rows=len(scores),
         orphan_scores=len(scores) - len(matched),
+        timing_repeats=all_runs[all_runs["repeat"] > 0].reset_index(drop=True),
     )

@@ -36,6 +36,11 @@ def _top_reasons(reasons: pd.Series, limit: int = 2) -> str:
     return "; ".join(f"{reason} ({n})" for reason, n in counts.most_common(limit))
 
 
+def _max_or_none(values: pd.Series):
+    values = pd.to_numeric(values, errors="coerce").dropna()
+    return float(values.max()) if len(values) else None
+
+
 def data_quality_table(study: Study) -> pd.DataFrame:
     runs = study.runs
     reasons = _missing_energy(runs)
@@ -51,6 +56,11 @@ def data_quality_table(study: Study) -> pd.DataFrame:
             "total_mismatch": int(group["total_mismatch"].sum()), "usable": int(group["usable"].sum()),
             "energy_runs": int(len(group) - len(own)),
             "energy_missing": int(len(own)), "energy_missing_reason": _top_reasons(own),
+            # answers that stopped at max_tokens: their quality and length are censored (sensitivity sheet)
+            "truncated": int(((group["status"] == "ok") & (group["finish_reason"] == "length")).sum()),
+            "background_cpu_max_pct": _max_or_none(group["background_cpu_pct"]),
+            "temp_c_max": _max_or_none(group["temp_c_end"]),
+            "throttled_runs": int((group["throttled"] == True).sum()),  # noqa: E712 - None/NaN are not True
         })
     table = pd.DataFrame(rows)
     rank_m = {m: i for i, m in enumerate(study.models)}
@@ -104,4 +114,10 @@ def data_quality_notes(study: Study) -> List[Tuple[str, str]]:
     for topic, column in (("power source", "power_source"), ("device", "device"), ("power mode", "power_mode")):
         counts = runs[column].fillna("unknown").value_counts()
         notes.append((topic, "; ".join(f"{name} ({n} runs)" for name, n in counts.items())))
+    from .protocol import summary_lines  # truncation share and timing noise (coefficients of variation)
+
+    for line in summary_lines(runs, study.timing_repeats):
+        notes.append(("protocol", line.lstrip("- ")))
+    if "board" in runs and runs["board"].dropna().nunique() > 1:
+        notes.append(("boards", "; ".join(f"{b} ({n} runs)" for b, n in runs["board"].value_counts().items())))
     return notes

@@ -96,6 +96,12 @@ def render_summary(analysis: Analysis, plots_dir: Optional[str] = None) -> str:
     if study.settings.demo_note:
         lines += [f"> **Judge note:** {_md(study.settings.demo_note)}", ""]
     lines += _data_section(analysis) + [""]
+    from .protocol import summary_lines  # truncation share and timing noise, on record with every answer
+
+    protocol = summary_lines(study.runs, study.timing_repeats)
+    if protocol:
+        lines += ["## Measurement protocol", ""] + [_md(line) if not line.startswith("- ") else "- " + _md(line[2:])
+                                                    for line in protocol] + [""]
     for key in QUESTIONS:
         lines += [f"## {key}. {question_text(key, study.baseline)}", ""]
         if key == "Q3":

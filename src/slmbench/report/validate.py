@@ -22,6 +22,7 @@ from ..prompt_rows import read_prompt_rows
 from ..records import atomic_output
 from .data import DIMENSIONS, KEY, TOTAL_TOLERANCE, duplicate_keys, join_runs_scores, read_runs, read_scores
 from .dataquality import energy_reason
+from .protocol import protocol_checks
 
 SHOW = 5  # examples listed per failed check
 TOLERANCE = TOTAL_TOLERANCE
@@ -280,12 +281,13 @@ def validate_results(runs_path, scores_path, expected: Optional[dict], out_txt, 
     expected = {"models": [...], "levels": [...], "categories": [...], "question_ids": [...] or None}
     (any key may be None: taken from the runs); "prompt_csvs": [...] may replace question_ids.
     """
-    runs = read_runs(runs_path)
+    all_runs = read_runs(runs_path)
+    runs = all_runs[all_runs["repeat"] == 0]  # timing repeats are measured twice, counted once
     scores = read_scores(scores_path)
     exp = _expected(expected, runs)
     checks = (count_checks(runs, exp) + combination_checks(runs, exp) + run_checks(runs)
               + token_growth_checks(runs, exp) + score_checks(runs, scores) + usable_run_checks(runs, scores, exp)
-              + plausibility_checks(runs, scores) + energy_checks(runs))
+              + plausibility_checks(runs, scores) + energy_checks(runs) + protocol_checks(all_runs))
     text = render(checks, runs_path, scores_path, exp, runs)
     with atomic_output(out_txt) as fh:
         fh.write(text)
