@@ -70,3 +70,19 @@ def test_no_thermal_zones_is_none_not_zero(tmp_path):
     assert die_temp_c(str(tmp_path)) is None and throttled(str(tmp_path)) is None
     make_zone(tmp_path, 0, "acpitz", 40_000)  # no die hint: used, but no passive trip known
     assert die_temp_c(str(tmp_path)) == 40.0 and throttled(str(tmp_path)) is None
+
+
+def test_the_doctor_warns_about_monitors_running_on_the_board(tmp_path):
+    from slmbench.doctor import check_monitors
+
+    def process(pid: int, comm: str, cmdline: str) -> None:
+        (tmp_path / f"proc/{pid}").mkdir(parents=True)
+        (tmp_path / f"proc/{pid}/comm").write_text(comm + "\n")
+        (tmp_path / f"proc/{pid}/cmdline").write_bytes(cmdline.replace(" ", "\0").encode() + b"\0")
+
+    process(1, "systemd", "/sbin/init")
+    process(77, "python3", "/usr/bin/python3 /usr/local/bin/jtop --service")  # jtop.service is a python process
+    [quiet] = check_monitors(str(tmp_path), frozenset())
+    assert quiet.status == "warn" and "jtop" in quiet.detail and "systemctl stop jtop.service" in quiet.detail
+    [ok] = check_monitors(str(tmp_path), frozenset({77}))
+    assert ok.status == "ok"

@@ -117,3 +117,17 @@ def test_the_configured_price_does_not_follow_another_judge_model(tmp_path, monk
     assert settings_from(args)["price_per_mtok"] is None  # config/config.yaml's price is gpt-4o's
     args.price = [1.0, 2.0]
     assert settings_from(args)["price_per_mtok"] == {"input": 1.0, "output": 2.0}
+
+
+def test_max_tokens_that_leaves_no_room_for_a_prompt_is_refused_before_the_study(tmp_path):
+    import yaml
+
+    from slmbench.config import load_config
+    from slmbench.errors import UserError
+
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump({"inference": {"max_tokens": 4096, "n_ctx": 4096}}))
+    with pytest.raises(UserError) as err:
+        load_config([str(study)])
+    assert "inference.max_tokens (4096) must be below inference.n_ctx (4096)" in str(err.value)
+    assert "\n" not in str(err.value)

@@ -56,6 +56,12 @@ def check_config(config: Mapping, schema_path: Union[str, Path] = SCHEMA) -> Non
     ids = [m["id"] for m in config["models"]]
     if len(set(ids)) != len(ids):
         raise UserError("config error: models: two models share an id; give each a unique id")
+    inference = config["inference"]
+    if inference["max_tokens"] >= inference["n_ctx"]:
+        # every prompt would become an error record: 1600 failed runs after hours, instead of one line now
+        raise UserError(f"config error: inference.max_tokens ({inference['max_tokens']}) must be below inference.n_ctx "
+                        f"({inference['n_ctx']}): the prompt needs room in the context; raise n_ctx or lower "
+                        f"max_tokens")
 
 
 def merge_config(base: dict, update: Mapping) -> dict:

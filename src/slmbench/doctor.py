@@ -269,6 +269,30 @@ def check_judge(config: dict) -> List[Check]:
     return [Check("judge key", "fail", f"{env} is not set; export {env}=... before running (judge.api_key_env)")]
 
 
+# Programs that poll the board's sensors or GPU while they run: their load lands in every measured window.
+KNOWN_MONITORS = ("jtop", "jetson_stats", "nvtop", "htop", "btop", "glances", "gnome-system-mo", "tegrastats")
+
+
+def check_monitors(root: str = "/", own_pids: frozenset = frozenset()) -> List[Check]:
+    """Warn about monitors running on the board (jtop.service polls it every second); they are not ours to stop."""
+    found = set()
+    for comm in Path(root, "proc").glob("[0-9]*/comm"):
+        try:
+            if int(comm.parent.name) in own_pids:
+                continue
+            name = comm.read_text().strip()
+            cmdline = (comm.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError):
+            continue
+        for monitor in KNOWN_MONITORS:
+            if name.startswith(monitor) or f"/{monitor} " in f"{cmdline} " or f" {monitor} " in f" {cmdline} ":
+                found.add(monitor)
+    if found:
+        return [Check("monitors", "warn", f"running now: {', '.join(sorted(found))}; they load the board during "
+                      f"measured windows (jtop: sudo systemctl stop jtop.service); stop them before the study")]
+    return [Check("monitors", "ok", "no known monitor (jtop, nvtop, htop, tegrastats ...) running")]
+
+
 def run_checks(config: dict, apply: bool = False, emit: Optional[Callable[[Check], None]] = None,
                min_free_gb: float = MIN_FREE_GB, root: str = "/") -> List[Check]:
     """Every check, in the order a run needs them; `emit` sees each result as soon as it is known."""
@@ -281,6 +305,7 @@ def run_checks(config: dict, apply: bool = False, emit: Optional[Callable[[Check
         lambda: check_templates(config),
         lambda: check_disk(config, min_free_gb),
         lambda: check_judge(config),
+        lambda: check_monitors(root, frozenset({os.getpid(), os.getppid()})),
     ]
     results = []
     for step in steps:
