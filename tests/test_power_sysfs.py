@@ -260,3 +260,13 @@ def test_nvml_measures_a_real_gpu():
         assert s.name == "nvml" and s.rails[0] == "gpu0"
         _, _, w = measure(s, 1.5)
     assert w.note is None and w.energy_j > 0 and 5_000 < w.mean_power_mw < 2_000_000
+
+
+def test_hwmon_averaging_settings_are_recorded_where_exposed(tmp_path):
+    d = orin_nano_tree(tmp_path)
+    with open_sampler("ina3221", interval_ms=100, sysfs_root=str(tmp_path)) as s:
+        assert s.backend.sensor_settings is None  # not exposed: nothing is guessed
+    write(d / "samples", 4)
+    write(d / "update_interval", 2)
+    with open_sampler("ina3221", interval_ms=100, sysfs_root=str(tmp_path)) as s:
+        assert s.backend.sensor_settings == "hwmon1: samples=4 update_interval=2 ms"

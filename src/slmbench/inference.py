@@ -222,6 +222,7 @@ class ShardRunner:
                            prompt=row.prompt, idle_power_mw=self.idle_power_mw, idle_source=self.idle_source,
                            started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
                            power_source=self.sampler.name, power_rails=self.sampler.rails, shard_item=item,
+                           power_sensor_settings=getattr(self.sampler.backend, "sensor_settings", None),
                            repeat=repeat, **self.common)
         try:
             tokens, stop, opens_thinking = self.tokens_for(row.prompt)

@@ -78,6 +78,7 @@ class RunRecord:
     energy_prefill_j: Optional[float] = None  # net energy from the call's start to the first token
     energy_decode_j: Optional[float] = None  # net energy from the first token to the end; energy_j = the sum
     idle_source: Optional[str] = None  # "shard" (re-measured before this shard) | "baseline" (the board's)
+    power_sensor_settings: Optional[str] = None  # the sensor's averaging where exposed (INA3221: samples, interval)
 
     def to_json(self) -> str:
         return dumps_compact(asdict(self))

@@ -37,6 +37,7 @@ class Ina3221Backend(PolledBackend):
         super().__init__(settings)
         self.channels: Dict[str, Channel] = {}
         self._fds: Dict[str, List[int]] = {}
+        self.sensor_settings: Optional[str] = None
 
     @property
     def period_s(self) -> float:
@@ -51,6 +52,7 @@ class Ina3221Backend(PolledBackend):
                 f"or its driver is not loaded; use power.backend tegrastats, auto or none"
             )
         self.channels = {c.label: c for c in found}
+        self.sensor_settings = averaging_settings(root)
 
     def start(self) -> None:
         if not self.channels:
@@ -93,6 +95,19 @@ def discover_channels(root: str) -> List[Channel]:
     found = hwmon_channels(root) + iio_channels(root)
     labels = unique_labels([c.label for c in found])
     return [Channel(labels[i], c.files, c.scale) for i, c in enumerate(found)]
+
+
+def averaging_settings(root: str) -> Optional[str]:
+    """The monitors' averaging as the hwmon driver exposes it (`samples` averaged per reading and
+    `update_interval` in ms): what one reading means, recorded with the energy. None where not exposed."""
+    found = []
+    for d in sorted(glob.glob(os.path.join(root, "sys/class/hwmon/hwmon*"))):
+        if not (read_text(os.path.join(d, "name")) or "").startswith("ina"):
+            continue
+        samples, interval = read_text(os.path.join(d, "samples")), read_text(os.path.join(d, "update_interval"))
+        if samples or interval:
+            found.append(f"{os.path.basename(d)}: samples={samples or '?'} update_interval={interval or '?'} ms")
+    return "; ".join(found) or None
 
 
 def hwmon_channels(root: str) -> List[Channel]:
