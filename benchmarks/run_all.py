@@ -22,6 +22,7 @@ BENCHMARKS = [
     ("dryrun_study.py", ["--repeats", "3"], ["--repeats", "1"]),
     ("judge_throughput.py", [], ["--verdicts", "8", "--concurrency", "4", "16"]),
     ("energy_accuracy.py", [], ["--trials", "200", "--cpu-seconds", "3"]),
+    ("judge_overlap_cost.py", [], ["--seconds", "3", "--verdicts", "100"]),
     ("report_speed.py", [], ["--repeat", "1"]),
     ("pipeline_overlap.py", [], ["--quick"]),
 ]
