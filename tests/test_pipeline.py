@@ -86,16 +86,18 @@ def test_reports_exports_and_validation_exist(demo_run):
     assert (res / "validation.txt").read_text().strip()
 
 
-def test_inference_shards_never_overlap_and_judging_runs_beside_them(demo_run):
+def test_inference_shards_never_overlap_and_nothing_runs_beside_them(demo_run):
     _, log = demo_run
     intervals = job_intervals(log)
     shards = sorted((s, e) for rule, s, e in intervals if rule == "infer_shard")
     assert len(shards) == len(CATEGORIES) * len(LEVELS), log[-3000:]
     for (_, end), (start, _) in zip(shards, shards[1:]):
         assert start >= end, "two inference shards ran at once"
-    judges = [(s, e) for rule, s, e in intervals if rule == "judge_shard"]
-    overlapping = [j for j in judges if any(s < j[1] and j[0] < e for s, e in shards)]
-    assert overlapping, "no judge job ran while an inference shard was running"
+    # quiet windows: with --cores 2, no other job ran while a shard was measured (1 s resolution here;
+    # tests/test_measurement_protocol.py checks the verdicts' millisecond stamps against every run's window)
+    others = [(rule, s, e) for rule, s, e in intervals if rule not in ("infer_shard",)]
+    overlapping = [o for o in others if any(s < o[2] and o[1] < e for s, e in shards)]
+    assert not overlapping, f"jobs ran while an inference shard was measured: {overlapping[:3]}"
 
 
 def test_rerun_redoes_only_the_missing_shard(demo_run):
