@@ -64,7 +64,7 @@ def ask(judge, question: str, answer: str, reference: Optional[str], stop: threa
             usage[k] = usage.get(k, 0) + v
         verdict = parse_verdict(retry.text)
     row = {"judge_model": reply.model, "judge_endpoint": reply.endpoint, "rubric_version": RUBRIC_VERSION,
-           "judged_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "judged_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
            "judge_prompt_tokens": usage.get("prompt_tokens"), "judge_completion_tokens": usage.get("completion_tokens")}
     if verdict is None:
         return {**row, "judge_status": "parse_error", "reason": " ".join(reply.text.split())[:300]}
