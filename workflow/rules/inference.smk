@@ -17,6 +17,7 @@ rule infer_shard:
         idle=shard_idle,  # the baseline of the board the shard runs on (doctor.smk)
         doctor=lambda w: doctor_gate(shard_board(w)),  # the study on a Jetson: board checked, power mode set
         chat_template=lambda w: MODELS[w.model]["chat_template"] or [],
+        audit=ancient(L.prompt_audit),  # the prompts audited first; ancient(): re-auditing redoes no shard
     output:
         L.shard("{model}", "{level}", "{category}"),
     params:
@@ -39,7 +40,10 @@ rule infer_shard:
         " --model-file {input.model:q} --model-facts {input.facts:q} --level {wildcards.level:q}"
         " --category {wildcards.category:q} --idle {input.idle:q} --chat-format={params.chat_format:q}"
         " --chat-template={params.chat_template:q} --chat-template-kwargs={params.template_kwargs:q}"
-        " --settings {params.settings:q} --out {output:q} 2> {log:q}"
+        " --settings {params.settings:q} --out {output:q}"
+        # the live lines (one per answer, the model load, the idle power, an error) also on the console;
+        # pipefail (Snakemake's shell default) keeps the job's failure when inference fails
+        " 2>&1 | tee {log:q} | sed -u -n -e '/^[[]/p' -e '/^model /p' -e '/^idle power/p' -e '/^slmbench: /p' >&2"
 
 
 rule merge_runs:
@@ -47,6 +51,8 @@ rule merge_runs:
         all_shards(),
     output:
         L.runs,
+    params:
+        absent=absent(all_shards),  # a shard deleted by hand: redone with what is made from it
     log:
         L.log("merge_runs"),
     shell:
