@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pipeline_helpers import REPO
-from slmbench.config import load_config, merge_config
+from slmbench.config import load_config
 from slmbench.errors import UserError
 
 DEMO = str(REPO / "config/demo.yaml")

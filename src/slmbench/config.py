@@ -123,12 +123,14 @@ def workflow_config(config: dict, cli_configfiles: Sequence, snakefile_configfil
     return [default]
 
 
-def settle_workflow_config(config: dict, cli_configfiles: Sequence, snakefile_configfiles: Sequence) -> List[str]:
-    """The workflow's parse: the config completed (workflow_config), validated, the user's input files present;
-    UserError with one line otherwise. Returns the config files, as the start of a run names them."""
+def settle_workflow_config(config: dict, cli_configfiles: Sequence, snakefile_configfiles: Sequence,
+                           argv: Sequence[str] = ()) -> List[str]:
+    """The workflow's parse: the config completed (workflow_config), validated, the user's input files present
+    (not for `snakemake --lint`, which reads the rules only); UserError with one line otherwise. Returns the
+    config files, as the start of a run names them."""
     files = workflow_config(config, cli_configfiles, snakefile_configfiles)
     check_config(config)
-    problem = missing_input_problem(config)
+    problem = None if "--lint" in argv else missing_input_problem(config)
     if problem:
         raise UserError(f"slmbench: error: {problem}")
     return files

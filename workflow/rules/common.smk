@@ -25,7 +25,7 @@ from slmbench.layout import WORKBOOKS, StudyLayout
 from slmbench.preflight import study_shards, workflow_preflight
 
 try:  # exactly the files given (else config/config.yaml), none filling another's gaps; the schema; the inputs
-    CONFIGFILES = settle_workflow_config(config, workflow.overwrite_configfiles, workflow.configfiles)
+    CONFIGFILES = settle_workflow_config(config, workflow.overwrite_configfiles, workflow.configfiles, sys.argv)
     JUDGES = panel(config["judge"])
 except UserError as exc:
     print(exc if str(exc).startswith(("config error", "slmbench:")) else f"config error: {exc}", file=sys.stderr)

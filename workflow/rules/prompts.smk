@@ -140,8 +140,8 @@ rule prompt_audit:
         strict="--strict" if P["strict_audit"] else "",
     log:
         L.log("prompts/prompt_audit"),
-    shell:
+    shell:  # its summary on the console too
         "{SLMBENCH} prompts audit {input.sheet:q} --out {output.audit:q} --review {output.review:q}"
         " --questions {input.questions:q} --references={input.references:q} --encoding {params.encoding:q}"
         " --levels {params.levels:q} --categories {params.categories:q} --sheet={params.sheet:q}"
-        " {params.columns} {params.strict} 2>&1 | tee {log:q} >&2"  # its summary on the console too
+        " {params.columns} {params.strict} 2>&1 | tee {log:q} >&2"
