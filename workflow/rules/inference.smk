@@ -42,8 +42,9 @@ rule infer_shard:
         " --chat-template={params.chat_template:q} --chat-template-kwargs={params.template_kwargs:q}"
         " --settings {params.settings:q} --out {output:q}"
         # the live lines (one per answer, the model load, the idle power, an error) also on the console;
-        # pipefail (Snakemake's shell default) keeps the job's failure when inference fails
-        " 2>&1 | tee {log:q} | sed -u -n -e '/^[[]/p' -e '/^model /p' -e '/^idle power/p' -e '/^slmbench: /p' >&2"
+        # pipefail (Snakemake's shell default) keeps the job's failure when inference fails; grep finding no
+        # line is no failure
+        " 2>&1 | tee {log:q} | {{ grep --line-buffered -E '^([[]|model |idle power|slmbench: )' || true; }} >&2"
 
 
 rule merge_runs:

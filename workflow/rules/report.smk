@@ -21,16 +21,17 @@ WORKBOOK_OUTPUTS = {
     for name in WORKBOOKS
 }
 
-
-def figure(name, ext):
-    """A figure file: the 300-dpi PNG is shown in the Snakemake report, the PDF (vector, for a paper) beside it."""
-    if ext != "png":
-        return L.plot(name, ext)
-    labels = {"figure": name, "format": "PNG (the PDF beside it)"}
-    return report(L.plot(name, ext), caption=f"../report/plot_{name}.rst", category="Plots", labels=labels)
-
-
-PLOT_OUTPUTS = {f"{name}_{ext}": figure(name, ext) for name in PLOTS for ext in PLOT_FORMATS}
+# each figure as a 300-dpi PNG (shown in the Snakemake report) and as a vector PDF beside it, for a paper
+PLOT_OUTPUTS = {
+    f"{name}_png": report(
+        L.plot(name, "png"),
+        caption=f"../report/plot_{name}.rst",
+        category="Plots",
+        labels={"figure": name, "format": "PNG (the PDF beside it)"},
+    )
+    for name in PLOTS
+}
+PLOT_OUTPUTS.update({f"{name}_{ext}": L.plot(name, ext) for name in PLOTS for ext in PLOT_FORMATS if ext != "png"})
 
 
 rule reports:
@@ -54,7 +55,7 @@ rule reports:
         export_texts=directory(f"{L.exported_dir}/{EXPORT_RESPONSES_DIR}"),
     params:
         settings=REPORT_SETTINGS,
-        outdir=L.results_dir,
+        outdir=lambda w, output: os.path.dirname(output.summary),  # <results_dir>
     log:
         L.log("report/reports"),
     script:
@@ -101,7 +102,7 @@ rule viewer:
             labels={"file": "index.html", "what": "the results viewer"},
         ),
     params:
-        results_dir=L.results_dir,
+        results_dir=lambda w, output: os.path.dirname(output[0]),  # <results_dir>
         note=config["judge"]["demo_note"] or "",
     log:
         L.log("report/viewer"),
