@@ -1,11 +1,10 @@
 # slmbench: how prompt length and style change quality, latency and energy of small language models on Jetson.
-# The demo (config/demo.yaml) is the default; the study: --configfile config/config.yaml (see README.md).
+# The study (config/config.yaml) is the default; the demo: --configfile config/demo.yaml (README.md). There is no
+# `configfile:` here on purpose: Snakemake would merge a --configfile over it, and a study file missing a key
+# would silently take the default's value. The config files given are the whole config (common.smk).
 from snakemake.utils import min_version
 
 min_version("9.0")
-
-
-configfile: "config/demo.yaml"
 
 
 report: "workflow/report/workflow.rst"
@@ -24,3 +23,19 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         final_outputs(),
+
+
+# The plan (or what is left) with its time and judge cost before the run; the validation result at its end.
+onstart:
+    from slmbench.status import start_lines
+
+    try:  # a status that cannot be read must not stop the run
+        print(start_lines(config, CONFIGFILES), file=sys.stderr, flush=True)
+    except Exception as exc:
+        print(f"slmbench: no plan estimate ({exc}); see `slmbench status`", file=sys.stderr)
+
+
+onsuccess:
+    from slmbench.status import run_end_line
+
+    print(run_end_line(L), file=sys.stderr, flush=True)

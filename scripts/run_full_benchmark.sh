@@ -12,7 +12,8 @@ Commands:
   full all                  the whole study: every category of the config
   full CATEGORY [CATEGORY]  only these categories (e.g. full writing math); the same as
                             snakemake --config 'categories=[writing,math]'
-  doctor                    check the board, sensor, llama.cpp build, models, disk and judge key
+  doctor                    check the board, sensor, llama.cpp build, models, disk and judge key;
+                            takes --profile DIR and --configfile FILE... like full
   status                    where the study stands: shards, judging, errors, cost, ETA and what to do
                             next (slmbench status; read-only, safe beside a running study);
                             takes --profile DIR and --configfile FILE...; for a dry run: full all -n
@@ -23,8 +24,12 @@ Anything after the command goes to Snakemake as it is, e.g.
   scripts/run_full_benchmark.sh full all --configfile config/demo.yaml     # the offline demo
   scripts/run_full_benchmark.sh full math -n                                # preview only
 
+The config is exactly the files given: --configfile FILE... (in order), else the --profile's own list (e.g.
+profiles/jetson: config/config.yaml + profiles/jetson/jetpack6.yaml), else config/config.yaml, the study.
+No file fills another's gaps.
+
 Settings (environment):
-  SLMBENCH_CONFIG   the config file (default config/config.yaml, the study); --configfile overrides it
+  SLMBENCH_CONFIG   config file(s), space separated, used when neither --configfile nor --profile is given
   SNAKEMAKE         the snakemake command (default: the repository's .venv, else snakemake on PATH)
 
 Runs are resumable: run the same command again after a crash and only missing shards are redone.
@@ -48,10 +53,13 @@ find_snakemake() {
     fi
 }
 
-# Split the caller's Snakemake arguments: a --configfile replaces the default, --cores/-c/-j keep theirs, and
-# --config items are gathered into one --config (a second --config would silently replace the first).
+# Split the caller's Snakemake arguments: --configfile (one or more files) and --profile choose the config;
+# --cores/-c/-j keep theirs, and --config items are gathered into one --config (a second --config would silently
+# replace the first). The script adds a --configfile only for SLMBENCH_CONFIG: a --configfile beside --profile
+# would replace the profile's list (profiles/jetson would lose jetpack6.yaml, the CUDA interpreter).
 parse_passthrough() {
-    CONFIGFILE="${SLMBENCH_CONFIG:-config/config.yaml}"
+    CONFIGFILES=()
+    PROFILE=""
     PASS=()
     CONFIG_ITEMS=()
     HAS_CORES=0
@@ -59,12 +67,20 @@ parse_passthrough() {
     while (($#)); do
         case "$1" in
             --configfile | --configfiles)
-                [[ $# -ge 2 ]] || die "$1 needs a file"
-                CONFIGFILE="$2"
+                shift
+                while (($#)) && [[ "$1" != -* ]]; do CONFIGFILES+=("$1"); shift; done
+                ((${#CONFIGFILES[@]})) || die "--configfile needs a file"
+                continue
+                ;;
+            --configfile=* | --configfiles=*) CONFIGFILES+=("${1#*=}") ;;
+            --profile)
+                [[ $# -ge 2 ]] || die "--profile needs a directory"
+                PROFILE="$2"
+                PASS+=("$1" "$2")
                 shift 2
                 continue
                 ;;
-            --configfile=*) CONFIGFILE="${1#*=}" ;;
+            --profile=*) PROFILE="${1#*=}"; PASS+=("$1") ;;
             --config | -C)
                 shift
                 while (($#)) && [[ "$1" != -* ]]; do
@@ -79,19 +95,35 @@ parse_passthrough() {
         esac
         shift
     done
+    if ((${#CONFIGFILES[@]} == 0)) && [[ -z "$PROFILE" && -n "${SLMBENCH_CONFIG:-}" ]]; then
+        read -r -a CONFIGFILES <<<"$SLMBENCH_CONFIG"
+    fi
+}
+
+# The slmbench arguments naming the config: the same files Snakemake will merge.
+config_args() {
+    CONFIG_ARGS=()
+    [[ -n "$PROFILE" ]] && CONFIG_ARGS+=(--profile "$PROFILE")
+    ((${#CONFIGFILES[@]})) && CONFIG_ARGS+=(--configfile "${CONFIGFILES[@]}")
+    return 0
 }
 
 run_snakemake() {  # [ITEM=VALUE...]: more --config items
     find_snakemake
-    local cores=() config=()
+    local cores=() config=() files=()
     ((HAS_CORES)) || cores=(--cores all)
     CONFIG_ITEMS+=("$@")
     ((${#CONFIG_ITEMS[@]})) && config=(--config "${CONFIG_ITEMS[@]}")
     # Relative paths are the repository's, unless the caller chose another working directory.
     ((HAS_DIRECTORY)) || cd "$REPO"
-    [[ -f "$CONFIGFILE" ]] || die "config file $CONFIGFILE not found (give --configfile or SLMBENCH_CONFIG)"
+    local file
+    for file in "${CONFIGFILES[@]}"; do
+        [[ -f "$file" ]] || die "config file $file not found (give --configfile or SLMBENCH_CONFIG)"
+    done
+    # the config files last: a target after --configfile would be read as one more config file
+    ((${#CONFIGFILES[@]})) && files=(--configfile "${CONFIGFILES[@]}")
     set -x
-    "${SNAKEMAKE_CMD[@]}" -s "$REPO/Snakefile" "${cores[@]}" --configfile "$CONFIGFILE" "${PASS[@]}" "${config[@]}"
+    "${SNAKEMAKE_CMD[@]}" -s "$REPO/Snakefile" "${cores[@]}" "${PASS[@]}" "${config[@]}" "${files[@]}"
 }
 
 check_category() {
@@ -101,16 +133,15 @@ check_category() {
     fi
 }
 
-# The categories listed in the config (empty when Python with PyYAML is not at hand: Snakemake checks later).
+# The categories of the config the run uses (empty when Python is not at hand: Snakemake checks later).
 known_categories() {
     local python="$REPO/.venv/bin/python"
     [[ -x "$python" ]] || python=python3
     local dir="$REPO"
     ((HAS_DIRECTORY)) && dir="."
-    (cd "$dir" && "$python" - "$CONFIGFILE" <<'EOF' 2>/dev/null) || true
-import sys, yaml
-print(" ".join(yaml.safe_load(open(sys.argv[1], encoding="utf-8"))["categories"]))
-EOF
+    config_args
+    (cd "$dir" && PYTHONPATH="$REPO/src${PYTHONPATH:+:$PYTHONPATH}" "$python" -m slmbench.profile categories \
+        "${CONFIG_ARGS[@]}" 2>/dev/null) || true
 }
 
 cmd_full() {
@@ -150,7 +181,7 @@ cmd_status() {
         esac
         shift
     done
-    ((${#args[@]} + ${#files[@]})) || files=("${SLMBENCH_CONFIG:-config/config.yaml}")
+    ((${#args[@]} + ${#files[@]})) || read -r -a files <<<"${SLMBENCH_CONFIG:-config/config.yaml}"
     ((${#files[@]})) && args+=(--configfile "${files[@]}")
     cd "${dir:-$REPO}"
     local python="$REPO/.venv/bin/python"
@@ -163,7 +194,8 @@ cmd_doctor() {
     ((HAS_DIRECTORY)) || cd "$REPO"
     local python="$REPO/.venv/bin/python"
     [[ -x "$python" ]] || python=python3
-    PYTHONPATH="$REPO/src${PYTHONPATH:+:$PYTHONPATH}" "$python" -m slmbench.cli doctor --configfile "$CONFIGFILE"
+    config_args
+    PYTHONPATH="$REPO/src${PYTHONPATH:+:$PYTHONPATH}" "$python" -m slmbench.cli doctor "${CONFIG_ARGS[@]}"
 }
 
 menu() {

@@ -90,3 +90,25 @@ def test_doctor_command_checks_the_study_config(tmp_path):
     proc = entry("doctor", cwd=tmp_path, env={"OPENAI_API_KEY": ""})
     assert proc.returncode == 1
     assert "FAIL tegrastats" in proc.stdout and proc.stdout.strip().splitlines()[-1].startswith("doctor: ")
+
+
+def test_status_with_the_jetson_profile_sees_its_config_files(tmp_path):
+    proc = entry("status", "--profile", "profiles/jetson", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert "config/config.yaml + profiles/jetson/jetpack6.yaml" in first, proc.stdout
+
+
+def test_doctor_with_the_jetson_profile_checks_the_jetpack6_interpreter(tmp_path):
+    proc = entry("doctor", "--profile", "profiles/jetson", cwd=tmp_path, env={"OPENAI_API_KEY": ""})
+    assert proc.returncode == 1  # not a Jetson
+    python_line = next(line for line in proc.stdout.splitlines() if " inference python" in line)
+    assert "/usr/bin/python3" in python_line  # jetpack6.yaml's inference.python, not Snakemake's own
+
+
+def test_full_with_a_profile_adds_no_configfile_of_its_own(tmp_path):
+    proc = entry("full", "all", "--profile", "profiles/jetson", "-n", cwd=tmp_path)
+    trace = [line for line in proc.stderr.splitlines() if line.startswith("+ ") and "Snakefile" in line]
+    assert trace and "--profile profiles/jetson" in trace[0] and "--configfile" not in trace[0], proc.stderr
+    # the repository has no prompt spreadsheet: the study stops at the parse with one line naming it
+    assert proc.returncode != 0 and "data/generated_prompts.xlsx" in proc.stderr and "Traceback" not in proc.stderr

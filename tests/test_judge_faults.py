@@ -313,9 +313,12 @@ def test_judge_agreement_csv(tmp_path):
 
 
 def test_a_bad_config_is_one_line_naming_the_file_and_key(tmp_path):
-    # read like `snakemake --configfile`: merged over config/demo.yaml, then validated (slmbench.config)
+    # read like `snakemake --configfile`: exactly this file, then validated (slmbench.config)
+    import yaml
+
+    whole = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/demo.yaml").read_text(encoding="utf-8"))
     config = tmp_path / "other.yaml"
-    config.write_text("models: []\n")
+    config.write_text(yaml.safe_dump({**whole, "models": []}))
     runs, questions = tmp_path / "runs.jsonl", tmp_path / "question.jsonl"
     runs.write_text("")
     questions.write_text("")

@@ -130,18 +130,46 @@ def _mt_bench_like_spreadsheet(path: Path) -> None:
     book.save(path)
 
 
-def test_study_dry_run_needs_no_models_questions_network_or_key(tmp_path, clean_env):
+def _study_copy(tmp_path) -> Path:
+    """A fresh copy of the repository's configs, as a clone has them (no data/, no results/)."""
     work = tmp_path / "study"
     (work / "config").mkdir(parents=True)
     for name in ("config.yaml", "demo.yaml"):
         (work / "config" / name).write_bytes((REPO / "config" / name).read_bytes())
+    return work
+
+
+def test_study_dry_run_needs_no_models_questions_network_or_key(tmp_path, clean_env):
+    work = _study_copy(tmp_path)
     _mt_bench_like_spreadsheet(work / "data/generated_prompts.xlsx")
-    proc = snakemake(work, "-n", "--cores", "1", "results/model_comparison.xlsx", configfile="config/config.yaml",
+    # the study's own command: no --configfile, the study is the default config
+    proc = snakemake(work, "-n", "--cores", "1", "results/model_comparison.xlsx", configfile="",
                      env={"HF_HUB_OFFLINE": "1"})
     jobs = planned_jobs(proc.stdout)
     assert jobs["infer_shard"] == 160 and jobs["judge_shard"] == 160, jobs
-    assert jobs["fetch_model"] == 4 and jobs["verify_model"] == 4
+    assert jobs["fetch_model"] == 4 and jobs["verify_model"] == 4 and jobs["prompt_audit"] == 1
     assert not (work / "results").exists() and not (work / "models").exists()
+
+
+def test_a_fresh_clone_without_the_spreadsheet_is_one_line_naming_it(tmp_path, clean_env):
+    work = _study_copy(tmp_path)
+    proc = snakemake(work, "-n", "--cores", "1", "results/model_comparison.xlsx", configfile="", check=False,
+                     env={"HF_HUB_OFFLINE": "1"})
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    assert proc.returncode != 0 and len(lines) <= 3, lines
+    assert any("data/generated_prompts.xlsx" in line for line in lines) and "Traceback" not in proc.stderr
+
+
+def test_a_study_config_missing_a_key_is_named_not_filled_from_the_demo(tmp_path, clean_env):
+    work = _study_copy(tmp_path)
+    _mt_bench_like_spreadsheet(work / "data/generated_prompts.xlsx")
+    study = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    del study["inference"]["max_tokens"]
+    (work / "config/config.yaml").write_text(yaml.safe_dump(study))
+    proc = snakemake(work, "-n", "--cores", "1", "results/model_comparison.xlsx", configfile="", check=False)
+    errors = [line for line in (proc.stdout + proc.stderr).splitlines() if "config error" in line]
+    assert proc.returncode != 0 and len(errors) == 1 and "inference.max_tokens" in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize(

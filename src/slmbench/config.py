@@ -1,21 +1,27 @@
 """The workflow config, once: read and merged as Snakemake does, validated against the schema, one-line errors.
 
-Every CLI that takes a config file calls `load_config`; the Snakefile's parse calls `check_config` on the
-config Snakemake already merged. The schema (workflow/schemas/config.schema.yaml) makes every key required,
-so the config files are the one home of the defaults: no module re-declares them.
+Every CLI that takes a config file calls `load_config`; the Snakefile's parse calls `workflow_config` and
+`check_config` on the config Snakemake already merged. The schema (workflow/schemas/config.schema.yaml) makes
+every key required, so the config files are the one home of the defaults: no module re-declares them.
+
+The files given are the whole config: the study (config/config.yaml) is used only when no file is given, and
+no file ever fills another's gaps (the demo's `max_tokens: 128` must never stand in for a key a study lacks).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Union
+from typing import Iterable, List, Mapping, Optional, Sequence, Union
 
 import yaml
 
 from .errors import UserError
 
-# the Snakefile's `configfile:` (relative to the working directory, as Snakemake reads it)
-DEFAULT_CONFIG = "config/demo.yaml"
+# the config when none is given (relative to the working directory, as Snakemake reads it): the study
+STUDY_CONFIG = "config/config.yaml"
+DEFAULT_CONFIG = STUDY_CONFIG
+DEMO_CONFIG = "config/demo.yaml"
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
 
 
@@ -40,8 +46,10 @@ def config_problem(config: dict, schema_path: Union[str, Path] = SCHEMA) -> Opti
         message = error.message.replace("Additional properties are not allowed", "unknown key")
     elif error.validator == "pattern":
         message = f"{error.instance!r} may contain only letters, digits, '.', '_' and '-'"
-    elif error.validator == "required":
-        message = error.message.replace("is a required property", "is missing (every key is required)")
+    elif error.validator == "required":  # name the missing key itself: inference.max_tokens
+        missing = next((k for k in error.validator_value if k not in error.instance), None)
+        where = _key_path([*error.absolute_path, missing]) if missing else where
+        message = "is missing (every key is required; copy it from config/config.yaml)"
     else:
         message = error.message
     return f"config error: {where}: {message}; see config/README.md"
@@ -91,14 +99,56 @@ def _read(path: str) -> dict:
 
 
 def load_config(configfiles: Union[None, str, Iterable[str]], default: str = DEFAULT_CONFIG) -> dict:
-    """The config as `snakemake --configfile A B` sees it: the Snakefile's default config (when present in the
-    working directory), then each file deep-merged over it in order; validated, else UserError naming the key."""
+    """The config as `snakemake --configfile A B` sees it: the files deep-merged in order (`default`, the study,
+    when none is given; never under given files); validated, else UserError naming the file and the key."""
     files = [] if configfiles is None else [configfiles] if isinstance(configfiles, str) else list(configfiles)
-    config = _read(default) if Path(default).exists() else {}
-    for path in files:
+    config: dict = {}
+    for path in files or [default]:
         merge_config(config, _read(path))
     try:
         check_config(config)
     except UserError as exc:
         raise UserError(f"{' + '.join(files) or default}: {exc}") from None
     return config
+
+
+def workflow_config(config: dict, cli_configfiles: Sequence, snakefile_configfiles: Sequence,
+                    default: str = STUDY_CONFIG) -> List[str]:
+    """Complete the config of a Snakemake parse in place and return the files it came from.
+
+    The Snakefile declares no `configfile:` (Snakemake would merge --configfile OVER it, so a study file missing
+    a key would silently get the demo's value). Snakemake has already merged the --configfile files (or a
+    profile's) and the --config items into `config`; with no file given, the study's file goes under the
+    --config items here. Validation (check_config) follows in the workflow."""
+    given = [str(f) for f in cli_configfiles] or [str(f) for f in snakefile_configfiles]
+    if given:
+        return [os.path.relpath(f) if os.path.isabs(f) else f for f in given]
+    merged = merge_config(_read(default), config)
+    config.clear()
+    config.update(merged)
+    return [default]
+
+
+def settle_workflow_config(config: dict, cli_configfiles: Sequence, snakefile_configfiles: Sequence,
+                           argv: Sequence[str] = ()) -> List[str]:
+    """The workflow's parse: the config completed (workflow_config), validated, the user's input files present
+    (not for `snakemake --lint`, which reads the rules only); UserError with one line otherwise. Returns the
+    config files, as the start of a run names them."""
+    files = workflow_config(config, cli_configfiles, snakefile_configfiles)
+    check_config(config)
+    problem = None if "--lint" in argv else missing_input_problem(config)
+    if problem:
+        raise UserError(f"slmbench: error: {problem}")
+    return files
+
+
+def missing_input_problem(config: Mapping) -> Optional[str]:
+    """One line when a file the study needs from the user is absent (checked at parse, before any planning):
+    today the prompt spreadsheet of prompts.source: spreadsheet."""
+    prompts = config["prompts"]
+    sheet = prompts["spreadsheet"]
+    if prompts["source"] == "spreadsheet" and not Path(sheet).is_file():
+        return (f"the prompt spreadsheet {sheet} (prompts.spreadsheet) is missing: put your prompt levels there "
+                f"(README, Prompt levels), or set prompts.source: generate; the demo needs none: "
+                f"--configfile {DEMO_CONFIG}")
+    return None

@@ -143,3 +143,15 @@ def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, workdir: str | 
             say(f"slmbench: {shard} was incomplete (power loss?); moved to {name}.corrupt, redoing it")
     index.save()
     return lines
+
+
+def workflow_preflight(workflow, shards: Iterable[ShardProducts]) -> None:
+    """`preflight` as the workflow's parse calls it (main process only): a dry run changes nothing; `--unlock`
+    means the user vouches no run is alive. Another live run ends the parse with one line."""
+    from .errors import UserError
+
+    dry_run = workflow.dryrun or getattr(workflow.output_settings, "dryrun", False)
+    try:
+        preflight(shards, dry_run=bool(dry_run), unlocking="--unlock" in sys.argv)
+    except UserError as exc:
+        sys.exit(f"slmbench: error: {exc}")

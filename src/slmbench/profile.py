@@ -49,3 +49,22 @@ def load_study_config(configfiles: Optional[Sequence[str]], profile: Optional[st
         mark = getattr(exc, "problem_mark", None)
         where = f"{mark.name}, line {mark.line + 1}" if mark else " + ".join(files)
         raise UserError(f"{where}: not valid YAML ({getattr(exc, 'problem', None) or exc}); fix the file") from None
+
+
+def _main(argv: Optional[Sequence[str]] = None) -> int:
+    """`python -m slmbench.profile categories [--profile DIR] [--configfile FILE...]`: the config's categories,
+    space separated (the entry script checks a category named on its command line against them)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m slmbench.profile")
+    parser.add_argument("what", choices=["categories", "configfiles"], help="what to print")
+    parser.add_argument("--profile", metavar="DIR", help="a Snakemake profile directory (its configfile list)")
+    parser.add_argument("--configfile", nargs="+", metavar="FILE", help="config files, in Snakemake's order")
+    args = parser.parse_args(argv)
+    config, files = load_study_config(args.configfile, args.profile)
+    print(" ".join(config["categories"] if args.what == "categories" else files))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -340,7 +340,9 @@ def _next_step(status: StudyStatus, left: int, errors, no_energy, broken) -> str
 def start_lines(config: dict, configfiles: List[str]) -> str:
     """What the start of a run prints (the workflow's onstart): the plan or what is left, its time and judge cost."""
     wanted = ("inference shards:", "plan:", "ETA:", "judge cost:")
-    text = format_status(collect_status(config, configfiles))
+    status = collect_status(config, configfiles)
+    status.lock_held = False  # the lock is this run's own: nothing to say about it
+    text = format_status(status)
     return "\n".join(line for line in text.splitlines() if line.startswith(wanted))
 
 

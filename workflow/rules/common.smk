@@ -6,9 +6,8 @@ import shlex
 import sys
 from pathlib import Path
 
-# The package's source: first on this process's path, and on every job's through PYTHONPATH. A job may run
-# under another interpreter that lacks slmbench (JetPack 6's system Python 3.10 for inference); the variable
-# serves shell and script jobs alike, and `envvars` has Snakemake pass it on to remote (SLURM) jobs.
+# The package's source: first on this process's path and on every job's (PYTHONPATH; `envvars` passes it to SLURM
+# jobs), also under another interpreter that lacks slmbench (JetPack 6's system Python 3.10 for inference).
 SRC_DIR = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC_DIR)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC_DIR, os.environ.get("PYTHONPATH", "")) if p)
@@ -19,22 +18,21 @@ envvars:
 
 
 from slmbench.boards import shard_board as board_of, slurm_pin, study_boards
-from slmbench.config import check_config
+from slmbench.config import settle_workflow_config
 from slmbench.errors import UserError
 from slmbench.judge.panel import panel
 from slmbench.layout import WORKBOOKS, StudyLayout
-from slmbench.preflight import preflight, study_shards
+from slmbench.preflight import study_shards, workflow_preflight
 
-try:
-    check_config(config)  # the schema, once: one line naming the key, before any job is planned
+try:  # exactly the files given (else config/config.yaml), none filling another's gaps; the schema; the inputs
+    CONFIGFILES = settle_workflow_config(config, workflow.overwrite_configfiles, workflow.configfiles, sys.argv)
     JUDGES = panel(config["judge"])
 except UserError as exc:
-    print(exc if str(exc).startswith("config error") else f"config error: {exc}", file=sys.stderr)
+    print(exc if str(exc).startswith(("config error", "slmbench:")) else f"config error: {exc}", file=sys.stderr)
     sys.exit(1)
 
 L = StudyLayout.from_config(config)
-LEVELS = config["levels"]
-CATEGORIES = config["categories"]
+LEVELS, CATEGORIES = config["levels"], config["categories"]
 MODELS = {m["id"]: m for m in config["models"]}
 # the GGUF of every in-process judge: an input of each judge job
 JUDGE_GGUFS = sorted({j["model_path"] for j in JUDGES if j["backend"] == "llamacpp" and j["model_path"]})
@@ -68,9 +66,14 @@ def all_scores():
     return [L.scores(m, l, c) for m in MODELS for l in LEVELS for c in CATEGORIES]
 
 
+def absent(paths):
+    """Params of a merge: its inputs missing now. Deleting one by hand changes them (params trigger): redone."""
+    return lambda w: [p for p in paths() if not os.path.exists(p)]
+
+
 def final_outputs():
-    merged = [L.runs, L.scores_merged, L.judge_agreement, L.export_csv, L.validation, L.token_report]
-    return [L.workbook(name) for name in WORKBOOKS] + merged + REPORT_OUTPUTS  # report.smk: plots, summary
+    merged = [L.runs, L.scores_merged, L.judge_agreement, L.validation, L.token_report, L.prompt_review]
+    return [L.workbook(name) for name in WORKBOOKS] + merged + REPORT_OUTPUTS  # report.smk: plots, viewer
 
 
 def shard_board(w):
@@ -96,11 +99,6 @@ def judge_inputs(w):
     return inputs
 
 
-# Before the DAG is built, in the main process only (cluster jobs parse this file again): one run at a time, a
-# killed run's lock, shards cut by a power loss and their products. --unlock: the user vouches no run is alive.
+# Before the DAG is built, in the main process only: one run at a time, a killed run's lock, cut shards.
 if workflow.is_main_process:
-    dry_run = workflow.dryrun or getattr(workflow.output_settings, "dryrun", False)
-    try:
-        preflight(study_shards(L, MODELS, LEVELS, CATEGORIES), dry_run=bool(dry_run), unlocking="--unlock" in sys.argv)
-    except UserError as exc:
-        sys.exit(f"slmbench: error: {exc}")
+    workflow_preflight(workflow, study_shards(L, MODELS, LEVELS, CATEGORIES))

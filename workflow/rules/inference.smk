@@ -22,6 +22,7 @@ rule infer_shard:
         idle=shard_idle,  # the baseline of the board the shard runs on (doctor.smk)
         doctor=lambda w: doctor_gate(shard_board(w)),  # the study on a Jetson: board checked, power mode set
         chat_template=lambda w: MODELS[w.model]["chat_template"] or [],
+        audit=ancient(L.prompt_audit),  # the prompts audited first; ancient(): re-auditing redoes no shard
     output:
         L.shard("{model}", "{level}", "{category}"),
     params:
@@ -49,7 +50,11 @@ rule infer_shard:
         " --category {wildcards.category:q} --idle {input.idle:q} --chat-format={params.chat_format:q}"
         " --chat-template={params.chat_template:q} --chat-template-kwargs={params.template_kwargs:q}"
         " --settings {params.settings:q} --shard-position {resources.order_position} --board {resources.board:q}"
-        " --out {output:q} 2> {log:q}"
+        " --out {output:q}"
+        # the live lines (one per answer, the model load, the idle power, an error) also on the console;
+        # pipefail (Snakemake's shell default) keeps the job's failure when inference fails; grep finding no
+        # line is no failure
+        " 2>&1 | tee {log:q} | {{ grep --line-buffered -E '^([[]|model |idle power|slmbench: )' || true; }} >&2"
 
 
 rule merge_runs:
@@ -57,6 +62,8 @@ rule merge_runs:
         all_shards(),
     output:
         L.runs,
+    params:
+        absent=absent(all_shards),  # a shard deleted by hand: redone with what is made from it
     log:
         L.log("merge_runs"),
     shell:

@@ -112,3 +112,36 @@ rule token_report:
         L.log("prompts/token_report"),
     shell:
         "{SLMBENCH} prompts tokens {input:q} --out {output:q} --encoding {params.encoding:q} {params.strict} 2> {log:q}"
+
+
+# The audit of the levels every shard will send (growth per step, containment, boilerplate, answer leaks,
+# visible-output demands, labelled padding) and the review workbook a person reads before hours of inference.
+# prompts.strict_audit: a problem stops the study here. The shards take the audit as ancient(): re-auditing
+# (e.g. after a code change) redoes no shard; changed prompts redo them through the prompt CSVs.
+rule prompt_audit:
+    input:
+        sheet=SPREADSHEET,
+        questions=Q["file"],
+        references=Q["references_file"] or [],
+    output:
+        audit=L.prompt_audit,
+        review=report(
+            L.prompt_review,
+            caption="../report/prompt_review.rst",
+            category="Prompts",
+            labels={"file": "prompt_review.xlsx", "what": "the levels to read and sign off"},
+        ),
+    params:
+        levels=LEVELS,
+        categories=CATEGORIES,
+        sheet=P["sheet"] or "",
+        columns=COLUMN_MAP_ARGS,
+        encoding=P["tokenizer_encoding"],
+        strict="--strict" if P["strict_audit"] else "",
+    log:
+        L.log("prompts/prompt_audit"),
+    shell:  # its summary on the console too
+        "{SLMBENCH} prompts audit {input.sheet:q} --out {output.audit:q} --review {output.review:q}"
+        " --questions {input.questions:q} --references={input.references:q} --encoding {params.encoding:q}"
+        " --levels {params.levels:q} --categories {params.categories:q} --sheet={params.sheet:q}"
+        " {params.columns} {params.strict} 2>&1 | tee {log:q} >&2"

@@ -1,18 +1,37 @@
-# Reports from the merged runs and scores: the six workbooks, plots, summary.md, exports and validation.
-# One job computes the analysis once and writes every report from it (slmbench.report.build_reports); the
-# validation reads only the files. None of these touches the board, so they run beside inference (--cores > 1).
-from slmbench.layout import EXPORT_RESPONSES_DIR, PLOTS, WORKBOOKS
+# Reports from the merged runs and scores: the six workbooks, plots, summary.md, exports, validation and the
+# results viewer. One job computes the analysis once and writes every report from it
+# (slmbench.report.build_reports); the validation and the viewer read only the files. None of these touches
+# the board, so they run beside inference (--cores > 1).
+from slmbench.layout import EXPORT_RESPONSES_DIR, PLOT_FORMATS, PLOTS, WORKBOOKS
 from slmbench.report.settings import settings_from_config
 
 # A changed report setting (levels, demo note, bootstrap, bandwidth table) reruns the reports (params trigger).
 REPORT_SETTINGS = settings_from_config(config)
 # what `rule all` asks for beside the six workbooks (common.smk's final_outputs)
-REPORT_OUTPUTS = [L.plot(name) for name in PLOTS] + [L.summary, L.export_csv, L.export_summary, L.validation]
-# the outputs of the reports rule, named as the files, each with its caption in the Snakemake report
+REPORT_OUTPUTS = L.plot_files() + [L.summary, L.summary_by_level, L.export_csv, L.export_summary]
+REPORT_OUTPUTS += [L.validation, L.index_html]
+# the outputs of the reports rule, named as the files, each with its caption and labels in the Snakemake report
 WORKBOOK_OUTPUTS = {
-    name: report(L.workbook(name), caption=f"../report/{name}.rst", category="Workbooks") for name in WORKBOOKS
+    name: report(
+        L.workbook(name),
+        caption=f"../report/{name}.rst",
+        category="Workbooks",
+        labels={"workbook": f"{name}.xlsx"},
+    )
+    for name in WORKBOOKS
 }
-PLOT_OUTPUTS = {name: report(L.plot(name), caption=f"../report/plot_{name}.rst", category="Plots") for name in PLOTS}
+
+# each figure as a 300-dpi PNG (shown in the Snakemake report) and as a vector PDF beside it, for a paper
+PLOT_OUTPUTS = {
+    f"{name}_png": report(
+        L.plot(name, "png"),
+        caption=f"../report/plot_{name}.rst",
+        category="Plots",
+        labels={"figure": name, "format": "PNG (the PDF beside it)"},
+    )
+    for name in PLOTS
+}
+PLOT_OUTPUTS.update({f"{name}_{ext}": L.plot(name, ext) for name in PLOTS for ext in PLOT_FORMATS if ext != "png"})
 
 
 rule reports:
@@ -24,13 +43,19 @@ rule reports:
     output:
         **WORKBOOK_OUTPUTS,
         **PLOT_OUTPUTS,
-        summary=report(L.summary, caption="../report/summary.rst", category="Summary"),
+        summary=report(
+            L.summary,
+            caption="../report/summary.rst",
+            category="Summary",
+            labels={"file": "summary.md", "what": "the answers in sentences"},
+        ),
+        summary_by_level=L.summary_by_level,
         export_csv=L.export_csv,
         export_summary=L.export_summary,
         export_texts=directory(f"{L.exported_dir}/{EXPORT_RESPONSES_DIR}"),
     params:
         settings=REPORT_SETTINGS,
-        outdir=L.results_dir,
+        outdir=lambda w, output: os.path.dirname(output.summary),  # <results_dir>
     log:
         L.log("report/reports"),
     script:
@@ -44,7 +69,12 @@ rule validate:
         # the expected question ids
         prompts=[L.prompts_csv(c) for c in CATEGORIES],
     output:
-        report(L.validation, caption="../report/validation.rst", category="Summary"),
+        report(
+            L.validation,
+            caption="../report/validation.rst",
+            category="Summary",
+            labels={"file": "validation.txt", "what": "the integrity checks"},
+        ),
     params:
         expected={"models": list(MODELS), "levels": LEVELS, "categories": CATEGORIES},
         strict=config["report"]["strict_validation"],
@@ -52,3 +82,30 @@ rule validate:
         L.log("report/validate"),
     script:
         "../scripts/validate_results.py"
+
+
+# The static results viewer (one offline page): every question's answers and scores per level and model,
+# the headline tables, the plots, the validation result and links to the workbooks.
+rule viewer:
+    input:
+        runs=L.runs,
+        scores=L.scores_merged,
+        workbooks=[L.workbook(name) for name in WORKBOOKS],
+        plots=L.plot_files(),
+        validation=L.validation,
+        summary=L.summary,
+    output:
+        report(
+            L.index_html,
+            caption="../report/viewer.rst",
+            category="Summary",
+            labels={"file": "index.html", "what": "the results viewer"},
+        ),
+    params:
+        results_dir=lambda w, output: os.path.dirname(output[0]),  # <results_dir>
+        note=config["judge"]["demo_note"] or "",
+    log:
+        L.log("report/viewer"),
+    shell:
+        "{SLMBENCH} viewer --runs {input.runs:q} --scores {input.scores:q} --results-dir {params.results_dir:q}"
+        " --out {output:q} --note={params.note:q} > {log:q} 2>&1"

@@ -115,7 +115,7 @@ def register(subparsers) -> None:
     sub = parser.add_subparsers(dest="report_command", metavar="{export,validate}")
 
     export = sub.add_parser("export", help="all_responses.csv, summary_report.txt, responses_by_model/")
-    export.add_argument("--runs", required=True)
+    export.add_argument("--runs", required=True, help=f"merged runs JSONL ({RUNS_FILE})")
     export.add_argument("--scores", help="merged scores CSV (optional: without it every answer says 'no score')")
     export.add_argument("--outdir", required=True, help="e.g. results/exported_responses")
     for part, text in (("csv", "all_responses.csv"), ("txt", "responses_by_model/<model>/Q081_L0.txt"),
@@ -126,13 +126,14 @@ def register(subparsers) -> None:
     export.set_defaults(func=_cmd_export)
 
     validate = sub.add_parser("validate", help="the study's integrity checks -> validation.txt")
-    validate.add_argument("--runs", required=True)
-    validate.add_argument("--scores", required=True)
+    validate.add_argument("--runs", required=True, help=f"merged runs JSONL ({RUNS_FILE})")
+    validate.add_argument("--scores", required=True, help=f"merged scores CSV ({SCORES_FILE})")
     validate.add_argument("--out", required=True, help="e.g. results/validation.txt")
     validate.add_argument("--config", help="take models, levels, categories and prompt CSVs from this config")
-    validate.add_argument("--models", nargs="+")
+    validate.add_argument("--models", nargs="+", help="the expected model ids (default: the --config's models)")
     validate.add_argument("--levels", nargs="+", help="in order: mean prompt tokens must grow along it")
-    validate.add_argument("--categories", nargs="+")
+    validate.add_argument("--categories", nargs="+",
+                          help="the expected categories (default: the --config's categories)")
     validate.add_argument("--prompts", nargs="+", help="prompt CSVs: the expected question ids")
     validate.add_argument("--strict", action="store_true", help="exit with status 2 when a check fails")
     validate.set_defaults(func=_cmd_validate)

@@ -1,6 +1,8 @@
 """What is missing and why: counts per (model, level) and notes that every report repeats.
 
-A blank cell in a workbook is explained here, never filled with 0.
+A blank cell in a workbook is explained here, never filled with 0. The power backend's full diagnosis (which
+sensors were tried and why each failed, a few hundred characters) is shown once, in the data-quality sheet
+(and by `slmbench doctor`); every other place gives its short reason, e.g. "no power sensor".
 """
 
 from __future__ import annotations
@@ -15,19 +17,30 @@ from .data import Study
 NO_SENSOR = "no power sensor"
 
 
-def energy_reason(status, power_source, note) -> str:
-    """Why one run has no energy value, in words."""
+SHORT_REASON_CHARS = 80
+
+
+def short_note(note) -> str:
+    """The head of an energy note: 'no power sensor: auto found no working backend (...)' -> 'no power sensor'."""
+    head = str(note).split(":", 1)[0].strip()
+    return head if len(head) <= SHORT_REASON_CHARS else head[: SHORT_REASON_CHARS - 3].rstrip() + "..."
+
+
+def energy_reason(status, power_source, note, full: bool = False) -> str:
+    """Why one run has no energy value, in words: the short reason, or with `full` the backend's diagnosis."""
     if status != "ok":
         return "run failed (status error)"
     if power_source in (None, "", "none"):
-        return f"{NO_SENSOR} (power_source {power_source or 'null'})" + (f": {note}" if note else "")
-    return note or f"not recorded by power source {power_source} (no energy_note)"
+        return f"{NO_SENSOR} (power_source {power_source or 'null'})" + (f": {note}" if note and full else "")
+    if not note:
+        return f"not recorded by power source {power_source} (no energy_note)"
+    return str(note) if full else short_note(note)
 
 
-def _missing_energy(runs: pd.DataFrame) -> pd.Series:
+def _missing_energy(runs: pd.DataFrame, full: bool = False) -> pd.Series:
     """Reason per run whose energy_j is null."""
     missing = runs[runs["energy_j"].isna() | (runs["status"] != "ok")]
-    return pd.Series([energy_reason(r.status, r.power_source, r.energy_note) for r in missing.itertuples()],
+    return pd.Series([energy_reason(r.status, r.power_source, r.energy_note, full) for r in missing.itertuples()],
                      index=missing.index, dtype=object)
 
 
@@ -43,7 +56,7 @@ def _max_or_none(values: pd.Series):
 
 def data_quality_table(study: Study) -> pd.DataFrame:
     runs = study.runs
-    reasons = _missing_energy(runs)
+    reasons = _missing_energy(runs, full=True)  # the one place with the backend's whole diagnosis
     rows = []
     for (model, level), group in runs.groupby(["model_id", "level"], sort=False):
         status = group["judge_status"]
@@ -69,10 +82,11 @@ def data_quality_table(study: Study) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def energy_note(study: Study) -> str:
-    """One sentence on energy coverage, e.g. 'Energy was not measured: no power sensor ...'."""
+def energy_note(study: Study, full: bool = False) -> str:
+    """One sentence on energy coverage, e.g. 'Energy was not measured ...: no power sensor (...)'; `full` adds
+    the power backend's diagnosis (the data-quality sheet only)."""
     runs = study.runs
-    reasons = _missing_energy(runs)
+    reasons = _missing_energy(runs, full)
     if len(reasons) == 0:
         return f"Energy was measured for all {len(runs)} runs (net of idle power)."
     if len(reasons) == len(runs):
@@ -110,7 +124,7 @@ def data_quality_notes(study: Study) -> List[Tuple[str, str]]:
                                 "left out of every mean and test (validation.txt fails them)"))
     if study.orphan_scores:
         notes.append(("scores", f"{study.orphan_scores} score row(s) match no run and are ignored"))
-    notes.append(("energy", energy_note(study)))
+    notes.append(("energy", energy_note(study, full=True)))
     for topic, column in (("power source", "power_source"), ("device", "device"), ("power mode", "power_mode")):
         counts = runs[column].fillna("unknown").value_counts()
         notes.append((topic, "; ".join(f"{name} ({n} runs)" for name, n in counts.items())))

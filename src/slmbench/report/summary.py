@@ -79,7 +79,8 @@ def _caveats(analysis: Analysis) -> List[str]:
         f"(total score vs answer length within model: Spearman rho = {num(rho)}). "
         f"{int(status.get('parse_error', 0))} parse "
         f"error(s) and {int(status.get('missing', 0))} run(s) without a score are excluded from every quality mean.",
-        f"Power source: {_counts(runs['power_source'])}. {_md(energy_note(study))}",
+        f"Power source: {_counts(runs['power_source'])} (energy: see Energy above; the power backend's "
+        "diagnosis is in the data_quality sheet of model_comparison.xlsx).",
         f"Device: {_counts(runs['device'])}; power mode: {_counts(runs['power_mode'])}.",
     ]
     failed = int((runs["status"] != "ok").sum())
