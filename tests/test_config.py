@@ -143,8 +143,10 @@ def test_max_tokens_that_leaves_no_room_for_a_prompt_is_refused_before_the_study
     from slmbench.config import load_config
     from slmbench.errors import UserError
 
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["inference"].update(max_tokens=4096, n_ctx=4096)
     study = tmp_path / "study.yaml"
-    study.write_text(yaml.safe_dump({"inference": {"max_tokens": 4096, "n_ctx": 4096}}))
+    study.write_text(yaml.safe_dump(config))
     with pytest.raises(UserError) as err:
         load_config([str(study)])
     assert "inference.max_tokens (4096) must be below inference.n_ctx (4096)" in str(err.value)

@@ -103,11 +103,15 @@ def test_the_real_run_quarantines_a_cut_shard_and_what_was_made_from_it(tmp_path
     assert check.read == [victim] and lines == []
 
 
-def dead_lock(workdir: Path) -> Path:
+def dead_lock(workdir: Path, host: str | None = None) -> Path:
+    """Snakemake's lock left by a run that was killed (on this host unless `host` names another)."""
+    import socket
+
     lock = workdir / ".snakemake/locks/0.input.lock"
     lock.parent.mkdir(parents=True)
     lock.write_text("x")
-    (workdir / ".snakemake/slmbench_owner.json").write_text(json.dumps({"pid": 2**22 + 7, "host": "gone", "boot_id": ""}))
+    owner = {"pid": 2**22 + 7, "host": host or socket.gethostname(), "boot_id": ""}
+    (workdir / ".snakemake/slmbench_owner.json").write_text(json.dumps(owner))
     return lock
 
 
@@ -120,6 +124,19 @@ def test_a_dead_runs_lock_is_reported_by_a_dry_run_and_removed_by_the_real_run(t
     _, lines = run(tmp_path, [], dry_run=False)
     assert not lock.exists() and "removed the lock" in lines[0]
     assert json.loads((tmp_path / ".snakemake/slmbench_owner.json").read_text())["pid"] == os.getpid()
+
+
+def test_a_lock_from_another_host_is_neither_reported_as_dead_nor_removed(tmp_path):
+    import pytest
+
+    from slmbench.errors import UserError
+
+    lock = dead_lock(tmp_path, host="board-on-nfs")
+    _, lines = run(tmp_path, [], dry_run=True)
+    assert lines == [] and lock.exists()
+    with pytest.raises(UserError, match="board-on-nfs.*--unlock"):
+        run(tmp_path, [], dry_run=False)
+    assert lock.exists()
 
 
 def test_an_unreadable_index_only_costs_one_read_of_each_shard(tmp_path):

@@ -31,3 +31,17 @@ def shard_board(boards: List[str], model: str, level: str, category: str) -> str
 def slurm_pin(config: Mapping, host: str) -> str:
     """SLURM: run on that node and alone there (its power rail must measure one job); nothing on one board."""
     return f"--nodelist={host} --exclusive" if config["jetson"]["hosts"] else ""
+
+
+# More cores than any board has: Snakemake caps a job's threads at --cores, so a job asking for this many
+# runs with nothing beside it.
+ALL_CORES = 1024
+
+
+def quiet_threads(config: Mapping) -> tuple:
+    """(threads of the doctor and idle baseline, threads of an inference shard). Quiet windows: a board-pinned
+    job takes every local core, so no other job of the workflow (judge, download, hashing, report) runs on the
+    board while it measures. judge.overlap: true lets a (remote) judge run during a shard: the shard then asks
+    only for the threads llama.cpp uses."""
+    shard = (config["inference"]["n_threads"] or 1) if config["judge"]["overlap"] else ALL_CORES
+    return ALL_CORES, shard

@@ -147,9 +147,12 @@ def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, workdir: str | 
 
 def workflow_preflight(workflow, shards: Iterable[ShardProducts]) -> None:
     """`preflight` as the workflow's parse calls it (main process only): a dry run changes nothing; `--unlock`
-    means the user vouches no run is alive. Another live run ends the parse with one line."""
+    means the user vouches no run is alive. Another live run ends the parse with one line. Cluster jobs parse
+    the workflow again: only the main process takes part."""
     from .errors import UserError
 
+    if not workflow.is_main_process:
+        return
     dry_run = workflow.dryrun or getattr(workflow.output_settings, "dryrun", False)
     try:
         preflight(shards, dry_run=bool(dry_run), unlocking="--unlock" in sys.argv)

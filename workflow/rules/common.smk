@@ -17,7 +17,7 @@ envvars:
     "PYTHONPATH",
 
 
-from slmbench.boards import shard_board as board_of, slurm_pin, study_boards
+from slmbench.boards import quiet_threads, shard_board as board_of, slurm_pin, study_boards
 from slmbench.config import settle_workflow_config
 from slmbench.errors import UserError
 from slmbench.judge.panel import panel
@@ -41,10 +41,7 @@ INFERENCE_PYTHON = config["inference"]["python"] or sys.executable
 # Commands run the package through the interpreter running Snakemake, so an unactivated venv works too.
 SLMBENCH = f"{shlex.quote(sys.executable)} -m slmbench.cli"
 SAFE = "[A-Za-z0-9._-]+"
-# Board-pinned jobs ask for more cores than any machine has; Snakemake caps them at --cores, so none runs beside
-# another job (quiet windows). judge.overlap: true lets a (remote) judge run during a shard.
-BOARD_THREADS = 1024
-SHARD_THREADS = (config["inference"]["n_threads"] or 1) if config["judge"]["overlap"] else BOARD_THREADS
+BOARD_THREADS, SHARD_THREADS = quiet_threads(config)  # quiet windows: board-pinned jobs take every core
 
 
 wildcard_constraints:
@@ -99,6 +96,5 @@ def judge_inputs(w):
     return inputs
 
 
-# Before the DAG is built, in the main process only: one run at a time, a killed run's lock, cut shards.
-if workflow.is_main_process:
-    workflow_preflight(workflow, study_shards(L, MODELS, LEVELS, CATEGORIES))
+# Before the DAG is built (main process only): one run at a time, a killed run's lock, cut shards.
+workflow_preflight(workflow, study_shards(L, MODELS, LEVELS, CATEGORIES))
