@@ -24,3 +24,9 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         final_outputs(),
+
+
+# Last, when every rule exists: each input/params function's signature taken once, not at every call (planning.py)
+from slmbench.planning import remember_function_signatures
+
+remember_function_signatures(workflow)

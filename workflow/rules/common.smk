@@ -26,7 +26,7 @@ from slmbench.layout import WORKBOOKS, StudyLayout
 from slmbench.preflight import preflight, study_shards
 
 try:
-    check_config(config)  # the schema, once: one line naming the key, before any job is planned
+    check_config(config, remember_in=".snakemake/slmbench")  # one line naming the key, before any job is planned
     JUDGES = panel(config["judge"])
 except UserError as exc:
     print(exc if str(exc).startswith("config error") else f"config error: {exc}", file=sys.stderr)

@@ -68,7 +68,8 @@ class OpenAIClient:
         self.endpoint = endpoint_label(base_url)
         # max_retries=0: retries are ours (retry.py), so they honour long Retry-After and stop with the others
         self.client = openai.OpenAI(api_key=key, base_url=base_url, timeout=settings["timeout_s"], max_retries=0)
-        self.client.chat.completions  # imports the SDK's lazy resource modules now, not in 16 threads' first request
+        # the SDK imports its resource modules at first use: here, not in the first request of 16 worker threads
+        _ = self.client.chat.completions
         self.backoff = Backoff(retries=int(settings["max_retries"]))
         self._openai = openai
         self.mode = 0  # index in MODES: shared by the worker threads, only ever moves down the list
