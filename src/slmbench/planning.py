@@ -1,6 +1,6 @@
 """Planning speed: what makes `snakemake -n` on a large study cost little more than Snakemake's own work.
 
-Snakemake asks `inspect.signature()` of an input or params function at every call, twice (which keyword
+Snakemake asks `inspect.signature()` of an input, params or resources function at every call, twice (which keyword
 arguments to pass: `input`, `output`, `threads`, `groupid`...): about as much as the whole job's own Python
 in a study of 1600 shards and ~9 functions per shard. A function's signature never changes, so it is taken
 once per function, after the rules are defined, and handed to Snakemake through
@@ -22,14 +22,17 @@ def _functions_in(item: Any) -> Iterable[Any]:
 
 
 def remember_function_signatures(workflow) -> int:
-    """Give every input and params function of the workflow's rules its signature once; returns how many."""
+    """Give every input, params and resources function of the workflow's rules its signature once; returns how
+    many."""
     try:
         from snakemake.common import FUNC_OVERWRITE_PARAMS_ATTR, overwrite_function_params
     except ImportError:
         return 0
     done = 0
     for rule in workflow.rules:
-        for items in (getattr(rule, "input", None), getattr(rule, "params", None)):
+        resources = getattr(getattr(rule, "resources", None), "_data", None) or {}
+        evaluators = [getattr(resource, "_evaluator", None) for resource in resources.values()]
+        for items in (getattr(rule, "input", None), getattr(rule, "params", None), evaluators):
             for item in list(items or []):
                 for func in _functions_in(item):
                     if not hasattr(func, FUNC_OVERWRITE_PARAMS_ATTR):
