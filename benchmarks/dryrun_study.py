@@ -5,8 +5,8 @@ The bare DAG is a generated Snakefile with the project's rules, wildcards, input
 benchmarks and resources, but `touch` bodies, literal paths and no slmbench import (no config validation, no
 layout objects, no preflight). A rule the project runs as `script:` touches its outputs from a script too:
 Snakemake reads each script job's source while it plans (and imports nbformat for it), which is Snakemake's
-cost of that directive, not the project's. Three sizes, each as project / bare (median of --repeats, each dry run a whole
-command, interpreter start included, after one untimed warm-up run of each):
+cost of that directive, not the project's. Three sizes, each as project / bare (median of --repeats, each dry
+run a whole command, interpreter start included, after one untimed warm-up run of each):
 
 - dryrun_overhead_1x: the study (4 models x 5 levels x 8 categories = 160 shards, 347 jobs);
 - dryrun_overhead_10x: 10x the shards (the 4 models under 10 ids each: 1600 shards);

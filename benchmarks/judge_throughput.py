@@ -33,10 +33,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     from openai_stub_server import StubServer
-    from slmbench.llm import make_client
-    from slmbench.judge.runner import judge_records
-
     from slmbench.judge.rubric import VERDICT_REPLY
+    from slmbench.judge.runner import judge_records
+    from slmbench.llm import make_client
 
     results = {}
     with StubServer(delay_s=args.delay) as server, tempfile.TemporaryDirectory() as tmp:

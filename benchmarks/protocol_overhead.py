@@ -1,9 +1,9 @@
 """What does the measurement protocol add to the time of pure inference? Measured on the demo, projected to
 the 1600-run study on an Orin Nano and an AGX Orin.
 
-Measured: the demo's shape, reduced (2 categories x 5 levels = 10 shards; --quick: 1 category, 5 shards; the tiny model, the in-process
-judge), with a power source (the fake tegrastats first on PATH) and --cores 1, so that every second of the wall
-time belongs to one job or to Snakemake itself. `protocol_overhead_pct_demo` = (wall - sum of the measured
+Measured: the demo's shape, reduced (2 categories x 5 levels = 10 shards; --quick: 1 category, 5 shards;
+the tiny model, the in-process judge), with a power source (the fake tegrastats first on PATH) and --cores 1,
+so that every second of the wall time belongs to one job or to Snakemake itself. `protocol_overhead_pct_demo` = (wall - sum of the measured
 inference windows) / sum of windows, with its parts read from the run: each record's latency_ms (the windows),
 the shards' benchmark TSVs and "model ... loaded in" log lines (model loads; the rest of a shard is process
 start, imports, power sampler and the warm-up generation), and each job's start and end from Snakemake's
@@ -70,8 +70,8 @@ def measure_demo(quick: bool) -> dict:
         bin_dir = tmp / "bin"
         install_fake_tegrastats(bin_dir, profile_mw=6000)
         env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-        changes = {"categories": ["math"] if quick else ["math", "coding"], "inference.max_tokens": 32 if quick else 64,
-                   "judge.max_tokens": 96}
+        changes = {"categories": ["math"] if quick else ["math", "coding"],
+                   "inference.max_tokens": 32 if quick else 64, "judge.max_tokens": 96}
         work = make_workdir(tmp, model.parent, **changes)
         start = time.perf_counter()
         snakemake(work, "--cores", "1", env=env)
