@@ -6,9 +6,9 @@ the tiny model, the in-process judge), with a power source (the fake tegrastats 
 so that every second of the wall time belongs to one job or to Snakemake itself.
 `protocol_overhead_pct_demo` = (wall - sum of the measured inference windows) / sum of windows, with its
 parts read from the run: each record's latency_ms (the windows), the shards' benchmark TSVs and "model ...
-loaded in" log lines (model loads; the rest of a shard is process start, imports, power sampler and the warm-up generation), and each job's start and end from Snakemake's
-metadata (idle baseline, prompts and model checks, judging, merges and reports; the remainder is Snakemake's
-own parse and scheduling). The demo judges in-process with the tiny model, so the figure is large and only
+loaded in" log lines (model loads; the rest of a shard is process start, imports, power sampler and the
+warm-up generation), and each job's start and end from Snakemake's metadata (idle baseline, prompts and model
+checks, judging, merges and reports; the remainder is Snakemake's own parse and scheduling). The demo judges in-process with the tiny model, so the figure is large and only
 informative.
 
 Projected: 1600 runs (4 models x 5 levels x 80 questions = 160 shards) on one board. Inference per run from
