@@ -1,15 +1,15 @@
 """What does the measurement protocol add to the time of pure inference? Measured on the demo, projected to
 the 1600-run study on an Orin Nano and an AGX Orin.
 
-Measured: the demo's shape, reduced (2 categories x 5 levels = 10 shards; --quick: 1 category, 5 shards;
-the tiny model, the in-process judge), with a power source (the fake tegrastats first on PATH) and --cores 1,
-so that every second of the wall time belongs to one job or to Snakemake itself.
-`protocol_overhead_pct_demo` = (wall - sum of the measured inference windows) / sum of windows, with its
-parts read from the run: each record's latency_ms (the windows), the shards' benchmark TSVs and "model ...
-loaded in" log lines (model loads; the rest of a shard is process start, imports, power sampler and the
-warm-up generation), and each job's start and end from Snakemake's metadata (idle baseline, prompts and model
-checks, judging, merges and reports; the remainder is Snakemake's own parse and scheduling). The demo judges in-process with the tiny model, so the figure is large and only
-informative.
+Measured: the demo's shape, reduced (2 categories x 5 levels = 10 shards; --quick: 1 category, 5 shards; the
+tiny model, the in-process judge), with a power source (the fake tegrastats first on PATH) and --cores 1, so
+that every second of the wall time belongs to one job or to Snakemake itself. `protocol_overhead_pct_demo` =
+(wall - sum of the measured inference windows) / sum of windows, with its parts read from the run: each
+record's latency_ms (the windows), the shards' benchmark TSVs and "model ... loaded in" log lines (model
+loads; the rest of a shard is process start, imports, power sampler and the warm-up generation), and each
+job's start and end from Snakemake's metadata (idle baseline, prompts and model checks, judging, merges and
+reports; the remainder is Snakemake's own parse and scheduling). The demo judges in-process with the tiny
+model, so the figure is large and only informative.
 
 Projected: 1600 runs (4 models x 5 levels x 80 questions = 160 shards) on one board. Inference per run from
 the memory-bandwidth roofline (config report.memory_bandwidth_gb_s and each model's Q6_K file size: every
