@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pipeline_helpers import REPO
-from slmbench.config import load_config, merge_config
+from slmbench.config import check_config, load_config, merge_config
 from slmbench.errors import UserError
 
 DEMO = str(REPO / "config/demo.yaml")
@@ -103,3 +103,16 @@ def test_the_judge_cli_without_a_config_takes_the_study_judge(tmp_path, monkeypa
     settings = settings_from(args)
     assert settings["model"] == study["model"] and settings["cache"] == str(tmp_path / "c.sqlite")
     assert "demo_note" not in settings and json.dumps(settings)
+
+
+def test_a_remembered_valid_config_does_not_hide_a_later_mistake(tmp_path):
+    """The Snakefile's parse remembers the last config that passed the schema (planning speed); any change is
+    validated again."""
+    config = load_config([str(REPO / "config/config.yaml")])
+    check_config(config, remember_in=tmp_path)
+    marker = tmp_path / "config_valid.sha256"
+    assert marker.exists()
+    check_config(config, remember_in=tmp_path)  # the same config again: accepted
+    config["inference"]["max_tokens"] = "many"
+    with pytest.raises(UserError, match=r"config error: inference.max_tokens: .*see config/README.md"):
+        check_config(config, remember_in=tmp_path)
