@@ -26,7 +26,7 @@ rule all:
         final_outputs(),
 
 
-# Last, when every rule exists: each input/params function's signature taken once, not at every call (planning.py)
+# Last, when every rule exists: each input/params/resources function is inspected once, not per call (planning.py)
 from slmbench.planning import remember_function_signatures
 
 remember_function_signatures(workflow)
