@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ("harness_decode.py", ["--rounds", "6"], ["--rounds", "2", "--max-tokens", "32"]),
     ("dryrun_study.py", ["--repeats", "3"], ["--repeats", "1"]),
-    ("judge_throughput.py", [], ["--verdicts", "8", "--concurrency", "1", "4", "16"]),
+    ("judge_throughput.py", [], ["--verdicts", "20", "--concurrency", "1", "4", "16"]),
     ("energy_accuracy.py", [], ["--trials", "200", "--cpu-seconds", "3"]),
     ("report_speed.py", [], ["--repeat", "1"]),
     ("pipeline_overlap.py", [], ["--quick"]),
