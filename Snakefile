@@ -39,3 +39,9 @@ onsuccess:
     from slmbench.status import run_end_line
 
     print(run_end_line(L), file=sys.stderr, flush=True)
+
+
+# Last, when every rule exists: each input/params/resources function is inspected once, not per call (planning.py)
+from slmbench.planning import remember_function_signatures
+
+remember_function_signatures(workflow)

@@ -18,6 +18,13 @@ def chat_reply(content: str, model: str = "stub-judge-2026-01-01") -> dict:
             "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a burst of 16 concurrent judge requests (one new connection
+    # each: HTTP/1.0) overflows it and the kernel drops SYNs, which costs a 1 s retransmit. Real servers
+    # (uvicorn, llama-server) listen with a backlog of 128 or more.
+    request_queue_size = 128
+
+
 class StubServer:
     """`script(n, body) -> (status, headers, payload)` decides the n-th reply (n counts from 0)."""
 
@@ -55,7 +62,7 @@ class StubServer:
                 with outer.lock:
                     outer.answered.append(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

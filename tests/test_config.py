@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pipeline_helpers import REPO
-from slmbench.config import load_config
+from slmbench.config import check_config, load_config, merge_config
 from slmbench.errors import UserError
 
 DEMO = str(REPO / "config/demo.yaml")
@@ -123,31 +123,4 @@ def test_the_judge_cli_without_a_config_takes_the_study_judge(tmp_path, monkeypa
     assert "demo_note" not in settings and json.dumps(settings)
 
 
-def test_the_configured_price_does_not_follow_another_judge_model(tmp_path, monkeypatch):
-    from argparse import Namespace
-
-    from slmbench.judge.cli import settings_from
-
-    monkeypatch.chdir(REPO)
-    args = Namespace(config=None, max_cost=None, base_url="http://127.0.0.1:9/v1", concurrency=None, repeats=None,
-                     sleep=None, backend=None, model_path=None, chat_format=None, cache=str(tmp_path / "c.sqlite"),
-                     rate_limit=None, price=None, model=["local-judge"])
-    assert settings_from(args)["price_per_mtok"] is None  # config/config.yaml's price is gpt-4o's
-    args.price = [1.0, 2.0]
-    assert settings_from(args)["price_per_mtok"] == {"input": 1.0, "output": 2.0}
-
-
-def test_max_tokens_that_leaves_no_room_for_a_prompt_is_refused_before_the_study(tmp_path):
-    import yaml
-
-    from slmbench.config import load_config
-    from slmbench.errors import UserError
-
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    config["inference"].update(max_tokens=4096, n_ctx=4096)
-    study = tmp_path / "study.yaml"
-    study.write_text(yaml.safe_dump(config))
-    with pytest.raises(UserError) as err:
-        load_config([str(study)])
-    assert "inference.max_tokens (4096) must be below inference.n_ctx (4096)" in str(err.value)
-    assert "\n" not in str(err.value)
+from slmbench.config import check_config, load_config, merge_config

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from slmbench.preflight import INDEX_PATH, ShardIndex, preflight, study_shards
 from slmbench.records import jsonl_is_complete
 
+REPO = Path(__file__).resolve().parents[1]
 RECORD = json.dumps({"model_id": "m", "level": "L0", "question_id": 1, "output": "4"}) + "\n"
 
 
@@ -157,3 +162,38 @@ def test_every_shard_of_the_study_comes_with_its_score_and_the_merged_files():
     assert len(shards) == 4
     assert shards[1] == ("res/shards/a/L1/math.jsonl",
                          ("res/scores/a/L1/math.csv", "res/runs_llamacpp.jsonl", "res/scores_absolute.csv"))
+
+
+# Run Snakemake with an audit hook that counts every open() of a shard file and writes the count at exit:
+# the real parse, the real preflight, no stand-in for either.
+COUNT_SHARD_READS = """
+import atexit, sys
+reads, out = [], sys.argv.pop(1)
+sys.addaudithook(lambda event, args: reads.append(args[0]) if event == "open" and isinstance(args[0], str)
+                 and "/shards/" in args[0] and args[0].endswith(".jsonl") else None)
+atexit.register(lambda: open(out, "w").write(str(len(reads))))
+from snakemake.cli import main
+sys.argv[0] = "snakemake"
+main()
+"""
+
+
+@pytest.mark.slow
+def test_a_second_snakemake_dry_run_reads_none_of_800_unchanged_shards(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from dryrun_study import make_midway, scratch_study, study_config
+
+    work = tmp_path / "study"
+    scratch_study(work, model_copies=10)  # the study's 4 models under 10 ids each: 1600 shards
+    made = make_midway(work, study_config(work))  # every second shard exists, complete
+    assert made == 800
+
+    def shards_read() -> int:
+        count = tmp_path / "reads.txt"
+        subprocess.run([sys.executable, "-c", COUNT_SHARD_READS, str(count), "-s", str(REPO / "Snakefile"), "-n",
+                        "--cores", "1", "--quiet", "--configfile", "config/study.yaml"], cwd=work, check=True,
+                       capture_output=True)
+        return int(count.read_text())
+
+    assert shards_read() == 800  # the first parse reads each once, and remembers size and mtime
+    assert shards_read() == 0

@@ -10,6 +10,8 @@ no file ever fills another's gaps (the demo's `max_tokens: 128` must never stand
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Iterable, List, Mapping, Optional, Sequence, Union
@@ -36,7 +38,9 @@ def config_problem(config: dict, schema_path: Union[str, Path] = SCHEMA) -> Opti
     """None when the config is valid, else one line: 'config error: <key>: <problem>; see config/README.md'."""
     import jsonschema
 
-    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    # libyaml's loader when there is one: the pure-Python one takes longer than the validation itself
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    schema = yaml.load(Path(schema_path).read_text(encoding="utf-8"), Loader=loader)
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is None:
@@ -55,12 +59,30 @@ def config_problem(config: dict, schema_path: Union[str, Path] = SCHEMA) -> Opti
     return f"config error: {where}: {message}; see config/README.md"
 
 
-def check_config(config: Mapping, schema_path: Union[str, Path] = SCHEMA) -> None:
+def check_config(config: Mapping, schema_path: Union[str, Path] = SCHEMA,
+                 remember_in: Union[None, str, Path] = None) -> None:
     """Raise UserError (one line naming the key) unless the config is valid: the schema, then what a schema
-    cannot say (model ids unique, the judge panel well formed)."""
-    problem = config_problem(dict(config), schema_path)
-    if problem:
-        raise UserError(problem)
+    cannot say (model ids unique, the judge panel well formed).
+
+    `remember_in` (the Snakefile's parse: .snakemake/slmbench): a directory where the hash of the last config
+    that passed the schema is kept, so an unchanged config is not validated again at every parse (importing
+    jsonschema and validating costs about as much as planning a small study's DAG)."""
+    marker = Path(remember_in) / "config_valid.sha256" if remember_in else None
+    digest = _config_digest(config, schema_path) if marker else None
+    try:
+        known = marker is not None and marker.read_text(encoding="utf-8") == digest
+    except OSError:
+        known = False
+    if not known:
+        problem = config_problem(dict(config), schema_path)
+        if problem:
+            raise UserError(problem)
+        if marker is not None:
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.write_text(digest, encoding="utf-8")
+            except OSError:
+                pass  # a read-only working directory: validated again next time, nothing worse
     ids = [m["id"] for m in config["models"]]
     if len(set(ids)) != len(ids):
         raise UserError("config error: models: two models share an id; give each a unique id")
@@ -70,6 +92,12 @@ def check_config(config: Mapping, schema_path: Union[str, Path] = SCHEMA) -> Non
         raise UserError(f"config error: inference.max_tokens ({inference['max_tokens']}) must be below inference.n_ctx "
                         f"({inference['n_ctx']}): the prompt needs room in the context; raise n_ctx or lower "
                         f"max_tokens")
+
+
+def _config_digest(config: Mapping, schema_path: Union[str, Path]) -> str:
+    """sha256 of the config's content, the schema and this module: a change of any validates again."""
+    text = json.dumps(config, sort_keys=True, default=str).encode("utf-8")
+    return hashlib.sha256(b"\0".join((text, Path(schema_path).read_bytes(), Path(__file__).read_bytes()))).hexdigest()
 
 
 def merge_config(base: dict, update: Mapping) -> dict:
@@ -135,7 +163,7 @@ def settle_workflow_config(config: dict, cli_configfiles: Sequence, snakefile_co
     (not for `snakemake --lint`, which reads the rules only); UserError with one line otherwise. Returns the
     config files, as the start of a run names them."""
     files = workflow_config(config, cli_configfiles, snakefile_configfiles)
-    check_config(config)
+    check_config(config, remember_in=".snakemake/slmbench")  # an unchanged valid config is not re-validated
     problem = None if "--lint" in argv else missing_input_problem(config)
     if problem:
         raise UserError(f"slmbench: error: {problem}")

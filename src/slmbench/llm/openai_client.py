@@ -68,6 +68,8 @@ class OpenAIClient:
         self.endpoint = endpoint_label(base_url)
         # max_retries=0: retries are ours (retry.py), so they honour long Retry-After and stop with the others
         self.client = openai.OpenAI(api_key=key, base_url=base_url, timeout=settings["timeout_s"], max_retries=0)
+        # the SDK imports its resource modules at first use: here, not in the first request of 16 worker threads
+        _ = self.client.chat.completions
         self.backoff = Backoff(retries=int(settings["max_retries"]))
         self._openai = openai
         self.mode = 0  # index in MODES: shared by the worker threads, only ever moves down the list
@@ -83,11 +85,13 @@ class OpenAIClient:
         """One HTTP request; transient faults become Transient, the user's mistakes a FatalEndpointError."""
         openai = self._openai
         mode = self.mode
-        extra = {"response_format": response_format(MODES[mode], schema)} if schema is not None else {}
+        # extra_body, not the typed response_format argument: the SDK would walk the whole JSON schema against
+        # its TypedDicts at every request (about half its CPU per call, which 16 worker threads share one GIL for)
+        extra = {"response_format": response_format(MODES[mode], schema)} if schema is not None else None
         try:
             return self.client.chat.completions.create(
                 model=self.settings["model"], messages=messages, temperature=self.settings["temperature"],
-                max_tokens=max_tokens, **extra)
+                max_tokens=max_tokens, extra_body=extra)
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             # the server's message is not repeated: some echo the key back
             raise FatalEndpointError(f"judge endpoint {self.endpoint} refused the key (HTTP {exc.status_code}); "
