@@ -227,7 +227,7 @@ def test_cli_compares_several_judges(tmp_path, clean_env):
         i = int(body["messages"][-1]["content"].split("answer ")[1][0])
         bonus = 0.5 if body["model"] == "b" else 0.0
         verdict = {"factuality": min(2.5, 0.5 * i + bonus), "helpfulness": 0.5 * i, "structure": 1.0,
-                   "conciseness": 1.0, "reason": "r"}
+                   "conciseness": 1.0, "explanation": "r"}
         return 200, {}, chat_reply(json.dumps(verdict))
 
     with StubServer(script) as server:
