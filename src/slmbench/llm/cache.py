@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import threading
@@ -36,6 +37,34 @@ def content_key(*parts) -> str:
     among them, so one model's answer is never reused for another)."""
     payload = json.dumps(list(parts), ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+# sqlite's words for a disk (not a cache) problem: the file is fine, the disk under it is full or read-only
+DISK_WORDS = ("disk is full", "disk i/o error", "unable to open", "readonly database", "read-only")
+
+
+def _disk_problem(exc: BaseException) -> bool:
+    return any(word in str(exc).lower() for word in DISK_WORDS)
+
+
+def disk_error(path: Path, exc: BaseException) -> UserError:
+    """One line naming the disk problem. The cache itself is healthy: every result committed so far is kept,
+    and it must not be moved aside (that would throw away what was paid for, and the ledger)."""
+    try:
+        free = shutil.disk_usage(path.parent if path.parent.exists() else ".").free
+        room = f", {free / 1e6:.1f} MB free"
+    except OSError:
+        room = ""
+    detail = getattr(exc, "strerror", None) or str(exc)
+    return UserError(f"{path}: cannot write to the disk ({detail}{room}); free space on that disk (or make it writable) "
+                     f"and rerun: every result already stored in the cache is kept and will not be asked again")
+
+
+def _rollback(db) -> None:
+    try:
+        db.execute("ROLLBACK")
+    except sqlite3.Error:  # a failed COMMIT may already have rolled back
+        pass
 
 
 def _alive(host: str, pid: int, made_at: float) -> bool:
@@ -61,7 +90,11 @@ class ContentCache:
             self.db.execute("CREATE TABLE IF NOT EXISTS reservations (id INTEGER PRIMARY KEY, host TEXT, pid INTEGER, "
                             "usd REAL, at REAL)")
         except sqlite3.DatabaseError as exc:
+            if _disk_problem(exc):
+                raise disk_error(self.path, exc) from None
             raise UserError(f"{path}: not a usable cache ({exc}); move it aside (judge.cache) to start a new one") from None
+        except OSError as exc:  # the folder cannot be made: a full or read-only disk
+            raise disk_error(self.path, exc) from None
         self.lock = threading.Lock()  # one connection shared by the worker threads
         self.reservation: Optional[int] = None
 
@@ -87,8 +120,10 @@ class ContentCache:
                     self.db.execute("UPDATE reservations SET usd = MAX(0, usd - ?) WHERE id = ?",
                                     (release_usd, self.reservation))
                 self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
+            except BaseException as exc:
+                _rollback(self.db)
+                if isinstance(exc, sqlite3.OperationalError) and _disk_problem(exc):
+                    raise disk_error(self.path, exc) from None
                 raise
 
     def reserve(self, estimate: float, max_cost: float, n: int) -> None:
@@ -115,8 +150,10 @@ class ContentCache:
                 self.db.execute("COMMIT")
             except UserError:
                 raise
-            except BaseException:
-                self.db.execute("ROLLBACK")
+            except BaseException as exc:
+                _rollback(self.db)
+                if isinstance(exc, sqlite3.OperationalError) and _disk_problem(exc):
+                    raise disk_error(self.path, exc) from None
                 raise
 
     def release(self) -> None:
