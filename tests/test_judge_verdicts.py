@@ -378,3 +378,32 @@ def test_a_disk_that_fills_while_judging_names_the_disk_and_keeps_the_verdicts(t
         assert sqlite3.connect(small_disk / "cache.sqlite").execute("SELECT COUNT(*) FROM verdicts").fetchone()[0] \
             == stored
         assert len(server.bodies) - asked <= 2  # what was stored is not asked for again
+
+
+# --- 8. one ledger ----------------------------------------------------------------------------------------
+
+def test_the_prompt_writer_spends_from_the_judges_ledger(tmp_path, clean_env):
+    from slmbench.prompts.generate_llm import llm_levels
+    from slmbench.status import read_ledger
+
+    prices = {"input": 1000.0, "output": 1000.0}  # the stub's 100 + 20 tokens cost $0.12 a call
+    questions = {5: {"question_id": 5, "category": "math", "turns": ["What is 3 times 4?"]}}
+    with StubServer(lambda n, body: (200, {}, chat_reply("Short."))) as server:
+        writer = {"backend": "openai", "model": "w", "base_url": server.base_url, "api_key_env": "NONE",
+                  "timeout_s": 10, "max_retries": 0, "cache": str(tmp_path / "cache.sqlite"), "max_attempts": 1,
+                  "price_per_mtok": prices, "max_cost_usd": None}
+        llm_levels(questions, ["L0", "L1", "L2"], writer)
+        assert len(server.bodies) == 2
+        spent, paid, stored = read_ledger(writer["cache"])
+        assert spent == pytest.approx(0.24) and paid == 2 and stored == 2  # status shows it in the same totals
+        spenders = sqlite3.connect(writer["cache"]).execute("SELECT DISTINCT judge FROM spend").fetchall()
+        assert spenders == [("prompts:w",)]
+        # the judge's verdicts draw on the same budget: the writer's $0.24 counts against the judge's limit
+        recs, qs = answers(1)
+        judging = settings(tmp_path, server.base_url, price_per_mtok=prices, max_cost_usd=0.25)
+        with pytest.raises(UserError, match=r"\$0.24 spent so far"):
+            judge_records(recs, qs, {}, judging)
+        # and a writer whose estimate passes the study's limit sends nothing
+        with pytest.raises(UserError, match=r"passes the limit \$0.30"):
+            llm_levels(questions, ["L0", "L3"], {**writer, "max_cost_usd": 0.3})
+        assert len(server.bodies) == 2
