@@ -20,7 +20,7 @@ def settings_from(args) -> dict:
     overrides = {"max_cost_usd": args.max_cost, "base_url": args.base_url, "concurrency": args.concurrency,
                  "repeats": args.repeats, "sleep_s": args.sleep, "backend": args.backend, "model_path": args.model_path,
                  "chat_format": args.chat_format, "cache": args.cache, "rate_limit_rps": args.rate_limit,
-                 "repeat_fraction": args.repeat_fraction}
+                 "repeat_fraction": getattr(args, "repeat_fraction", None)}
     settings.update({k: v for k, v in overrides.items() if v is not None})
     if args.price:
         settings["price_per_mtok"] = {"input": args.price[0], "output": args.price[1]}
