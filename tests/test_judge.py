@@ -233,7 +233,7 @@ def test_cli_compares_several_judges(tmp_path, clean_env):
     with StubServer(script) as server:
         proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "judge", "--questions", str(questions), "--runs",
                                str(runs), "--out", str(tmp_path / "s.csv"), "--base-url", server.base_url, "--model",
-                               "a", "--model", "b", "--cache", str(tmp_path / "c.sqlite")],
+                               "a", "--model", "b", "--cache", str(tmp_path / "c.sqlite"), "--repeat-fraction", "0"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "agreement spearman_rho[a|b] on total_score: 1.000" in proc.stderr

@@ -118,9 +118,10 @@ def judge_records(records: Sequence[dict], questions: Dict[int, str], references
 
 
 def _repeats_of(record: dict, repeats: int, extra: set) -> range:
-    """Repeat indices of one answer: 0..repeats-1, and one more for the answers drawn by judge.repeat_fraction."""
+    """Repeat indices of one answer: 0..repeats-1; an answer drawn by judge.repeat_fraction has at least 0 and 1
+    (with repeats >= 2 every answer is judged repeatedly already, and the fraction adds nothing)."""
     key = (record["model_id"], record["level"], int(record["question_id"]))
-    return range(repeats + (1 if key in extra else 0))
+    return range(max(repeats, 2) if key in extra else repeats)
 
 
 def _judge_with(settings: dict, records, questions, references, judge, use_cache: bool) -> List[dict]:
