@@ -43,6 +43,10 @@ def _judge(args) -> int:
     questions = {qid: first_turn(item) for qid, item in read_questions(args.questions).items()}
     records = [asdict(r) for r in read_run_records(args.runs)]
     references = reference_answers(args.references, args.questions, args.references_override)
+    if args.action == "audit":
+        from .audit import run_audit
+
+        return run_audit(records, questions, references, settings, args.out, args.sample)
     rows = judge_records(records, questions, references, settings, use_cache=not args.no_cache)
     write_score_rows(rows, args.out)
     for row in agreement(rows):
@@ -57,7 +61,14 @@ def _judge(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("judge", help="score answers with an LLM judge (cached, blind)")
+    parser = subparsers.add_parser("judge", help="score answers with an LLM judge (cached, blind)",
+                                   description="Score answers with an LLM judge; `slmbench judge audit ...` judges a "
+                                   "sample of answers and perturbed copies of them (padded, an injected '10/10', the "
+                                   "final result changed) and reports how far the scores move.")
+    parser.add_argument("action", nargs="?", choices=["audit"],
+                        help="audit: how far padding, an injected instruction and a changed result move the scores "
+                        "(--out is then the audit CSV)")
+    parser.add_argument("--sample", type=int, default=5, help="audit: answers to perturb (default 5)")
     parser.add_argument("--questions", required=True, help="question.jsonl (the canonical L0 questions)")
     parser.add_argument("--runs", required=True, help=f"runs JSONL (a shard or {RUNS_FILE})")
     parser.add_argument("--out", required=True, help="scores CSV")
