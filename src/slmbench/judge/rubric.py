@@ -18,7 +18,14 @@ from ..scores import DIMENSIONS
 RUBRIC_VERSION = "slmbench-rubric-3"
 HALF_POINTS = [x / 2 for x in range(6)]  # 0, 0.5, ... 2.5
 REASON_CHARS = 400  # an explanation longer than this is cut when stored: it is a reason, not a second answer
-EXPLANATION_CHARS = 1200  # the grammar's bound for a local judge: room to compare, and still close the JSON
+EXPLANATION_CHARS = 1200  # the grammar's longest bound for a local judge: room to compare, and still close the JSON
+SCORES_TOKENS = 60  # what the JSON after the explanation takes, at most (keys, four numbers, a boolean)
+
+
+def explanation_chars(max_tokens: int) -> int:
+    """The grammar's bound on the explanation for a reply budget: the explanation comes first, so it must
+    leave room for the scores (about 2.5 characters a token, a cautious figure for English)."""
+    return max(80, min(EXPLANATION_CHARS, int((max_tokens - SCORES_TOKENS) * 2.5)))
 
 SYSTEM_PROMPT = """You grade one answer to one question. First explain, then score.
 1. explanation: compare the answer with the question (and with the reference answer, if one is given): name its
@@ -40,11 +47,12 @@ reference), "factuality": x, "helpfulness": x, "structure": x, "conciseness": x}
 SCORE_PROPERTIES = {d: {"type": "number", "enum": HALF_POINTS} for d in DIMENSIONS}
 
 
-def verdict_schema(with_reference: bool, bounded: bool = False) -> dict:
+def verdict_schema(with_reference: bool, bounded: Optional[int] = None) -> dict:
     """The verdict's JSON schema, reasoning first: the explanation, then (with a reference) reference_match,
     then the four scores. Property order is generation order for a schema-constrained judge. `bounded`: the
-    grammar form for llama.cpp (a maxLength OpenAI's strict mode refuses)."""
-    explanation = {"type": "string", **({"maxLength": EXPLANATION_CHARS} if bounded else {})}
+    grammar form for llama.cpp, the explanation at most that many characters (a maxLength OpenAI's strict
+    mode refuses)."""
+    explanation = {"type": "string", **({"maxLength": bounded} if bounded else {})}
     properties = {"explanation": explanation}
     if with_reference:
         properties["reference_match"] = {"type": "boolean"}
@@ -56,10 +64,11 @@ VERDICT_SCHEMA = verdict_schema(with_reference=False)
 REFERENCE_VERDICT_SCHEMA = verdict_schema(with_reference=True)
 
 
-def verdict_reply(with_reference: bool) -> ReplySchema:
-    """What the judge asks every client for: strict mode gets the plain schema, a grammar the bounded form."""
+def verdict_reply(with_reference: bool, max_tokens: int = 512) -> ReplySchema:
+    """What the judge asks every client for: strict mode gets the plain schema, a grammar the form whose
+    explanation fits the reply budget (the scores after it must still be written)."""
     return ReplySchema(name="verdict", schema=verdict_schema(with_reference),
-                       grammar=verdict_schema(with_reference, bounded=True))
+                       grammar=verdict_schema(with_reference, bounded=explanation_chars(max_tokens)))
 
 
 VERDICT_REPLY = verdict_reply(False)

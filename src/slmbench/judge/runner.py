@@ -77,11 +77,12 @@ def _checked_reply(reply):
     return reply
 
 
-def ask(judge, question: str, answer: str, reference: Optional[str], stop: threading.Event) -> dict:
+def ask(judge, question: str, answer: str, reference: Optional[str], stop: threading.Event,
+        max_tokens: int = 512) -> dict:
     """One verdict: the judge's reply, one repair retry if it is invalid, else a counted parse_error.
     A reply cut at max_tokens, or an empty one, is no verdict at all: VerdictUnavailable, never cached."""
     with_reference = bool(reference)
-    schema = verdict_reply(with_reference)
+    schema = verdict_reply(with_reference, max_tokens)
     messages = build_messages(question, answer, reference)
     reply = _checked_reply(judge.complete(messages, stop=stop, schema=schema))
     usage = dict(reply.usage)
@@ -173,7 +174,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
             row, question, answer, reference = item
             pace.wait(stop)
             try:
-                verdict = ask(judge, question, answer, reference, stop)
+                verdict = ask(judge, question, answer, reference, stop, int(settings.get("max_tokens") or 512))
             except (VerdictUnavailable, ReplyUnavailable) as exc:
                 with said_lock:  # the others go on: they are paid for and cached; this one is asked next run
                     unavailable.append((row, str(exc)))
