@@ -54,7 +54,8 @@ class StubServer:
                     time.sleep(outer.delay_s)
                 status, headers, payload = outer.script(n, body)
                 raw = isinstance(payload, (bytes, str))  # a reply that is not JSON (an HTML page)
-                data = (payload.encode() if isinstance(payload, str) else payload) if raw else json.dumps(payload).encode()
+                data = json.dumps(payload).encode() if not raw else (
+                    payload.encode() if isinstance(payload, str) else payload)
                 self.send_response(status)
                 self.send_header("Content-Type", "text/html" if raw else "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -53,7 +53,8 @@ def test_audit_reports_how_far_the_scores_move(tmp_path, clean_env):
             "concurrency": 2, "repeats": 1, "repeat_fraction": 0.5, "sleep_s": 0}}))
         proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "judge", "audit", "--questions", str(qfile),
                                "--runs", str(runs), "--out", str(tmp_path / "audit.csv"), "--config", str(config),
-                               "--sample", "2"], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(SRC)})
+                               "--sample", "2"], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(SRC)})
         assert proc.returncode == 0, proc.stderr
         assert len(server.bodies) == 8  # 2 answers x 4 copies, one verdict each (no repeats in an audit)
     rows = list(csv.DictReader((tmp_path / "audit.csv").open(encoding="utf-8")))

@@ -68,7 +68,8 @@ def test_the_request_for_q104_carries_the_corrected_reference(tmp_path, clean_en
     q104 = sent[questions[104].split("\n")[0]]["messages"][1]["content"]
     assert "<reference>\nDavid has no brother" in q104 and "David has only one brother" not in q104
     found = {r["question_id"]: r for r in rows}
-    corrected = next(q["reference"][0] for q in map(json.loads, qfile.open(encoding="utf-8")) if q["question_id"] == 104)
+    corrected = next(q["reference"][0] for q in map(json.loads, qfile.open(encoding="utf-8"))
+                     if q["question_id"] == 104)
     assert found[104]["reference_source"] == "question"
     assert found[104]["reference_sha256"] == hashlib.sha256(corrected.encode()).hexdigest()
     assert found[123]["reference_source"] == "reference_file"

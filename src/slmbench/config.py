@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Union
-
 from urllib.parse import urlsplit
 
 import yaml

@@ -90,7 +90,8 @@ def read_reference_file(path: Optional[str | Path]) -> Dict[int, str]:
     try:
         fh = open(path, encoding="utf-8-sig")
     except FileNotFoundError:
-        raise UserError(f"{path}: reference file not found; check questions.references_file (or --references)") from None
+        raise UserError(f"{path}: reference file not found; check questions.references_file "
+                        f"(or --references)") from None
     refs: Dict[int, str] = {}
     with fh:
         for lineno, line in enumerate(fh, 1):

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from ..errors import UserError
 from ..live import verdict_line
 from ..llm.cache import ContentCache
-from ..llm.cost import check_budget, estimate_usd, usage_usd
 from ..llm.client import ReplyUnavailable
+from ..llm.cost import check_budget, estimate_usd, usage_usd
 from ..llm.retry import Stopped
 from ..prompt_rows import read_prompt_rows
 from ..questions import choose_references, read_questions, read_reference_file
@@ -141,7 +141,8 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
             reference, source = _reference(references, qid)
             for rep in _repeats_of(record, repeats, extra):
                 if record.get("status") != "ok" or record.get("output") is None:
-                    rows.append({**base, "repeat": rep, "judge_status": "run_error", "reason": record.get("error") or ""})
+                    rows.append({**base, "repeat": rep, "judge_status": "run_error",
+                                 "reason": record.get("error") or ""})
                     continue
                 if qid not in questions:
                     raise UserError(f"question {qid} has no L0 prompt in the prompt CSV; the judge needs the canonical "
@@ -159,8 +160,8 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
             _report(name, rows, 0, settings.get("price_per_mtok"))
             return rows
         prices = settings.get("price_per_mtok")
-        estimate = estimate_usd([build_messages(q, a, ref) for _, q, a, ref in todo], int(settings.get("max_tokens", 512)),
-                                prices)
+        estimate = estimate_usd([build_messages(q, a, ref) for _, q, a, ref in todo],
+                                int(settings.get("max_tokens", 512)), prices)
         check_budget(name, estimate, settings, len(todo), cache)
         judge = judge or _make_judge(settings)
         share = (estimate or 0.0) / len(todo)  # each verdict hands this much of the reservation back
@@ -198,7 +199,8 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
             row, why = unavailable[0]
             raise UserError(f"judge {name}: {len(unavailable)} of {len(todo)} verdicts could not be obtained (first: "
                             f"Q{row['question_id']} {row['model_id']} {row['level']}: {why}); the "
-                            f"{len(todo) - len(unavailable)} others are stored in the cache; rerun to ask only those again")
+                            f"{len(todo) - len(unavailable)} others are stored in the cache; rerun to ask only those "
+                            f"again")
         return rows
     finally:
         if cache:

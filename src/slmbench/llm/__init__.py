@@ -14,5 +14,6 @@ from __future__ import annotations
 from .client import ChatClient, ChatReply, FatalEndpointError, ReplySchema, ReplyUnavailable
 from .registry import BACKENDS, client_identity, make_client
 
-__all__ = ["BACKENDS", "ChatClient", "ChatReply", "FatalEndpointError", "ReplySchema", "ReplyUnavailable", "client_identity",
+__all__ = ["BACKENDS", "ChatClient", "ChatReply", "FatalEndpointError", "ReplySchema", "ReplyUnavailable",
+           "client_identity",
            "make_client"]

@@ -56,7 +56,8 @@ def disk_error(path: Path, exc: BaseException) -> UserError:
     except OSError:
         room = ""
     detail = getattr(exc, "strerror", None) or str(exc)
-    return UserError(f"{path}: cannot write to the disk ({detail}{room}); free space on that disk (or make it writable) "
+    return UserError(f"{path}: cannot write to the disk ({detail}{room}); free space on that disk (or make it "
+                     f"writable) "
                      f"and rerun: every result already stored in the cache is kept and will not be asked again")
 
 
@@ -92,7 +93,8 @@ class ContentCache:
         except sqlite3.DatabaseError as exc:
             if _disk_problem(exc):
                 raise disk_error(self.path, exc) from None
-            raise UserError(f"{path}: not a usable cache ({exc}); move it aside (judge.cache) to start a new one") from None
+            raise UserError(f"{path}: not a usable cache ({exc}); move it aside (judge.cache) to start a new "
+                            f"one") from None
         except OSError as exc:  # the folder cannot be made: a full or read-only disk
             raise disk_error(self.path, exc) from None
         self.lock = threading.Lock()  # one connection shared by the worker threads

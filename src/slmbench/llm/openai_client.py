@@ -152,7 +152,8 @@ class OpenAIClient:
             text = str(response).lstrip()[:200].lower()
             if text.startswith("<") or "<html" in text:
                 raise FatalEndpointError(f"judge endpoint {self.endpoint} answered with an HTML page, not a chat "
-                                         f"completion; check judge.base_url (an OpenAI-compatible API, e.g. ending in /v1)")
+                                         f"completion; check judge.base_url (an OpenAI-compatible API, e.g. "
+                                         f"ending in /v1)")
             raise FatalEndpointError(f"judge endpoint {self.endpoint} answered with something that is not a chat "
                                      f"completion; check judge.base_url")
         error = (getattr(response, "model_extra", None) or {}).get("error")  # a field a completion does not have
