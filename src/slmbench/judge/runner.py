@@ -20,7 +20,7 @@ from ..live import verdict_line
 from ..llm.cache import ContentCache
 from ..llm.client import ReplyUnavailable
 from ..llm.cost import check_budget, estimate_usd, usage_usd
-from ..llm.retry import Stopped
+from ..llm.retry import SAY_WAIT_S, Stopped
 from ..prompt_rows import read_prompt_rows
 from ..questions import choose_references, read_questions, read_reference_file
 from ..records import read_run_records
@@ -285,6 +285,9 @@ class RequestPacer:
             start = max(now, self.next_at)
             self.next_at = start + self.interval
         delay = max(0.0, start - now)
+        if delay > SAY_WAIT_S:  # never a silent wait: how long, and why
+            print(f"slmbench: judge: waiting {delay:.0f} s before the next request (judge.rate_limit_rps)",
+                  file=sys.stderr, flush=True)
         if stop is not None:
             if stop.wait(delay):
                 raise Stopped()
