@@ -222,12 +222,19 @@ def test_a_reply_cut_at_max_tokens_is_not_kept_and_a_larger_budget_asks_again(tm
         return 200, {}, chat_reply(verdict_for(body))
 
     recs, questions = answers(2)
+    prices = {"input": 1000.0, "output": 1000.0}
     with StubServer(script) as server:
-        with pytest.raises(UserError, match=r"2 of 2 verdicts could not be obtained .*cut at judge.max_tokens"):
-            judge_records(recs, questions, {}, settings(tmp_path, server.base_url))
-        assert len(server.bodies) == 2  # no repair retry of a cut reply: it would be cut again
+        cut = judge_records(recs, questions, {}, settings(tmp_path, server.base_url, price_per_mtok=prices))
+        assert len(server.bodies) == 4  # each asked again once (the repair retry), cut again
+        assert [r["judge_status"] for r in cut] == ["parse_error"] * 2 and not any(r.get("total_score") for r in cut)
+        assert "cut at judge.max_tokens=64" in cut[0]["reason"]
+        db = sqlite3.connect(tmp_path / "cache.sqlite")
+        assert db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0] == 0  # never cached as a verdict
+        assert db.execute("SELECT SUM(usd) FROM spend").fetchone()[0] == pytest.approx(2 * 0.24)  # but paid: counted
+        again = judge_records(recs, questions, {}, settings(tmp_path, server.base_url, price_per_mtok=prices))
+        assert len(server.bodies) == 8 and [r["judge_status"] for r in again] == ["parse_error"] * 2
         rows = judge_records(recs, questions, {}, settings(tmp_path, server.base_url, max_tokens=200))
-    assert [r["judge_status"] for r in rows] == ["ok", "ok"] and len(server.bodies) == 4
+    assert [r["judge_status"] for r in rows] == ["ok", "ok"] and len(server.bodies) == 10
 
 
 def test_openai_base_url_is_the_endpoint_when_base_url_is_unset(tmp_path, clean_env):

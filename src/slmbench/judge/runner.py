@@ -68,7 +68,7 @@ def parse_verdict(text: str, with_reference: bool = False) -> Optional[Verdict]:
 
 
 class VerdictUnavailable(Exception):
-    """The judge answered, but not with a verdict (cut at max_tokens, empty): not cached, asked again next run."""
+    """The judge answered, but with nothing (an empty reply): not cached, asked again on the next run."""
 
 
 def _checked_reply(reply):
@@ -79,16 +79,16 @@ def _checked_reply(reply):
 
 def ask(judge, question: str, answer: str, reference: Optional[str], stop: threading.Event,
         max_tokens: int = 512) -> dict:
-    """One verdict: the judge's reply, one repair retry if it is invalid, else a counted parse_error.
-    A reply cut at max_tokens, or an empty one, is no verdict at all: VerdictUnavailable, never cached."""
+    """One verdict: the judge's reply, one repair retry if it is invalid, else a counted parse_error. A reply
+    still cut at max_tokens after the retry is a parse_error marked `_cut`: counted, never cached (a rerun with
+    a larger judge.max_tokens asks again). An empty reply is no verdict at all: VerdictUnavailable."""
     with_reference = bool(reference)
     schema = verdict_reply(with_reference, max_tokens)
     messages = build_messages(question, answer, reference)
     reply = _checked_reply(judge.complete(messages, stop=stop, schema=schema))
     usage = dict(reply.usage)
     verdict = parse_verdict(reply.text, with_reference)
-    if verdict is None and reply.finish_reason == "length":
-        raise VerdictUnavailable("the reply was cut at judge.max_tokens; raise judge.max_tokens")
+    cut = verdict is None and reply.finish_reason == "length"
     if verdict is None:
         retry = _checked_reply(judge.complete(messages + [{"role": "assistant", "content": reply.text},
                                                           {"role": "user", "content": repair_prompt(with_reference)}],
@@ -96,11 +96,14 @@ def ask(judge, question: str, answer: str, reference: Optional[str], stop: threa
         for k, v in retry.usage.items():
             usage[k] = (usage.get(k) or 0) + (v or 0)
         verdict = parse_verdict(retry.text, with_reference)
-        if verdict is None and retry.finish_reason == "length":
-            raise VerdictUnavailable("the reply was cut at judge.max_tokens; raise judge.max_tokens")
+        cut = verdict is None and (cut or retry.finish_reason == "length")
     row = {"judge_model": reply.model, "judge_endpoint": reply.endpoint, "rubric_version": RUBRIC_VERSION,
            "judged_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "judge_prompt_tokens": usage.get("prompt_tokens"), "judge_completion_tokens": usage.get("completion_tokens")}
+    if cut:
+        return {**row, "judge_status": "parse_error", "_cut": True,
+                "reason": f"cut at judge.max_tokens={max_tokens} (not cached; raise judge.max_tokens and rerun): "
+                          + " ".join(reply.text.split())[:200]}
     if verdict is None:
         return {**row, "judge_status": "parse_error", "reason": " ".join(reply.text.split())[:300]}
     return {**row, "judge_status": "ok", **{d: getattr(verdict, d) for d in DIMENSIONS},
@@ -170,6 +173,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
         stop = threading.Event()
         said, said_lock = [0], threading.Lock()
         unavailable: List[Tuple[dict, str]] = []
+        cut_rows: List[dict] = []
 
         def work(item):
             row, question, answer, reference = item
@@ -180,11 +184,15 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
                 with said_lock:  # the others go on: they are paid for and cached; this one is asked next run
                     unavailable.append((row, str(exc)))
                 return
-            if cache:  # committed at once: a crash later loses nothing paid for
+            cut = verdict.pop("_cut", False)
+            if cache:  # committed at once: a crash later loses nothing paid for; a cut reply is paid, not kept
                 usage = {"prompt_tokens": verdict["judge_prompt_tokens"],
                          "completion_tokens": verdict["judge_completion_tokens"]}
                 cache.put(row["cache_key"], verdict, spender=name, usd=usage_usd(usage, prices), usage=usage,
-                          release_usd=share)
+                          release_usd=share, store=not cut)
+            if cut:
+                with said_lock:
+                    cut_rows.append(row)
             row.update(verdict)
             with said_lock:  # one live line per verdict: [2/200] Judging Q81 - model - L0  Score: 8.5/10 - ...
                 said[0] += 1
@@ -195,6 +203,10 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
         workers = 1 if settings.get("backend") == "llamacpp" else max(1, int(settings.get("concurrency", 4) or 1))
         _run_all(work, todo, workers, stop)
         _report(name, rows, len(todo), prices)
+        if cut_rows:
+            print(f"slmbench: judge {name}: warning: {len(cut_rows)} verdicts were cut at judge.max_tokens="
+                  f"{settings.get('max_tokens')} and count as parse errors; they are not cached: raise "
+                  f"judge.max_tokens and rerun to ask them again", file=sys.stderr)
         if unavailable:
             row, why = unavailable[0]
             raise UserError(f"judge {name}: {len(unavailable)} of {len(todo)} verdicts could not be obtained (first: "

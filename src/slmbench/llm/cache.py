@@ -106,15 +106,17 @@ class ContentCache:
         return json.loads(found[0]) if found else None
 
     def put(self, key: str, row: dict, spender: str = "", usd: Optional[float] = None,
-            usage: Optional[Dict[str, Optional[int]]] = None, release_usd: float = 0.0) -> None:
+            usage: Optional[Dict[str, Optional[int]]] = None, release_usd: float = 0.0, store: bool = True) -> None:
         """Store a result and what it cost (`usd` and `usage` in the ledger, under `spender`: the judge's
         name), in one transaction; `release_usd` of this job's reservation is handed back at the same time,
-        so spent + reserved never counts a result twice."""
+        so spent + reserved never counts a result twice. `store=False`: only the spending is recorded (a reply
+        that was paid for but is no result, such as one cut at its token budget)."""
         usage = usage or {}
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                self.db.execute("INSERT OR REPLACE INTO verdicts (key, row) VALUES (?, ?)", (key, json.dumps(row)))
+                if store:
+                    self.db.execute("INSERT OR REPLACE INTO verdicts (key, row) VALUES (?, ?)", (key, json.dumps(row)))
                 self.db.execute("INSERT INTO spend VALUES (?, ?, ?, ?, ?, ?)",
                                 (key, spender, usd, usage.get("prompt_tokens"), usage.get("completion_tokens"),
                                  time.time()))
