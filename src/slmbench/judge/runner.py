@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import sys
@@ -318,4 +319,11 @@ def judge_shard(runs_path, prompts_csv, references_path, out_csv, settings: dict
     records = sorted((asdict(r) for r in read_run_records(runs_path)), key=lambda r: r["question_id"])
     rows = judge_records(records, canonical_questions(prompts_csv), reference_answers(references_path, questions_path),
                          settings, use_cache=use_cache)
-    return write_score_rows(rows, out_csv)
+    try:
+        return write_score_rows(rows, out_csv)
+    except OSError as exc:  # a disk that filled while judging: one line, and the verdicts are in the cache
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise
+        raise UserError(f"{out_csv}: cannot write the scores ({exc.strerror}); free space on that disk and rerun: "
+                        f"every verdict is stored in the cache ({settings.get('cache')}), so none is paid "
+                        f"twice") from None
