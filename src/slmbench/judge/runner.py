@@ -203,7 +203,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
 
         workers = 1 if settings.get("backend") == "llamacpp" else max(1, int(settings.get("concurrency", 4) or 1))
         _run_all(work, todo, workers, stop)
-        _report(name, rows, len(todo), prices)
+        _report(name, rows, len(todo), prices, failed=len(unavailable))
         if cut_rows:
             print(f"slmbench: judge {name}: warning: {len(cut_rows)} verdicts were cut at judge.max_tokens="
                   f"{settings.get('max_tokens')} and count as parse errors; they are not cached: raise "
@@ -270,14 +270,15 @@ def _run_all(work, items, workers: int, stop: threading.Event) -> None:
         raise first
 
 
-def _report(name: str, rows: List[dict], requested: int, prices) -> None:
+def _report(name: str, rows: List[dict], requested: int, prices, failed: int = 0) -> None:
     mine = [r for r in rows if r.get("judge_status") in ("ok", "parse_error")]
     prompt = sum(int(r.get("judge_prompt_tokens") or 0) for r in mine)
     completion = sum(int(r.get("judge_completion_tokens") or 0) for r in mine)
     spent = actual_usd(mine, prices)
     counts = {s: sum(r.get("judge_status") == s for r in rows) for s in ("ok", "parse_error", "run_error")}
     print(f"slmbench: judge {name}: {len(rows)} rows ({counts['ok']} ok, {counts['parse_error']} parse errors, "
-          f"{counts['run_error']} failed runs); {requested} requested, {len(mine) - requested} from the cache; "
+          f"{counts['run_error']} failed runs{f', {failed} without a verdict' if failed else ''}); {requested} "
+          f"requested, {len(mine) - requested + failed} from the cache; "
           f"usage {prompt} prompt + {completion} completion tokens"
           + (f", ${spent:.4f} for these verdicts" if spent is not None else ""), file=sys.stderr)
 
