@@ -9,7 +9,17 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, List
 
-VALID = {"factuality": 2.0, "helpfulness": 1.5, "structure": 2.5, "conciseness": 1.0, "reason": "fine"}
+VALID = {"explanation": "fine", "factuality": 2.0, "helpfulness": 1.5, "structure": 2.5, "conciseness": 1.0}
+
+
+def verdict_for(body: dict, **changes) -> str:
+    """VALID as the request's schema asks for it: with reference_match where the judge was shown a reference."""
+    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema") \
+        or (body.get("response_format") or {}).get("schema") or {}
+    verdict = dict(VALID, **changes)
+    if "reference_match" in schema.get("properties", {}) and "reference_match" not in verdict:
+        verdict = {"explanation": verdict.pop("explanation"), "reference_match": True, **verdict}
+    return json.dumps(verdict)
 
 
 def chat_reply(content: str, model: str = "stub-judge-2026-01-01") -> dict:
@@ -29,7 +39,7 @@ class StubServer:
     """`script(n, body) -> (status, headers, payload)` decides the n-th reply (n counts from 0)."""
 
     def __init__(self, script: Callable[[int, dict], tuple] | None = None, delay_s: float = 0.0):
-        self.script = script or (lambda n, body: (200, {}, chat_reply(json.dumps(VALID))))
+        self.script = script or (lambda n, body: (200, {}, chat_reply(verdict_for(body))))
         self.delay_s = delay_s
         self.bodies: List[dict] = []
         self.answered: List[dict] = []  # bodies whose reply was fully sent
@@ -50,9 +60,11 @@ class StubServer:
                 if outer.delay_s:
                     time.sleep(outer.delay_s)
                 status, headers, payload = outer.script(n, body)
-                data = json.dumps(payload).encode()
+                raw = isinstance(payload, (bytes, str))  # a reply that is not JSON (an HTML page)
+                data = json.dumps(payload).encode() if not raw else (
+                    payload.encode() if isinstance(payload, str) else payload)
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/html" if raw else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 for key, value in headers.items():
                     self.send_header(key, value)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pipeline_helpers import REPO
-from slmbench.config import check_config, load_config, merge_config
+from slmbench.config import load_config
 from slmbench.errors import UserError
 
 DEMO = str(REPO / "config/demo.yaml")
@@ -123,4 +123,3 @@ def test_the_judge_cli_without_a_config_takes_the_study_judge(tmp_path, monkeypa
     assert "demo_note" not in settings and json.dumps(settings)
 
 
-from slmbench.config import check_config, load_config, merge_config

@@ -97,7 +97,8 @@ def test_the_score_columns_stay_as_the_study_names_them():
     assert SCORE_COLUMNS == [
         "question_id", "category", "model_id", "level", "factuality", "helpfulness", "structure", "conciseness",
         "total_score", "reason", "judge_model", "judge_status", "judge_name", "repeat", "rubric_version",
-        "judge_endpoint", "judged_at", "judge_prompt_tokens", "judge_completion_tokens", "cache_key"]
+        "judge_endpoint", "judged_at", "judge_prompt_tokens", "judge_completion_tokens", "cache_key",
+        "reference_match", "reference_source", "reference_sha256"]  # added at the end (issue 16), optional
 
 
 def test_score_rows_read_back_as_written(tmp_path):

@@ -227,13 +227,13 @@ def test_cli_compares_several_judges(tmp_path, clean_env):
         i = int(body["messages"][-1]["content"].split("answer ")[1][0])
         bonus = 0.5 if body["model"] == "b" else 0.0
         verdict = {"factuality": min(2.5, 0.5 * i + bonus), "helpfulness": 0.5 * i, "structure": 1.0,
-                   "conciseness": 1.0, "reason": "r"}
+                   "conciseness": 1.0, "explanation": "r"}
         return 200, {}, chat_reply(json.dumps(verdict))
 
     with StubServer(script) as server:
         proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "judge", "--questions", str(questions), "--runs",
                                str(runs), "--out", str(tmp_path / "s.csv"), "--base-url", server.base_url, "--model",
-                               "a", "--model", "b", "--cache", str(tmp_path / "c.sqlite")],
+                               "a", "--model", "b", "--cache", str(tmp_path / "c.sqlite"), "--repeat-fraction", "0"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "agreement spearman_rho[a|b] on total_score: 1.000" in proc.stderr

@@ -162,7 +162,7 @@ def test_the_verdict_schema_is_valid_for_openai_strict_mode():
 def test_a_long_reason_is_cut_not_refused():
     from slmbench.judge.rubric import REASON_CHARS, Verdict
 
-    verdict = Verdict.model_validate({**VALID, "reason": "x" * 5000})
+    verdict = Verdict.model_validate({**VALID, "explanation": "x" * 5000})
     assert len(verdict.reason) == REASON_CHARS and verdict.total == 7.0
 
 

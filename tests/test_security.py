@@ -7,7 +7,7 @@ import json
 import openpyxl
 import pytest
 
-from openai_stub_server import StubServer, chat_reply
+from openai_stub_server import StubServer, chat_reply, verdict_for
 from pipeline_helpers import make_workdir, snakemake
 
 pytestmark = pytest.mark.slow
@@ -17,8 +17,8 @@ FORMULA = '=HYPERLINK("http://127.0.0.1/x","click")'
 
 
 def test_api_key_never_written_and_formulas_stay_text(tmp_path, tiny_model):
-    verdict = {"factuality": 1.0, "helpfulness": 1.0, "structure": 1.0, "conciseness": 1.0, "reason": FORMULA}
-    with StubServer(lambda n, body: (200, {}, chat_reply(json.dumps(verdict)))) as server:
+    ones = {"factuality": 1.0, "helpfulness": 1.0, "structure": 1.0, "conciseness": 1.0, "explanation": FORMULA}
+    with StubServer(lambda n, body: (200, {}, chat_reply(verdict_for(body, **ones)))) as server:
         work = make_workdir(tmp_path, tiny_model.parent, categories=["math"], **{
             "inference.max_tokens": 8, "judge.backend": "openai", "judge.base_url": server.base_url,
             "judge.api_key_env": "SLMBENCH_SENTINEL_KEY", "judge.model": "stub-judge"})

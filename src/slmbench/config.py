@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Iterable, List, Mapping, Optional, Sequence, Union
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -34,9 +36,50 @@ def _key_path(parts) -> str:
     return text or "(top level)"
 
 
+def looks_like_key(value) -> bool:
+    """True for a value of api_key_env that is a key rather than a variable's name: a key's prefix, or long
+    and no identifier, or long with the lower-case letters and digits of a random token."""
+    if not isinstance(value, str):
+        return False
+    if value.lower().startswith(("sk-", "sk_", "sess-", "key-", "bearer ")):
+        return True
+    identifier = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value) is not None
+    if not identifier:
+        return len(value) >= 16
+    return len(value) >= 24 and any(c.islower() for c in value) and any(c.isdigit() for c in value)
+
+
+def url_has_userinfo(value) -> bool:
+    return isinstance(value, str) and "@" in (urlsplit(value.strip()).netloc or "")
+
+
+def secret_problem(config: Mapping) -> Optional[str]:
+    """A credential written into the config, named without echoing it: a password in a base_url (it would
+    reach Snakemake's params, logs and .snakemake/ metadata) or a key pasted as api_key_env."""
+    judge = config.get("judge") if isinstance(config, Mapping) else None
+    if not isinstance(judge, Mapping):
+        return None
+    sections = [("judge", judge)] + [(f"judge.judges[{i}]", extra) for i, extra in enumerate(judge.get("judges") or [])
+                                     if isinstance(extra, Mapping)]
+    for where, section in sections:
+        if url_has_userinfo(section.get("base_url")):
+            return (f"config error: {where}.base_url: holds a user name or password (user:...@host); remove it, "
+                    f"and put the secret in the environment variable named by judge.api_key_env; see config/README.md")
+        if looks_like_key(section.get("api_key_env")):
+            return (f"config error: {where}.api_key_env: looks like an API key itself (not shown here), not the "
+                    f"name of an environment variable; put the key in a variable such as OPENAI_API_KEY and name "
+                    f"that variable here; see config/README.md")
+    return None
+
+
 def config_problem(config: dict, schema_path: Union[str, Path] = SCHEMA) -> Optional[str]:
-    """None when the config is valid, else one line: 'config error: <key>: <problem>; see config/README.md'."""
+    """None when the config is valid, else one line: 'config error: <key>: <problem>; see config/README.md'.
+    A credential in the config is refused first, and never echoed."""
     import jsonschema
+
+    secret = secret_problem(config)
+    if secret:
+        return secret
 
     # libyaml's loader when there is one: the pure-Python one takes longer than the validation itself
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -48,6 +91,8 @@ def config_problem(config: dict, schema_path: Union[str, Path] = SCHEMA) -> Opti
     where = _key_path(error.absolute_path)
     if error.validator == "additionalProperties":
         message = error.message.replace("Additional properties are not allowed", "unknown key")
+    elif error.validator == "pattern" and error.absolute_path and error.absolute_path[-1] == "api_key_env":
+        message = "is not the name of an environment variable (letters, digits and '_'; the value is not shown)"
     elif error.validator == "pattern":
         message = f"{error.instance!r} may contain only letters, digits, '.', '_' and '-'"
     elif error.validator == "required":  # name the missing key itself: inference.max_tokens

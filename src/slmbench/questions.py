@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 from .errors import UserError
 
@@ -67,3 +67,57 @@ def read_questions(path: Optional[str | Path]) -> Dict[int, dict]:
 
 def first_turn(item: dict) -> str:
     return item["turns"][0].strip()
+
+
+# Where a judge's reference answer came from (score rows' reference_source column).
+REFERENCE_SOURCES = ("question", "reference_file", "override", "none")
+REFERENCE_FORMAT = '{"question_id": 101, "choices": [{"turns": ["..."]}]}'
+
+
+def question_reference(item: dict) -> Optional[str]:
+    """question.jsonl's own `reference` (its first turn), or None. FastChat's question.jsonl carries corrected
+    short references for some questions whose GPT-4 reference answer is wrong (Q104, Q105, Q111, Q114, ...)."""
+    reference = item.get("reference")
+    if isinstance(reference, list) and reference and isinstance(reference[0], str) and reference[0].strip():
+        return reference[0].strip()
+    return None
+
+
+def read_reference_file(path: Optional[str | Path]) -> Dict[int, str]:
+    """An MT-Bench reference-answer file (first turn of the first choice) by question id; {} when no file."""
+    if not path:
+        return {}
+    try:
+        fh = open(path, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UserError(f"{path}: reference file not found; check questions.references_file "
+                        f"(or --references)") from None
+    refs: Dict[int, str] = {}
+    with fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                qid, text = int(item["question_id"]), item["choices"][0]["turns"][0]
+            except (ValueError, KeyError, IndexError, TypeError):
+                raise UserError(f"{path} line {lineno}: not a reference answer; expected {REFERENCE_FORMAT}") from None
+            if not isinstance(text, str):
+                raise UserError(f"{path} line {lineno}: the reference's first turn is not text; "
+                                f"expected {REFERENCE_FORMAT}")
+            refs[qid] = text
+    return refs
+
+
+def choose_references(questions: Dict[int, dict], reference_file: Dict[int, str],
+                      override: Optional[Dict[int, str]] = None) -> Dict[int, Tuple[str, str]]:
+    """question id -> (reference text, source): an override file's entry first (a user's own corrections),
+    then question.jsonl's own `reference`, then the reference-answer file only where the question has none."""
+    chosen: Dict[int, Tuple[str, str]] = {qid: (text, "reference_file") for qid, text in reference_file.items()}
+    for qid, item in questions.items():
+        own = question_reference(item)
+        if own:
+            chosen[qid] = (own, "question")
+    for qid, text in (override or {}).items():
+        chosen[qid] = (text, "override")
+    return chosen

@@ -46,6 +46,12 @@ class ScoreRow:
     judge_prompt_tokens: Optional[int] = None
     judge_completion_tokens: Optional[int] = None
     cache_key: Optional[str] = None
+    # Added later (optional: older scores files lack them). reference_match: the judge's answer to "does the
+    # final result agree with the reference?", empty where no reference was shown; reference_source: question
+    # (question.jsonl's own reference), reference_file, override or none; reference_sha256: of the text shown.
+    reference_match: Optional[bool] = None
+    reference_source: Optional[str] = None
+    reference_sha256: Optional[str] = None
 
 
 SCORE_COLUMNS = [f.name for f in fields(ScoreRow)]
@@ -54,7 +60,8 @@ SCORES = ["total_score", *DIMENSIONS]  # the numbers of a verdict
 REQUIRED_COLUMNS = (*RECORD_KEY, *DIMENSIONS, "total_score", "judge_status")
 FLOAT_COLUMNS = {"total_score", *DIMENSIONS}
 INT_COLUMNS = {"question_id", "repeat", "judge_prompt_tokens", "judge_completion_tokens"}
-STRIPPED = {*RECORD_KEY, "judge_status"}  # keys compare as written, without stray spaces
+BOOL_COLUMNS = {"reference_match"}
+STRIPPED = {*RECORD_KEY, "judge_status", *BOOL_COLUMNS}  # keys compare as written, without stray spaces
 
 
 def _number(text: str, where: str, column: str, integer: bool) -> Union[int, float]:
@@ -68,12 +75,24 @@ def _number(text: str, where: str, column: str, integer: bool) -> Union[int, flo
     return int(value) if integer else value
 
 
+def _flag(text: str, where: str, column: str) -> Optional[bool]:
+    if text == "":
+        return None
+    if text.lower() in ("true", "1"):
+        return True
+    if text.lower() in ("false", "0"):
+        return False
+    raise UserError(f"{where}, column {column}: {text!r} is not true, false or empty; {FIX}")
+
+
 def _row(cells: Mapping[str, str], where: str) -> ScoreRow:
     values: dict = {}
     for column in SCORE_COLUMNS:
         text = cells.get(column, "")
         text = text.strip() if column in STRIPPED or column in FLOAT_COLUMNS or column in INT_COLUMNS else text
-        if column in FLOAT_COLUMNS or column in INT_COLUMNS:
+        if column in BOOL_COLUMNS:
+            values[column] = _flag(text, where, column)
+        elif column in FLOAT_COLUMNS or column in INT_COLUMNS:
             values[column] = _number(text, where, column, column in INT_COLUMNS) if text != "" else None
         else:
             values[column] = text
@@ -83,7 +102,7 @@ def _row(cells: Mapping[str, str], where: str) -> ScoreRow:
         raise UserError(f"{where}, column judge_status: {values['judge_status']!r} is not one of "
                         f"{', '.join(JUDGE_STATUSES)}; {FIX}")
     if values["judge_status"] != "ok":  # a number beside a failed verdict is not a score (the judge leaves it empty)
-        values.update({name: None for name in SCORES})
+        values.update({name: None for name in SCORES}, reference_match=None)
     return ScoreRow(**values)
 
 

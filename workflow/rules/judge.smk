@@ -5,6 +5,7 @@
 rule judge_shard:
     input:
         unpack(judge_inputs),
+        questions=config["questions"]["file"],  # its corrected `reference` fields come before the reference file
     output:
         L.scores("{model}", "{level}", "{category}"),
     threads: 1  # the in-process judge's llama.cpp threads (an HTTP judge uses no CPU to speak of)

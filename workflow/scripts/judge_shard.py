@@ -11,6 +11,7 @@ run_step(
         snakemake.input.get("references"),
         snakemake.output[0],
         {**snakemake.params.settings, "n_threads": snakemake.threads},
+        questions_path=snakemake.input.questions,  # its own corrected `reference` fields come first
     ),
     echo=JUDGE_CONSOLE_PREFIXES,  # one line per verdict on the console too
 )

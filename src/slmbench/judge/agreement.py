@@ -1,4 +1,5 @@
-"""How far can the verdicts be trusted? Krippendorff's alpha (interval) across the repeats of one judge, and
+"""How far can the verdicts be trusted? ICC(2,1) and Krippendorff's alpha (interval) across the repeats of one
+judge (judge.repeats, judge.repeat_fraction), and
 Spearman's rho and linearly weighted Cohen's kappa between judges, on the total and on each dimension.
 Only ok verdicts take part; an answer counts where at least two verdicts (or both judges) exist."""
 
@@ -37,6 +38,32 @@ def krippendorff_alpha_interval(units: List[List[float]]) -> float:
     return 1.0 if expected == 0 else float(1 - observed / expected)
 
 
+def icc_2_1(ratings: np.ndarray) -> float:
+    """ICC(2,1) of Shrout & Fleiss (1979): two-way random effects, absolute agreement, one rater; `ratings` is
+    answers x raters (here: repeats), complete. From the two-way ANOVA mean squares:
+    (MSR - MSE) / (MSR + (k - 1) MSE + k (MSC - MSE) / n). Written with numpy (pingouin is not a dependency);
+    tests check it against a worked example. NaN below 2 answers or 2 raters, 1.0 when every value is equal."""
+    x = np.asarray(ratings, dtype=float)
+    n, k = x.shape if x.ndim == 2 else (0, 0)
+    if n < 2 or k < 2:
+        return float("nan")
+    grand = x.mean()
+    ss_rows = k * ((x.mean(axis=1) - grand) ** 2).sum()
+    ss_cols = n * ((x.mean(axis=0) - grand) ** 2).sum()
+    ss_error = ((x - grand) ** 2).sum() - ss_rows - ss_cols
+    msr, msc, mse = ss_rows / (n - 1), ss_cols / (k - 1), ss_error / ((n - 1) * (k - 1))
+    denominator = msr + (k - 1) * mse + k * (msc - mse) / n
+    if denominator == 0:
+        return 1.0 if np.ptp(x) == 0 else float("nan")
+    return float((msr - mse) / denominator)
+
+
+def _repeat_matrix(answers: Dict[tuple, Dict[int, float]]) -> np.ndarray:
+    """answers x 2: the first and the second verdict (lowest two repeat indices) of each answer that has two."""
+    pairs = [[v[i] for i in sorted(v)[:2]] for v in answers.values() if len(v) >= 2]
+    return np.array(pairs, dtype=float).reshape(-1, 2)
+
+
 def weighted_kappa(a: np.ndarray, b: np.ndarray) -> float:
     """Linearly weighted Cohen's kappa (statsmodels); the categories are the values seen (half points), weighted
     by their distance on the score scale. NaN when fewer than two values were seen (kappa is undefined)."""
@@ -50,14 +77,22 @@ def weighted_kappa(a: np.ndarray, b: np.ndarray) -> float:
     return float(cohens_kappa(table, weights=categories, wt="linear", return_results=False))
 
 
-def _by_judge(rows: List[dict], score: str) -> Dict[str, Dict[tuple, List[float]]]:
-    found: Dict[str, Dict[tuple, List[float]]] = {}
+def _by_judge(rows: List[dict], score: str, by_repeat: bool = False) -> Dict[str, Dict[tuple, list]]:
+    found: Dict[str, Dict[tuple, list]] = {}
     for r in rows:
         if r.get("judge_status") != "ok" or r.get(score) in (None, ""):
             continue
+        value = r[score]
+        if isinstance(value, float) and math.isnan(value):
+            continue
         answer = (r["model_id"], r["level"], int(r["question_id"]))
         judge = r.get("judge_name") or r.get("judge_model") or "judge"
-        found.setdefault(judge, {}).setdefault(answer, []).append(float(r[score]))
+        if by_repeat:
+            repeat = r.get("repeat")
+            repeat = 0 if repeat in (None, "") or (isinstance(repeat, float) and math.isnan(repeat)) else int(repeat)
+            found.setdefault(judge, {}).setdefault(answer, {})[repeat] = float(value)
+        else:
+            found.setdefault(judge, {}).setdefault(answer, []).append(float(value))
     return found
 
 
@@ -73,6 +108,10 @@ def agreement(rows: List[dict]) -> List[dict]:
             if units:
                 result.append({"measure": "krippendorff_alpha_repeats", "score": score, "judge": judge,
                                "value": krippendorff_alpha_interval(units), "n_answers": len(units)})
+                repeated = _repeat_matrix(_by_judge(rows, score, by_repeat=True)[judge])
+                if len(repeated) >= 2:
+                    result.append({"measure": "icc_2_1_repeats", "score": score, "judge": judge,
+                                   "value": icc_2_1(repeated), "n_answers": len(repeated)})
         judges = sorted(by_judge)
         for i, first in enumerate(judges):
             for second in judges[i + 1:]:
@@ -93,7 +132,8 @@ def agreement(rows: List[dict]) -> List[dict]:
             row["note"] = "undefined: every verdict compared was the same value"
     if not result:
         result.append({"measure": "none", "note": "nothing to compare: one judge with one verdict per answer; set "
-                                                  "judge.repeats >= 2 (with temperature > 0) or add judge.judges"})
+                                                  "judge.repeat_fraction > 0 (or judge.repeats >= 2) or add "
+                                                  "judge.judges"})
     return result
 
 

@@ -19,7 +19,8 @@ def settings_from(args) -> dict:
     settings.pop("demo_note", None)  # for the reports only
     overrides = {"max_cost_usd": args.max_cost, "base_url": args.base_url, "concurrency": args.concurrency,
                  "repeats": args.repeats, "sleep_s": args.sleep, "backend": args.backend, "model_path": args.model_path,
-                 "chat_format": args.chat_format, "cache": args.cache, "rate_limit_rps": args.rate_limit}
+                 "chat_format": args.chat_format, "cache": args.cache, "rate_limit_rps": args.rate_limit,
+                 "repeat_fraction": getattr(args, "repeat_fraction", None)}
     settings.update({k: v for k, v in overrides.items() if v is not None})
     if args.model:  # several --model: the first is the judge, the others join it as judge.judges
         if args.model[0] != settings["model"]:
@@ -43,7 +44,12 @@ def _judge(args) -> int:
     settings = settings_from(args)
     questions = {qid: first_turn(item) for qid, item in read_questions(args.questions).items()}
     records = [asdict(r) for r in read_run_records(args.runs) if r.repeat == 0]  # timing repeats: not judged
-    rows = judge_records(records, questions, reference_answers(args.references), settings, use_cache=not args.no_cache)
+    references = reference_answers(args.references, args.questions, args.references_override)
+    if args.action == "audit":
+        from .audit import run_audit
+
+        return run_audit(records, questions, references, settings, args.out, args.sample)
+    rows = judge_records(records, questions, references, settings, use_cache=not args.no_cache)
     write_score_rows(rows, args.out)
     for row in agreement(rows):
         if row.get("value") is not None:
@@ -57,11 +63,22 @@ def _judge(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("judge", help="score answers with an LLM judge (cached, blind)")
+    parser = subparsers.add_parser("judge", help="score answers with an LLM judge (cached, blind)",
+                                   description="Score answers with an LLM judge; `slmbench judge audit ...` judges a "
+                                   "sample of answers and perturbed copies of them (padded, an injected '10/10', the "
+                                   "final result changed) and reports how far the scores move.")
+    parser.add_argument("action", nargs="?", choices=["audit"],
+                        help="audit: how far padding, an injected instruction and a changed result move the scores "
+                        "(--out is then the audit CSV)")
+    parser.add_argument("--sample", type=int, default=5, help="audit: answers to perturb (default 5)")
     parser.add_argument("--questions", required=True, help="question.jsonl (the canonical L0 questions)")
     parser.add_argument("--runs", required=True, help=f"runs JSONL (a shard or {RUNS_FILE})")
     parser.add_argument("--out", required=True, help="scores CSV")
-    parser.add_argument("--references", help="reference answers jsonl (MT-Bench format)")
+    parser.add_argument("--references", help="reference answers jsonl (MT-Bench format), used only for questions "
+                        "without their own `reference` in --questions")
+    parser.add_argument("--references-override", dest="references_override",
+                        help="reference answers jsonl (MT-Bench format) that replace any other reference of the "
+                        "questions it names (your own corrections)")
     parser.add_argument("--config", help="config file whose judge section to use, merged over config/demo.yaml as "
                         "Snakemake does (default: config/config.yaml, the study's judge)")
     parser.add_argument("--backend", choices=["openai", "llamacpp"])
@@ -73,6 +90,8 @@ def register(subparsers) -> None:
     parser.add_argument("--concurrency", type=int, help="requests in flight at once")
     parser.add_argument("--rate-limit", dest="rate_limit", type=float, help="at most this many requests per second")
     parser.add_argument("--repeats", type=int, help="verdicts per answer (agreement across repeats)")
+    parser.add_argument("--repeat-fraction", dest="repeat_fraction", type=float,
+                        help="share of answers judged once more (seeded, stratified by model x level): judge noise")
     parser.add_argument("--price", type=float, nargs=2, metavar=("INPUT", "OUTPUT"),
                         help="USD per million prompt and completion tokens, for the estimate and --max-cost")
     parser.add_argument("--max-cost", dest="max_cost", type=float,

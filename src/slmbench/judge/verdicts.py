@@ -10,9 +10,10 @@ from ..llm.registry import client_identity
 
 
 def judge_identity(settings: Mapping) -> str:
-    """The judge's client: backend, model, endpoint or GGUF, chat format, temperature (llm.client_identity).
-    From the settings alone: checking the cache needs no key and loads no model."""
-    return client_identity(settings)
+    """The judge's client: backend, model, resolved endpoint (OPENAI_BASE_URL included) or GGUF, chat format,
+    temperature (llm.client_identity), and the reply budget max_tokens: a verdict cut short under one budget
+    is never reused under another. From the settings alone: checking the cache needs no key, loads no model."""
+    return f"{client_identity(settings)}|max_tokens={settings['max_tokens']}"
 
 
 def verdict_key(judge_identity: str, rubric_version: str, question: str, reference: Optional[str], answer: str,

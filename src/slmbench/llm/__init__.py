@@ -11,8 +11,9 @@ Importing this package loads neither openai nor llama_cpp.
 
 from __future__ import annotations
 
-from .client import ChatClient, ChatReply, FatalEndpointError, ReplySchema
+from .client import ChatClient, ChatReply, FatalEndpointError, ReplySchema, ReplyUnavailable
 from .registry import BACKENDS, client_identity, make_client
 
-__all__ = ["BACKENDS", "ChatClient", "ChatReply", "FatalEndpointError", "ReplySchema", "client_identity",
+__all__ = ["BACKENDS", "ChatClient", "ChatReply", "FatalEndpointError", "ReplySchema", "ReplyUnavailable",
+           "client_identity",
            "make_client"]

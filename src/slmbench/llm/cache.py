@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import threading
@@ -36,6 +37,35 @@ def content_key(*parts) -> str:
     among them, so one model's answer is never reused for another)."""
     payload = json.dumps(list(parts), ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+# sqlite's words for a disk (not a cache) problem: the file is fine, the disk under it is full or read-only
+DISK_WORDS = ("disk is full", "disk i/o error", "unable to open", "readonly database", "read-only")
+
+
+def _disk_problem(exc: BaseException) -> bool:
+    return any(word in str(exc).lower() for word in DISK_WORDS)
+
+
+def disk_error(path: Path, exc: BaseException) -> UserError:
+    """One line naming the disk problem. The cache itself is healthy: every result committed so far is kept,
+    and it must not be moved aside (that would throw away what was paid for, and the ledger)."""
+    try:
+        free = shutil.disk_usage(path.parent if path.parent.exists() else ".").free
+        room = f", {free / 1e6:.1f} MB free"
+    except OSError:
+        room = ""
+    detail = getattr(exc, "strerror", None) or str(exc)
+    return UserError(f"{path}: cannot write to the disk ({detail}{room}); free space on that disk (or make it "
+                     f"writable) "
+                     f"and rerun: every result already stored in the cache is kept and will not be asked again")
+
+
+def _rollback(db) -> None:
+    try:
+        db.execute("ROLLBACK")
+    except sqlite3.Error:  # a failed COMMIT may already have rolled back
+        pass
 
 
 def _alive(host: str, pid: int, made_at: float) -> bool:
@@ -61,7 +91,12 @@ class ContentCache:
             self.db.execute("CREATE TABLE IF NOT EXISTS reservations (id INTEGER PRIMARY KEY, host TEXT, pid INTEGER, "
                             "usd REAL, at REAL)")
         except sqlite3.DatabaseError as exc:
-            raise UserError(f"{path}: not a usable cache ({exc}); move it aside (judge.cache) to start a new one") from None
+            if _disk_problem(exc):
+                raise disk_error(self.path, exc) from None
+            raise UserError(f"{path}: not a usable cache ({exc}); move it aside (judge.cache) to start a new "
+                            f"one") from None
+        except OSError as exc:  # the folder cannot be made: a full or read-only disk
+            raise disk_error(self.path, exc) from None
         self.lock = threading.Lock()  # one connection shared by the worker threads
         self.reservation: Optional[int] = None
 
@@ -71,15 +106,17 @@ class ContentCache:
         return json.loads(found[0]) if found else None
 
     def put(self, key: str, row: dict, spender: str = "", usd: Optional[float] = None,
-            usage: Optional[Dict[str, Optional[int]]] = None, release_usd: float = 0.0) -> None:
+            usage: Optional[Dict[str, Optional[int]]] = None, release_usd: float = 0.0, store: bool = True) -> None:
         """Store a result and what it cost (`usd` and `usage` in the ledger, under `spender`: the judge's
         name), in one transaction; `release_usd` of this job's reservation is handed back at the same time,
-        so spent + reserved never counts a result twice."""
+        so spent + reserved never counts a result twice. `store=False`: only the spending is recorded (a reply
+        that was paid for but is no result, such as one cut at its token budget)."""
         usage = usage or {}
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                self.db.execute("INSERT OR REPLACE INTO verdicts (key, row) VALUES (?, ?)", (key, json.dumps(row)))
+                if store:
+                    self.db.execute("INSERT OR REPLACE INTO verdicts (key, row) VALUES (?, ?)", (key, json.dumps(row)))
                 self.db.execute("INSERT INTO spend VALUES (?, ?, ?, ?, ?, ?)",
                                 (key, spender, usd, usage.get("prompt_tokens"), usage.get("completion_tokens"),
                                  time.time()))
@@ -87,8 +124,10 @@ class ContentCache:
                     self.db.execute("UPDATE reservations SET usd = MAX(0, usd - ?) WHERE id = ?",
                                     (release_usd, self.reservation))
                 self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
+            except BaseException as exc:
+                _rollback(self.db)
+                if isinstance(exc, sqlite3.OperationalError) and _disk_problem(exc):
+                    raise disk_error(self.path, exc) from None
                 raise
 
     def reserve(self, estimate: float, max_cost: float, n: int) -> None:
@@ -115,8 +154,10 @@ class ContentCache:
                 self.db.execute("COMMIT")
             except UserError:
                 raise
-            except BaseException:
-                self.db.execute("ROLLBACK")
+            except BaseException as exc:
+                _rollback(self.db)
+                if isinstance(exc, sqlite3.OperationalError) and _disk_problem(exc):
+                    raise disk_error(self.path, exc) from None
                 raise
 
     def release(self) -> None:

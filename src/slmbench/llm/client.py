@@ -60,3 +60,8 @@ class ChatClient(Protocol):
 
 class FatalEndpointError(UserError):
     """The endpoint refuses every request (key, model, URL): no other request should be sent."""
+
+
+class ReplyUnavailable(UserError):
+    """A reply-shaped fault (HTTP 200 with an error body, no choices, null content) outlasted its retries:
+    this one request has no answer, but the endpoint works; the caller stores nothing for it and goes on."""

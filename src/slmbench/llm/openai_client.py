@@ -13,7 +13,7 @@ from typing import List, Mapping, Optional
 from urllib.parse import urlparse
 
 from ..errors import UserError
-from .client import ChatReply, FatalEndpointError, ReplySchema
+from .client import ChatReply, FatalEndpointError, ReplySchema, ReplyUnavailable
 from .retry import Backoff, Transient, retry_after_seconds, with_retries
 
 DEFAULT_OPENAI_URL = "https://api.openai.com/v1"  # what the openai client calls when base_url is null
@@ -26,13 +26,42 @@ MODES = ("json_schema", "json_object+schema", "json_object")
 MODE_REFUSED_HINTS = ("response_format", "json_schema", "schema", "grammar")
 
 
+def within_deadline(call, timeout_s: float):
+    """`call()`, or Transient once `timeout_s` has passed since the request began. The openai client's own
+    timeout is per read: a server trickling a byte at a time would keep a request alive for ever. The call
+    runs in a daemon thread that is abandoned at the deadline (its own per-read timeout ends it later)."""
+    result: dict = {}
+    done = threading.Event()
+
+    def run():
+        try:
+            result["value"] = call()
+        except BaseException as exc:  # handed to the caller, who maps it
+            result["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True, name="slmbench-request").start()
+    if not done.wait(timeout_s):
+        raise Transient(f"no complete reply within judge.timeout_s={timeout_s:g} s")
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 class ModeRefused(Exception):
     """The endpoint cannot do the structured-output mode asked for: ask again in the next (not a retry)."""
 
 
+def resolved_base_url(base_url: Optional[str]) -> str:
+    """The URL the openai client really calls: base_url, else OPENAI_BASE_URL (which the client follows when
+    base_url is null), else api.openai.com. Identities and the judge_endpoint column name this one."""
+    return base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_URL
+
+
 def endpoint_label(base_url: Optional[str]) -> str:
     """Host and path of the endpoint, never its query string or credentials (a key can hide in either)."""
-    url = urlparse(base_url or DEFAULT_OPENAI_URL)
+    url = urlparse(resolved_base_url(base_url))
     host = url.hostname or ""
     return f"{host}:{url.port}{url.path}" if url.port else f"{host}{url.path}"
 
@@ -59,7 +88,7 @@ class OpenAIClient:
         self.settings = settings
         self.key_env = settings["api_key_env"]
         key = os.environ.get(self.key_env)  # the one place a key is read
-        base_url = settings["base_url"]
+        base_url = settings["base_url"] or os.environ.get("OPENAI_BASE_URL")
         if not key:
             if base_url is None:
                 raise UserError(f"no API key: set the environment variable {self.key_env} (judge.api_key_env)")
@@ -89,9 +118,9 @@ class OpenAIClient:
         # its TypedDicts at every request (about half its CPU per call, which 16 worker threads share one GIL for)
         extra = {"response_format": response_format(MODES[mode], schema)} if schema is not None else None
         try:
-            return self.client.chat.completions.create(
+            response = within_deadline(lambda: self.client.chat.completions.create(
                 model=self.settings["model"], messages=messages, temperature=self.settings["temperature"],
-                max_tokens=max_tokens, extra_body=extra)
+                max_tokens=max_tokens, extra_body=extra), float(self.settings["timeout_s"]))
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             # the server's message is not repeated: some echo the key back
             raise FatalEndpointError(f"judge endpoint {self.endpoint} refused the key (HTTP {exc.status_code}); "
@@ -118,19 +147,45 @@ class OpenAIClient:
             raise Transient(f"no reply within judge.timeout_s={self.settings['timeout_s']} s") from None
         except openai.APIConnectionError as exc:
             raise Transient(f"cannot connect ({type(exc.__cause__ or exc).__name__})") from None
+        return self._usable(response)
+
+    def _usable(self, response):
+        """A completion with a reply in it. An HTML page (a wrong URL behind a proxy or web server) is the
+        user's to fix; an HTTP 200 carrying an error, no choices or null content is retried, never a verdict."""
+        if isinstance(response, str) or not hasattr(response, "choices"):
+            text = str(response).lstrip()[:200].lower()
+            if text.startswith("<") or "<html" in text:
+                raise FatalEndpointError(f"judge endpoint {self.endpoint} answered with an HTML page, not a chat "
+                                         f"completion; check judge.base_url (an OpenAI-compatible API, e.g. "
+                                         f"ending in /v1)")
+            raise FatalEndpointError(f"judge endpoint {self.endpoint} answered with something that is not a chat "
+                                     f"completion; check judge.base_url")
+        error = (getattr(response, "model_extra", None) or {}).get("error")  # a field a completion does not have
+        if error:
+            message = error.get("message") if isinstance(error, dict) else error
+            words = " ".join(str(message).split()).replace(self._key, "***")[:150]
+            raise Transient(f"HTTP 200 with an error body ({words})", per_reply=True)
+        if not response.choices:
+            raise Transient("HTTP 200 with no choices", per_reply=True)
+        choice = response.choices[0]
+        if choice.message is None or choice.message.content is None:
+            raise Transient(f"HTTP 200 with null content (finish_reason {choice.finish_reason})", per_reply=True)
+        return response
 
     def complete(self, messages: List[dict], *, stop: Optional[threading.Event] = None,
                  schema: Optional[ReplySchema] = None, max_tokens: Optional[int] = None) -> ChatReply:
         budget = self.settings["max_tokens"] if max_tokens is None else max_tokens
 
         def give_up(fault: Transient, tries: int) -> Exception:
+            if fault.per_reply:
+                return ReplyUnavailable(f"{fault.what}, {tries} tries")
             return UserError(f"judge endpoint {self.endpoint} still failing after {tries} tries ({fault.what}); "
                              f"verdicts so far are cached, rerun later to resume (judge.max_retries, judge.timeout_s)")
 
         while True:
             try:
                 response = with_retries(lambda: self._once(messages, schema, budget), self.backoff,
-                                        stop or threading.Event(), give_up)
+                                        stop or threading.Event(), give_up, label=f"judge endpoint {self.endpoint}")
                 break
             except ModeRefused:
                 continue  # self.mode has moved on; at most len(MODES) - 1 times

@@ -34,6 +34,14 @@ def checked(settings: Mapping) -> type:
     """The backend class for `settings`, after checking that every key it reads is there."""
     if "backend" not in settings:
         raise UserError(f"client settings have no 'backend'; set judge.backend ({' or '.join(BACKENDS)})")
+    from ..config import looks_like_key, url_has_userinfo  # the same rules as the config check
+
+    if url_has_userinfo(settings.get("base_url")):  # e.g. from --base-url: never into a log, a row or a cache key
+        raise UserError("base_url holds a user name or password (user:...@host); remove it, and put the secret in "
+                        "the environment variable named by judge.api_key_env")
+    if looks_like_key(settings.get("api_key_env")):
+        raise UserError("judge.api_key_env looks like an API key itself (not shown here), not the name of an "
+                        "environment variable; put the key in a variable such as OPENAI_API_KEY and name that")
     backend = backend_class(settings["backend"])
     missing = [key for key in backend.REQUIRED if key not in settings]
     if missing:

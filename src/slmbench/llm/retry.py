@@ -9,6 +9,7 @@ is one UserError line.
 from __future__ import annotations
 
 import random
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,16 +18,18 @@ from typing import Callable, Optional, TypeVar
 
 T = TypeVar("T")
 
-MAX_WAIT_S = 300.0  # a Retry-After beyond this is capped: the job would look hung
+MAX_WAIT_S = 300.0  # a Retry-After beyond this is not waited out: the job gives up at once and says so
+SAY_WAIT_S = 10.0  # a wait longer than this is announced on stderr (how long, why): never a silent hang
 
 
 class Transient(Exception):
     """A fault worth retrying. `retry_after` is the server's hint in seconds, if it sent one."""
 
-    def __init__(self, what: str, retry_after: Optional[float] = None):
+    def __init__(self, what: str, retry_after: Optional[float] = None, per_reply: bool = False):
         super().__init__(what)
         self.what = what
         self.retry_after = retry_after
+        self.per_reply = per_reply  # the endpoint answered, but not usefully (HTTP 200 without a reply)
 
 
 class Stopped(Exception):
@@ -60,15 +63,16 @@ class Backoff:
 
     def wait_s(self, attempt: int, retry_after: Optional[float]) -> float:
         if retry_after is not None:
-            return min(retry_after, MAX_WAIT_S)
+            return retry_after
         # full jitter: spreads the retries of concurrent workers instead of sending them in waves
         return random.uniform(0, min(self.cap_s, self.base_s * 2 ** attempt))
 
 
 def with_retries(call: Callable[[], T], backoff: Backoff, stop: threading.Event,
-                 give_up: Callable[[Transient, int], Exception]) -> T:
+                 give_up: Callable[[Transient, int], Exception], label: str = "endpoint") -> T:
     """`call()` until it returns; a Transient is retried `backoff.retries` times, then `give_up(fault, tries)`
-    is raised. Everything else passes through at once."""
+    is raised. A Retry-After beyond MAX_WAIT_S gives up at once (the fault's text says how long was asked);
+    a wait beyond SAY_WAIT_S prints one line first. Everything else passes through at once."""
     attempt = 0
     while True:
         if stop.is_set():
@@ -78,6 +82,18 @@ def with_retries(call: Callable[[], T], backoff: Backoff, stop: threading.Event,
         except Transient as fault:
             if attempt >= backoff.retries:
                 raise give_up(fault, attempt + 1) from None
-            if stop.wait(backoff.wait_s(attempt, fault.retry_after)):
+            wait = backoff.wait_s(attempt, fault.retry_after)
+            if wait > MAX_WAIT_S:
+                fault.what = f"{fault.what}; the server asks to wait {_duration(wait)} (Retry-After), not waited out"
+                raise give_up(fault, attempt + 1) from None
+            if wait > SAY_WAIT_S:
+                print(f"slmbench: {label}: waiting {wait:.0f} s before retry {attempt + 1} of {backoff.retries} "
+                      f"({fault.what}{', as Retry-After asks' if fault.retry_after is not None else ''})",
+                      file=sys.stderr, flush=True)
+            if stop.wait(wait):
                 raise Stopped() from None
             attempt += 1
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"

@@ -16,6 +16,7 @@ from typing import Dict, Optional
 
 from ..errors import UserError
 from ..llm.cache import ContentCache, content_key
+from ..llm.cost import check_budget, estimate_usd, usage_usd
 from ..llm.tokens import OFFLINE_ENCODING, get_encoding
 from ..questions import first_turn
 from .tokens import LEVEL_RANGES
@@ -59,6 +60,21 @@ class LevelWriter:
         self.max_tokens = max_tokens
         self.cache = ContentCache(settings["cache"]) if settings.get("cache") else None
         self.requests = 0
+        self.prices = settings.get("price_per_mtok")
+        self.spender = f"prompts:{settings.get('model')}"  # the ledger's name for what the writer spent
+        self.share = 0.0  # of the reservation, handed back with each text stored
+
+    def reserve(self, questions, levels) -> None:
+        """Check the study's budget (the cache's ledger, judge.max_cost_usd) before any text is written:
+        the writer spends from the same budget as the judge, and shows in the same totals."""
+        pending = [(lvl, q) for q in questions for lvl in levels if lvl != "L0"
+                   and not (self.cache and self.cache.get(addition_key(self.settings["model"], lvl, q)))]
+        if not pending:
+            return
+        calls = [[{"role": "user", "content": _ask(lvl, q)}] for lvl, q in pending]
+        estimate = estimate_usd(calls, self.max_tokens * self.max_attempts, self.prices)
+        check_budget(f"prompt writer {self.settings['model']}", estimate, self.settings, len(pending), self.cache)
+        self.share = (estimate or 0.0) / len(pending)
 
     @property
     def client(self):
@@ -80,9 +96,13 @@ class LevelWriter:
         low, high = LEVEL_RANGES[level]
         messages = [{"role": "user", "content": _ask(level, question)}]
         text = ""
+        usage: Dict[str, int] = {}
         for _ in range(self.max_attempts):
             self.requests += 1
-            text = self.client.complete(messages, max_tokens=self.max_tokens).text.strip()
+            reply = self.client.complete(messages, max_tokens=self.max_tokens)
+            for k, v in reply.usage.items():
+                usage[k] = usage.get(k, 0) + (v or 0)
+            text = reply.text.strip()
             n = self.extra_tokens(text)
             if low <= n <= high:
                 break
@@ -96,8 +116,9 @@ class LevelWriter:
         if not text:
             raise UserError(f"the writer model '{self.settings['model']}' returned an empty text for level {level}; "
                             f"check the endpoint, or use generate_mode: template")
-        if self.cache:
-            self.cache.put(key, {"text": text})
+        if self.cache:  # the text and what it cost, in one transaction: the judge's ledger
+            self.cache.put(key, {"text": text}, spender=self.spender, usd=usage_usd(usage, self.prices), usage=usage,
+                           release_usd=self.share)
         return text
 
     def levels(self, question: str, levels) -> Dict[str, str]:
@@ -123,6 +144,7 @@ def llm_levels(questions: Dict[int, dict], levels, settings: Optional[dict], cli
                          max_attempts=int(settings.get("max_attempts") or DEFAULT_MAX_ATTEMPTS),
                          max_tokens=int(settings.get("max_tokens") or DEFAULT_MAX_TOKENS))
     try:
+        writer.reserve([first_turn(item) for item in questions.values()], levels)
         return {qid: writer.levels(first_turn(item), levels) for qid, item in sorted(questions.items())}
     finally:
         writer.close()

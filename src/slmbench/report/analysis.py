@@ -48,6 +48,18 @@ class Analysis:
     quality: pd.DataFrame  # data quality per (model, level)
     notes: List[Tuple[str, str]]
     findings: List[Finding]
+    agreement: Optional[pd.DataFrame] = None  # judge repeat agreement (ICC(2,1), alpha) and between judges
+
+
+def judge_agreement(study: Study) -> pd.DataFrame:
+    """slmbench.judge.agreement over every verdict of the scores file (repeats and judges, before collapsing)."""
+    from ..judge.agreement import AGREEMENT_COLUMNS, agreement
+
+    verdicts = study.verdicts
+    if verdicts is None or verdicts.empty:
+        return pd.DataFrame(columns=AGREEMENT_COLUMNS)
+    rows = verdicts.drop(columns=["repeat_verdicts"], errors="ignore").to_dict("records")
+    return pd.DataFrame(agreement(rows), columns=AGREEMENT_COLUMNS)
 
 
 SENSITIVITY_COLUMNS = ["model", "contrast", "estimate", "ci_low", "ci_high", "n", "truncated_runs",
@@ -106,6 +118,7 @@ def analyze(study: Study) -> Analysis:
         quality=data_quality_table(study), notes=data_quality_notes(study),
         findings=answer_questions(study, summary, best, tests, per_model, mixed=mixed, marginal=marginal,
                                   recommendation=recommendation, mde=mde, pareto=pareto, sensitivity=sensitivity),
+        agreement=judge_agreement(study),
     )
 
 

@@ -92,7 +92,8 @@ def contrast_table(datas: Dict[str, ModelData], contrasts: List[Contrast], seed:
                 continue
             j, ref = data.levels.index(level), data.levels.index(reference)
             for metric in metrics:
-                diff, estimate, low, high = paired_diff(data, data.scored[metric], j, ref)
+                diff, estimate, low, high = paired_diff(data, data.scored[metric], j, ref,
+                                                        (data.noise or {}).get(metric))
                 pairs = diff[~np.isnan(diff)]
                 sd = float(np.std(pairs, ddof=1)) if pairs.size > 1 else np.nan
                 rows.append({

@@ -29,6 +29,8 @@ RUN_NUMERIC = [
 ]
 TOTAL_TOLERANCE = 1e-6  # a total further than this from the sum of its dimensions is not a score
 MISSING_SCORE = "missing"  # judge_status of a run with no row in the scores file
+# a run's several ok verdicts ({total_score: (v1, v2, ...), factuality: ...}) where it has 2 or more, else None
+REPEAT_VERDICTS = "repeat_verdicts"
 
 
 def read_runs(path) -> pd.DataFrame:
@@ -54,6 +56,8 @@ def _score_frame(rows: List[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=[*scores.SCORE_COLUMNS, "row"])
     for name in DIMENSIONS + ["total_score"]:
         frame[name] = pd.to_numeric(frame[name]).astype(float)
+    # true/false/None -> 1/0/NaN: a mean over (model, level) is the share of answers whose result agrees
+    frame["reference_match"] = frame["reference_match"].map({True: 1.0, False: 0.0}).astype(float)
     frame["question_id"] = frame["question_id"].astype(int)
     frame["row"] = frame["row"].astype(int)
     return frame
@@ -63,15 +67,18 @@ def _empty_scores() -> pd.DataFrame:
     return _score_frame([])
 
 
-def read_scores(path) -> pd.DataFrame:
-    """The merged scores CSV, every row checked by scores.read_score_rows (column `row` = the CSV row, the
-    header being row 1). An empty file: no scores yet."""
+def read_verdicts(path) -> pd.DataFrame:
+    """Every row of the merged scores CSV (every repeat, every judge), checked by scores.read_score_rows
+    (column `row` = the CSV row, the header being row 1). An empty file: no scores yet."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: scores file not found; run the judge and merge steps first (rule merge_scores)")
-    frame = _score_frame([{**row.__dict__, "row": number} for number, row in scores.iter_score_rows(path)])
-    return collapse_repeats(frame)
+    return _score_frame([{**row.__dict__, "row": number} for number, row in scores.iter_score_rows(path)])
 
+
+def read_scores(path) -> pd.DataFrame:
+    """The merged scores, one row per run (collapse_repeats)."""
+    return collapse_repeats(read_verdicts(path))
 
 
 def collapse_repeats(frame: pd.DataFrame) -> pd.DataFrame:
@@ -83,8 +90,12 @@ def collapse_repeats(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     first = frame.drop_duplicates(KEY, keep="first").set_index(KEY)
     ok = frame[frame["judge_status"] == "ok"]
-    means = ok.groupby(KEY)[DIMENSIONS + ["total_score"]].mean()
-    first[DIMENSIONS + ["total_score"]] = means.reindex(first.index)
+    means = ok.groupby(KEY)[DIMENSIONS + ["total_score", "reference_match"]].mean()
+    first[DIMENSIONS + ["total_score", "reference_match"]] = means.reindex(first.index)
+    # the point estimate is the mean; the verdicts behind it stay, for the bootstrap to resample (judge noise)
+    verdicts = {key: {c: tuple(group[c].dropna()) for c in DIMENSIONS + ["total_score"]}
+                for key, group in ok.groupby(KEY) if len(group) >= 2}
+    first[REPEAT_VERDICTS] = [verdicts.get(key) for key in first.index]
     first["judge_status"] = frame.groupby(KEY)["judge_status"].agg(lambda s: "ok" if (s == "ok").any() else s.iloc[0])
     return first.reset_index()
 
@@ -119,6 +130,7 @@ class Study:
     score_rows: int  # rows in the scores file
     orphan_scores: int  # score rows with no run
     timing_repeats: Optional[pd.DataFrame] = None  # runs measured again (repeat > 0), for the noise figures
+    verdicts: Optional[pd.DataFrame] = None  # every score row (repeats, judges): the judge agreement sheet
 
     @property
     def baseline(self) -> str:
@@ -130,8 +142,11 @@ class Study:
 
 
 def join_runs_scores(runs: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
-    columns = KEY + DIMENSIONS + ["total_score", "reason", "judge_model", "judge_status"]
+    columns = KEY + DIMENSIONS + ["total_score", "reason", "judge_model", "judge_status", "reference_match"]
+    columns += [REPEAT_VERDICTS] if REPEAT_VERDICTS in scores else []
     joined = runs.merge(scores[columns], on=KEY, how="left", validate="one_to_one")
+    if REPEAT_VERDICTS not in joined:
+        joined[REPEAT_VERDICTS] = None
     joined["judge_status"] = joined["judge_status"].fillna(MISSING_SCORE)
     joined["total_mismatch"] = (joined["judge_status"] == "ok") & ~total_agrees(joined)
     # A usable score: the judge's verdict is ok, every dimension is there and the total is their sum. A total
@@ -156,7 +171,8 @@ def load_study(runs_path, scores_path=None, settings=None) -> Study:
     dups = duplicate_keys(runs, "line")
     if dups:
         raise UserError(f"{runs_path}: duplicate run {dups[0]}; delete one of the shards involved and merge again")
-    scores = read_scores(scores_path) if scores_path is not None else _empty_scores()
+    verdicts = read_verdicts(scores_path) if scores_path is not None else _empty_scores()
+    scores = collapse_repeats(verdicts)
     dups = duplicate_keys(scores, "row")
     if dups:
         raise UserError(f"{scores_path}: duplicate score {dups[0]}; re-merge the scores (rule merge_scores)")
@@ -173,4 +189,5 @@ def load_study(runs_path, scores_path=None, settings=None) -> Study:
         score_rows=len(scores),
         orphan_scores=len(scores) - len(matched),
         timing_repeats=all_runs[all_runs["repeat"] > 0].reset_index(drop=True),
+        verdicts=verdicts,
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import warnings
 import zlib
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,8 @@ def analysis_rows(runs: pd.DataFrame) -> pd.DataFrame:
     frame = measured(runs)
     keep = frame["usable"] if uses_scored_rows(frame) else frame["status"] == "ok"
     frame.loc[~keep, PERF + ["energy_per_token_j", "energy_gross_j", *SCORED]] = np.nan
+    if "reference_match" in frame:
+        frame.loc[~keep, "reference_match"] = np.nan
     frame["in_analysis"] = keep
     return frame
 
@@ -74,11 +76,16 @@ class Bootstrap:
         self.weights = rng.multinomial(n_questions, np.full(n_questions, 1 / n_questions), size=samples).astype(float)
         self.tails = [(1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100]
 
-    def means(self, matrix: np.ndarray) -> np.ndarray:
-        """Bootstrap means of each column (B x columns), ignoring missing cells."""
+    def means(self, matrix: np.ndarray, noise: Optional["Noise"] = None) -> np.ndarray:
+        """Bootstrap means of each column (B x columns), ignoring missing cells. `noise`: judge noise, the
+        deviation of each resample's re-drawn verdicts from a run's mean (judge_noise), added cell by cell."""
         present = ~np.isnan(matrix)
+        total = self.weights @ np.where(present, matrix, 0.0)
+        for q, column, deviation in noise or ():
+            if present[q, column]:
+                total[:, column] += self.weights[:, q] * deviation
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (self.weights @ np.where(present, matrix, 0.0)) / (self.weights @ present)
+            return total / (self.weights @ present)
 
     def interval(self, boot: np.ndarray, point: np.ndarray, counts: np.ndarray):
         """Percentile interval per column; none for a missing point estimate or fewer than two questions."""
@@ -87,6 +94,32 @@ class Bootstrap:
             low, high = np.nanpercentile(boot, self.tails, axis=0)
         unusable = np.isnan(point) | (counts < 2)
         return np.where(unusable, np.nan, low), np.where(unusable, np.nan, high)
+
+
+# Judge noise of one metric: (question index, level index, deviation per resample) for each run with 2 or
+# more verdicts (judge.repeat_fraction, judge.repeats, several judges).
+Noise = List[Tuple[int, int, np.ndarray]]
+
+
+def judge_noise(own: pd.DataFrame, questions, levels, samples: int, rng: np.random.Generator) -> Dict[str, Noise]:
+    """Per scored metric: for every run in the analysis with several verdicts, each bootstrap resample draws
+    that many of its verdicts with replacement; the deviation of their mean from the run's mean (the point
+    estimate) is added inside the resample, so the intervals carry judge noise where repeats exist."""
+    noise: Dict[str, Noise] = {name: [] for name in SCORED}
+    if "repeat_verdicts" not in own:
+        return {}
+    q_index = {q: i for i, q in enumerate(questions)}
+    l_index = {lvl: j for j, lvl in enumerate(levels)}
+    for row in own[own["repeat_verdicts"].notna() & own["quality"].notna()].itertuples():
+        if row.question_id not in q_index or row.level not in l_index:
+            continue
+        for name in SCORED:
+            values = np.asarray(row.repeat_verdicts["total_score" if name == "quality" else name], dtype=float)
+            if len(values) < 2:
+                continue
+            draws = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
+            noise[name].append((q_index[row.question_id], l_index[row.level], draws - values.mean()))
+    return {name: entries for name, entries in noise.items() if entries}
 
 
 def matrix(frame: pd.DataFrame, column: str, questions, levels) -> np.ndarray:
@@ -113,6 +146,7 @@ class ModelData:
     latency: np.ndarray
     completion: np.ndarray
     boot: Bootstrap
+    noise: Dict[str, Noise] = None  # judge noise per scored metric (judge_noise); empty without repeats
 
     @property
     def quality(self) -> np.ndarray:
@@ -132,6 +166,7 @@ def model_data(study: Study, frame: pd.DataFrame, model: str) -> ModelData:
         latency=matrix(own, "latency_ms", questions, levels),
         completion=matrix(own, "completion_tokens", questions, levels),
         boot=Bootstrap(len(questions), s.bootstrap_samples, model_rng(s.seed, model), s.confidence),
+        noise=judge_noise(own, questions, levels, s.bootstrap_samples, model_rng(s.seed, f"{model}|judge-noise")),
     )
 
 
@@ -145,9 +180,9 @@ def _ratio_ci(data: ModelData, top: np.ndarray, bottom: np.ndarray, scale: float
     return (point, *boot.interval(draws, point, counts)), draws
 
 
-def _mean_ci(data: ModelData, values: np.ndarray):
+def _mean_ci(data: ModelData, values: np.ndarray, noise: Optional[Noise] = None):
     point = nanmean(values)
-    return point, *data.boot.interval(data.boot.means(values), point, (~np.isnan(values)).sum(0))
+    return point, *data.boot.interval(data.boot.means(values, noise), point, (~np.isnan(values)).sum(0))
 
 
 def level_summary(study: Study, datas: Dict[str, ModelData], frame: pd.DataFrame) -> pd.DataFrame:
@@ -164,12 +199,15 @@ def level_summary(study: Study, datas: Dict[str, ModelData], frame: pd.DataFrame
     grouped = used.groupby(["model_id", "level"], sort=False)
     means = grouped[DIMENSIONS + PERF].mean()
     n = grouped.size()
+    # correctness: the share of answers whose final result agrees with the reference, over those with one
+    matches = (grouped["reference_match"].agg(["mean", "count"]) if "reference_match" in used
+               else pd.DataFrame(columns=["mean", "count"]))
     energy_n = grouped["energy_j"].count()
     sums = used.dropna(subset=["energy_j", "completion_tokens"]).groupby(["model_id", "level"])[
         ["energy_j", "completion_tokens"]].sum()
     rows = []
     for model, data in datas.items():
-        estimates = {name: _mean_ci(data, data.scored[name]) for name in SCORED}
+        estimates = {name: _mean_ci(data, data.scored[name], (data.noise or {}).get(name)) for name in SCORED}
         estimates["latency_ms"] = _mean_ci(data, data.latency)
         estimates["energy_j"] = _mean_ci(data, data.energy)
         estimates["quality_per_joule"] = _ratio_ci(data, data.quality, data.energy)[0]
@@ -179,6 +217,8 @@ def level_summary(study: Study, datas: Dict[str, ModelData], frame: pd.DataFrame
             row = {"model": model, "level": level, **counts.loc[key].to_dict()}
             row.update(means.loc[key].to_dict() if key in means.index else {})
             row["n"] = int(n.get(key, 0))
+            row["reference_match"] = matches.at[key, "mean"] if key in matches.index else np.nan
+            row["reference_match_n"] = int(matches.at[key, "count"]) if key in matches.index else 0
             row["energy_runs"] = int(energy_n.get(key, 0))
             row["total_mismatch"] = int(row["total_mismatch"])
             row["error_runs"] = row["runs"] - row["ok_runs"]
@@ -246,12 +286,14 @@ def best_levels(study: Study, datas: Dict[str, ModelData], summary: pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def paired_diff(data: ModelData, values: np.ndarray, j: int, ref: int):
-    """Per-question differences (level j - level ref), their mean over questions with both, and its CI."""
+def paired_diff(data: ModelData, values: np.ndarray, j: int, ref: int, noise: Optional[Noise] = None):
+    """Per-question differences (level j - level ref), their mean over questions with both, and its CI (with
+    the judge noise of either level's verdicts inside it, where given)."""
     diff = values[:, j] - values[:, ref]
     column = diff[:, None]
     point = nanmean(column)
-    low, high = data.boot.interval(data.boot.means(column), point, (~np.isnan(column)).sum(0))
+    moved = [(q, 0, dev if col == j else -dev) for q, col, dev in noise or () if col in (j, ref)]
+    low, high = data.boot.interval(data.boot.means(column, moved), point, (~np.isnan(column)).sum(0))
     return diff, point[0], low[0], high[0]
 
 

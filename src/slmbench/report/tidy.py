@@ -16,7 +16,7 @@ TIDY_COLUMNS = ["model", "level", "metric", "mean", "ci_low", "ci_high", "n"]
 # metric -> has a bootstrap CI in the summary table
 TIDY_METRICS = {"quality": True, **{d: True for d in DIMENSIONS}, "latency_ms": True, "energy_j": True,
                 "quality_per_joule": True, "quality_per_second": True, "ttft_ms": False, "decode_tok_s": False,
-                "prompt_tokens": False, "completion_tokens": False}
+                "prompt_tokens": False, "completion_tokens": False, "reference_match": False}
 
 
 def summary_by_level(analysis: Analysis) -> pd.DataFrame:
@@ -25,7 +25,8 @@ def summary_by_level(analysis: Analysis) -> pd.DataFrame:
         for metric, has_ci in TIDY_METRICS.items():
             rows.append({"model": r["model"], "level": r["level"], "metric": metric, "mean": r.get(metric),
                          "ci_low": r.get(f"{metric}_low") if has_ci else None,
-                         "ci_high": r.get(f"{metric}_high") if has_ci else None, "n": r["n"]})
+                         "ci_high": r.get(f"{metric}_high") if has_ci else None,
+                         "n": r.get(f"{metric}_n", r["n"])})  # reference_match: the answers with a reference
     return pd.DataFrame(rows, columns=TIDY_COLUMNS)
 
 

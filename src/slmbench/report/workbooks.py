@@ -28,6 +28,8 @@ COMPARISON = [
     Col("n", "n (runs behind every mean)", "int"),
     *_ci_cols("quality", "quality (0-10)", "f2", "high"),
     *[col for d in DIMENSIONS for col in _ci_cols(d, f"{d} (0-2.5)", "f2")],
+    Col("reference_match", "final result agrees with the reference (share)", "pct", scale="high"),
+    Col("reference_match_n", "n (answers with a reference)", "int"),
     *_ci_cols("latency_ms", "latency ms", "int", "low"),
     Col("ttft_ms", "TTFT ms", "int", scale="low"), Col("prefill_tok_s", "prefill tok/s", "f1"),
     Col("decode_tok_s", "decode tok/s", "f1", scale="high"),
@@ -119,6 +121,11 @@ FINDINGS = [
     Col("question", "question"), Col("question_text", "asks", width=40), Col("model", "model"),
     Col("level", "level"), Col("text", "answer", "wrap", width=110), Col("value", "estimate", "f4"),
     Col("low", "CI low", "f4"), Col("high", "CI high", "f4"), Col("p", "p (Holm)", "p"),
+]
+JUDGE_AGREEMENT = [
+    Col("measure", "measure"), Col("score", "score"), Col("judge", "judge"), Col("other_judge", "other judge"),
+    Col("value", "value", "f3", scale="high"), Col("n_answers", "n (answers compared)", "int"),
+    Col("note", "note", width=60),
 ]
 DATA_QUALITY = [
     Col("model", "model"), Col("level", "level"), Col("runs", "runs", "int"), Col("ok_runs", "ok runs", "int"),
@@ -229,6 +236,8 @@ def comparison_book(analysis: Analysis, figures: Dict[str, Dict[str, bytes]]) ->
     write_table(book, book.sheet("sensitivity"), analysis.sensitivity, SENSITIVITY, freeze_cols=2)
     write_table(book, book.sheet("model_tests"), analysis.model_tests, MODEL_TESTS, freeze_cols=1)
     write_table(book, book.sheet("roofline"), analysis.roofline, ROOFLINE, freeze_cols=2)
+    if analysis.agreement is not None:
+        write_table(book, book.sheet("judge_agreement"), analysis.agreement, JUDGE_AGREEMENT, freeze_cols=1)
     write_table(book, book.sheet("findings"), _findings_frame(analysis), FINDINGS)
     ws = book.sheet("data_quality")
     end = write_table(book, ws, analysis.quality, DATA_QUALITY, freeze_cols=2)
@@ -243,6 +252,13 @@ def comparison_book(analysis: Analysis, figures: Dict[str, Dict[str, bytes]]) ->
                                   "and level; their CIs come from the same bootstrap. A 0-10 score has no true zero, "
                                   "so a ratio ranks cost more than value: read the pareto and marginal_costs sheets."),
         ("J per output token", "sum of energy / sum of completion tokens over runs with both measured."),
+        ("reference agreement", "share of the scored answers to questions with a reference whose final result "
+                                "the judge found to agree with it (score column reference_match); n beside it."),
+        ("judge_agreement", "repeat agreement of each judge over the answers judged twice (judge.repeat_fraction, "
+                            "judge.repeats): ICC(2,1) (two-way random, absolute agreement, single verdict) and "
+                            "Krippendorff's alpha (interval); between judges Spearman's rho and weighted kappa. "
+                            "Where answers were judged more than once, the quality CIs resample each such run's "
+                            "verdicts inside the bootstrap (judge noise); the point estimate is their mean."),
         ("mixed_model", "the primary analysis: per metric, a linear mixed model metric ~ level x model + "
                         "(1 | question) (+ (1 | variant) when runs carry variants), fitted by maximum likelihood "
                         "(statsmodels MixedLM); likelihood-ratio tests of the overall level effect and of the "
