@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from openai_stub_server import VALID, StubServer, chat_reply
 from slmbench.errors import UserError
@@ -59,7 +60,10 @@ def test_persistent_5xx_is_retried_then_one_line_without_traceback(tmp_path, cle
     qfile.write_text(json.dumps({"question_id": 0, "category": "math", "turns": ["question 0"]}) + "\n")
     config = tmp_path / "judge.yaml"
     with StubServer(lambda n, body: (503, {"Retry-After": "0"}, {"error": {"message": "overloaded"}})) as server:
-        config.write_text(json.dumps({"judge": settings(tmp_path, server, max_retries=2)}))
+        # a whole config (the study's), its judge section pointed at the server: every key is required
+        study = yaml.safe_load((SRC.parent / "config" / "config.yaml").read_text())
+        study["judge"].update(settings(tmp_path, server, max_retries=2), repeat_fraction=0.0, judges=[])
+        config.write_text(json.dumps(study))
         proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "judge", "--questions", str(qfile), "--runs",
                                str(runs), "--out", str(tmp_path / "s.csv"), "--config", str(config)],
                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(SRC)})

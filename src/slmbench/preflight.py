@@ -131,6 +131,17 @@ def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, workdir: str | 
         if unlocked:
             say(unlocked)
     index = index or ShardIndex(Path(workdir) / INDEX_PATH)
+    shards = list(shards)
+    if not dry_run:
+        # A shard deleted by hand (or by `slmbench redo`) while what was made from it still exists: Snakemake would
+        # not rebuild it, so its products go too. (A dry run plans it through the merges' `absent` params, which
+        # only a dry run fills in: a real run recording them would re-merge at every later run.)
+        for shard, derived in shards:
+            present = [p for p in derived if Path(p).exists()]
+            if not Path(shard).exists() and present:
+                for product in present:
+                    Path(product).unlink(missing_ok=True)
+                say(f"slmbench: {shard} is missing; removed {', '.join(present)} so it is redone with them")
     for shard, derived in broken_shards(shards, index):
         name = Path(shard).name
         present = [p for p in derived if Path(p).exists()]
