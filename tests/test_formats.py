@@ -134,7 +134,8 @@ def _scores_file(tmp_path, edit) -> Path:
 
 
 BAD_SCORES = {
-    "missing column": (lambda t: t.replace("total_score", "total", 1), ["s.csv row 1", "missing column(s) total_score"]),
+    "missing column": (lambda t: t.replace("total_score", "total", 1),
+                       ["s.csv row 1", "missing column(s) total_score"]),
     "unknown column": (lambda t: t.replace("cache_key", "cache", 1), ["s.csv row 1", "unknown column(s) cache"]),
     "text in a score": (lambda t: t.replace(",1.5,", ",good,", 2).replace(",good,", ",1.5,", 1),
                         ["s.csv row 3, column helpfulness: 'good' is not a number"]),

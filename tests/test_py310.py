@@ -13,7 +13,8 @@ from pipeline_helpers import REPO
 INFERENCE_SIDE = ["src/slmbench/__init__.py", "src/slmbench/inference.py", "src/slmbench/chat.py",
                   "src/slmbench/records.py", "src/slmbench/errors.py", "src/slmbench/command.py",
                   "src/slmbench/boards.py", "src/slmbench/jetson.py", "src/slmbench/prompt_rows.py",
-                  "src/slmbench/layout.py", "src/slmbench/chat_render.py", "src/slmbench/live.py", "src/slmbench/power/"]
+                  "src/slmbench/layout.py", "src/slmbench/chat_render.py", "src/slmbench/live.py",
+                  "src/slmbench/power/"]
 
 
 def vermin(*paths: str) -> subprocess.CompletedProcess:

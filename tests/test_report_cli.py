@@ -32,7 +32,8 @@ def test_report_builds_everything_with_the_aggregate_scripts_flags(good, tmp_pat
     config.write_text(yaml.safe_dump(merge_config(demo, {
         "levels": ["L0", "L1", "L2", "L3", "P"], "categories": ["math"],
         "models": [dict(model, id="flat"), dict(model, id="rising")], "judge": {"demo_note": "From the config."},
-        "report": {"bootstrap_samples": 500, "confidence": 0.9, "alpha": 0.05, "seed": 3, "quality_margin": 0.5, "strict_validation": False,
+        "report": {"bootstrap_samples": 500, "confidence": 0.9, "alpha": 0.05, "seed": 3, "quality_margin": 0.5,
+                   "strict_validation": False,
                    "memory_bandwidth_gb_s": {"Jetson AGX Orin": 204.8}}})))
     rc = cli(report_args(good["runs"], good["scores"], tmp_path / "out", "--config", str(config)))
     assert rc == 0, capsys.readouterr().err

@@ -140,7 +140,8 @@ def test_repeated_verdicts_become_one_score_per_run(tmp_path):
     scores = read_scores(path).set_index("question_id")
     assert scores.loc[1, "total_score"] == 6.0 and scores.loc[1, "judge_status"] == "ok"
     assert scores.loc[2, "total_score"] == 4.0 and scores.loc[2, "judge_status"] == "ok"
-    assert scores.loc[3, "judge_status"] == "parse_error" and scores.loc[3, "total_score"] != scores.loc[3, "total_score"]
+    assert scores.loc[3, "judge_status"] == "parse_error"
+    assert scores.loc[3, "total_score"] != scores.loc[3, "total_score"]  # NaN
 
 
 def test_all_runs_failed_is_a_failure(study):

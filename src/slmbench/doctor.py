@@ -92,7 +92,8 @@ def check_board(config: dict, root: str = "/") -> List[Check]:
         return [Check("board", "warn", "not a Jetson (no device-tree model): no tegrastats, nvpmodel or "
                                        "jetson_clocks here")]
     l4t = l4t_version(root)
-    release = f"L4T {l4t} (JetPack {jetpack_major(l4t) or '?'})" if l4t else "L4T version unknown (no /etc/nv_tegra_release)"
+    release = (f"L4T {l4t} (JetPack {jetpack_major(l4t) or '?'})" if l4t
+               else "L4T version unknown (no /etc/nv_tegra_release)")
     return [Check("board", "ok", f"{model}, {release}")]
 
 

@@ -121,7 +121,8 @@ def clocks_state(root: str = "/") -> Optional[str]:
     'dynamic' when they scale, None when the kernel exposes no frequency scaling."""
     pairs = []
     for cpu in sorted(glob.glob(os.path.join(root, "sys/devices/system/cpu/cpu[0-9]*/cpufreq"))):
-        pairs.append((_read_int(os.path.join(cpu, "scaling_min_freq")), _read_int(os.path.join(cpu, "scaling_max_freq"))))
+        pairs.append((_read_int(os.path.join(cpu, "scaling_min_freq")),
+                      _read_int(os.path.join(cpu, "scaling_max_freq"))))
     for dev in sorted(glob.glob(os.path.join(root, "sys/class/devfreq/*"))):
         if _is_gpu_devfreq(dev):
             pairs.append((_read_int(os.path.join(dev, "min_freq")), _read_int(os.path.join(dev, "max_freq"))))

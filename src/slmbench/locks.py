@@ -58,7 +58,8 @@ def _read_owner(owner_file: Path) -> Optional[dict]:
 def _describe(owner: Optional[dict]) -> str:
     if not owner:
         return "another run"
-    return f"the run started {owner.get('started_at', '?')} (pid {owner.get('pid', '?')} on host {owner.get('host', '?')})"
+    return (f"the run started {owner.get('started_at', '?')} (pid {owner.get('pid', '?')} on host "
+            f"{owner.get('host', '?')})")
 
 
 def claim_results_dir(workdir: str | Path = ".", unlocking: bool = False) -> Optional[str]:

@@ -1,6 +1,7 @@
 """The score row: one judge's verdict on one run, as the judge writes it and every later stage reads it.
 
-A shard's scores (layout.scores) and the merged scores (layout.scores_merged) have the same columns, SCORE_COLUMNS; this module is the only place that spells them, reads them (checked, naming
+A shard's scores (layout.scores) and the merged scores (layout.scores_merged) have the same columns, SCORE_COLUMNS;
+this module is the only place that spells them, reads them (checked, naming
 the file, row and column) and writes them (atomically). A number exists only where the verdict is ok: a
 parse error or a failed run is a counted status, never a score.
 """

@@ -5,13 +5,13 @@
 rule doctor:
     output:
         L.doctor_report("{host}"),
-    params:
-        apply=True,
+    log:
+        L.log("doctor_{host}"),
     threads: BOARD_THREADS  # alone on the board while it measures (quiet window)
     resources:
         jetson=1,  # it samples the sensor and switches the power mode: never beside a measurement
         slurm_extra=lambda w: slurm_pin(config, w.host),
-    log:
-        L.log("doctor_{host}"),
+    params:
+        apply=True,
     script:
         "../scripts/doctor.py"

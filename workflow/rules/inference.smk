@@ -25,25 +25,25 @@ rule infer_shard:
         audit=ancient(L.prompt_audit),  # the prompts audited first; ancient(): re-auditing redoes no shard
     output:
         L.shard("{model}", "{level}", "{category}"),
+    log:
+        L.log("inference/{model}/{level}/{category}"),
+    benchmark:
+        L.benchmark("inference/{model}/{level}/{category}")
+    priority: lambda w: len(ORDER) - ORDER[(w.model, w.level, w.category)]
+    # Quiet windows: a shard takes every local core, so no other job of the workflow (judge, download, hashing,
+    # report) runs on the board while it is measured; judge.overlap opts out (a remote judge, measured cost).
+    threads: SHARD_THREADS
+    resources:
+        jetson=1,
+        slurm_extra=lambda w: slurm_pin(config, shard_board(w)),  # several boards (jetson.hosts): run on its own
+        order_position=lambda w: ORDER[(w.model, w.level, w.category)],
+        board=shard_board,
     params:
         python=INFERENCE_PYTHON,
         settings=INFERENCE_SETTINGS,
         chat_format=lambda w: MODELS[w.model]["chat_format"] or "",
         chat_template=lambda w: MODELS[w.model]["chat_template"] or "",
         template_kwargs=lambda w: json.dumps(MODELS[w.model]["chat_template_kwargs"], sort_keys=True),
-    # Quiet windows: a shard takes every local core, so no other job of the workflow (judge, download, hashing,
-    # report) runs on the board while it is measured; judge.overlap opts out (a remote judge, measured cost).
-    threads: SHARD_THREADS
-    priority: lambda w: len(ORDER) - ORDER[(w.model, w.level, w.category)]
-    benchmark:
-        L.benchmark("inference/{model}/{level}/{category}")
-    resources:
-        jetson=1,
-        slurm_extra=lambda w: slurm_pin(config, shard_board(w)),  # several boards (jetson.hosts): run on its own
-        order_position=lambda w: ORDER[(w.model, w.level, w.category)],
-        board=shard_board,
-    log:
-        L.log("inference/{model}/{level}/{category}"),
     shell:
         "{params.python:q} -m slmbench.inference --prompts {input.prompts:q} --model-id {wildcards.model:q}"
         " --model-file {input.model:q} --model-facts {input.facts:q} --level {wildcards.level:q}"
@@ -62,9 +62,9 @@ rule merge_runs:
         all_shards(),
     output:
         L.runs,
-    params:
-        absent=absent(all_shards),  # a shard deleted by hand: redone with what is made from it
     log:
         L.log("merge_runs"),
+    params:
+        absent=absent(all_shards),  # a shard deleted by hand: redone with what is made from it
     shell:
         "{SLMBENCH} merge --out {output:q} {input:q} 2> {log:q}"

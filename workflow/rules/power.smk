@@ -10,6 +10,12 @@ rule power_idle:
         doctor=lambda w: doctor_gate(w.host),  # the study: measured in the power mode the doctor rule set
     output:
         L.idle("{host}"),
+    log:
+        L.log("power/idle_{host}"),
+    threads: BOARD_THREADS  # alone on the board while it measures (quiet window)
+    resources:
+        jetson=1,
+        slurm_extra=lambda w: slurm_pin(config, w.host),  # several boards (jetson.hosts): measured on that board
     params:
         backend=config["power"]["backend"],
         seconds=config["power"]["idle_seconds"],
@@ -18,12 +24,6 @@ rule power_idle:
         max_gap_factor=config["power"]["max_gap_factor"],
         tegrastats_path=config["power"]["tegrastats_path"],
         rails=config["power"]["rails"] or [],
-    threads: BOARD_THREADS  # alone on the board while it measures (quiet window)
-    resources:
-        jetson=1,
-        slurm_extra=lambda w: slurm_pin(config, w.host),  # several boards (jetson.hosts): measured on that board
-    log:
-        L.log("power/idle_{host}"),
     shell:
         "{SLMBENCH} power idle --out {output:q} --host {wildcards.host:q} --backend {params.backend:q}"
         " --seconds {params.seconds:q} --settle {params.settle:q} --interval-ms {params.interval_ms:q}"

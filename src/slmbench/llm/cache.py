@@ -137,7 +137,8 @@ class ContentCache:
             try:
                 spent = float(self.db.execute("SELECT COALESCE(SUM(usd), 0) FROM spend").fetchone()[0])
                 reserved = 0.0
-                for rid, host, pid, usd, at in self.db.execute("SELECT id, host, pid, usd, at FROM reservations").fetchall():
+                held = self.db.execute("SELECT id, host, pid, usd, at FROM reservations").fetchall()
+                for rid, host, pid, usd, at in held:
                     if _alive(host, pid, at):
                         reserved += usd
                     else:  # a job that died without releasing its hold

@@ -42,7 +42,8 @@ def _llm_settings(args) -> dict:
     except ValueError:
         raise UserError("--llm-settings: not JSON; expected an object like the config's judge section") from None
     if not isinstance(settings, dict) or "model" not in settings:
-        raise UserError("--llm-settings: expected a JSON object with at least backend and model (like the judge section)")
+        raise UserError("--llm-settings: expected a JSON object with at least backend and model (like the judge "
+                        "section)")
     # the workflow passes only the judge keys that shape the text (workflow/rules/prompts.smk): the retries
     # of a transient fault come from here, like the writer's own knobs
     return {"max_retries": args.max_retries, **settings, "max_tokens": args.max_tokens, "encoding": args.encoding,
@@ -117,7 +118,8 @@ def register(subparsers) -> None:
                           help="llm mode: retries of a 429/5xx/timeout, unless --llm-settings names max_retries")
     generate.set_defaults(func=_generate)
 
-    tokens = sub.add_parser("tokens", help="token_report.csv: tokens per question and level, checked against the ranges")
+    tokens = sub.add_parser("tokens",
+                            help="token_report.csv: tokens per question and level, checked against the ranges")
     tokens.add_argument("csv", nargs="+", help=f"{prompts_csv_name('<category>')} files")
     tokens.add_argument("--out", required=True, help="token_report.csv to write")
     tokens.add_argument("--encoding", default="o200k_base", help="tiktoken encoding (prompts.tokenizer_encoding)")

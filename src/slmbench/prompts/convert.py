@@ -100,7 +100,8 @@ class RowReader:
             return
         if "level" in cols or "prompt" in cols:
             absent = "prompt" if "level" in cols else "level"
-            raise UserError(f"{head}: missing column {absent} (the long layout needs question_id, category, level, prompt)")
+            raise UserError(f"{head}: missing column {absent} (the long layout needs question_id, category, level, "
+                            f"prompt)")
         present = [lvl for lvl in self.levels if lvl in cols]
         if not present:
             raise UserError(f"{head}: missing columns: level and prompt (long layout) or {', '.join(self.levels)} "
@@ -156,7 +157,8 @@ class RowReader:
         where = self.table.at(rownum, column)
         text = _text(self.cell(values, column), where)
         if not text.strip():
-            raise UserError(f"{where}: empty prompt for question {qid} level {level}; write the prompt or delete the row")
+            raise UserError(f"{where}: empty prompt for question {qid} level {level}; write the prompt or delete "
+                            f"the row")
         return SheetPrompt(qid, category, level, text, rownum, where)
 
     def _wide_row(self, values, rownum, qid, category) -> List[SheetPrompt]:

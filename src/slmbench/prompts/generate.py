@@ -124,7 +124,8 @@ def _refuse_foreign_workbook(out: Path) -> None:
                         f"sheet elsewhere (--out) or move that file away")
 
 
-def _texts(questions: Dict[int, dict], levels: Sequence[str], mode: str, llm: Optional[dict]) -> Dict[int, Dict[str, str]]:
+def _texts(questions: Dict[int, dict], levels: Sequence[str], mode: str,
+           llm: Optional[dict]) -> Dict[int, Dict[str, str]]:
     if mode == "llm":
         from .generate_llm import llm_levels
 
@@ -148,7 +149,8 @@ def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], cat
     if categories is not None:
         questions = {q: item for q, item in questions.items() if item["category"] in categories}
     if not questions:
-        raise UserError(f"{questions_file}: no questions" + (f" in the categories {', '.join(categories)}" if categories else ""))
+        where = f" in the categories {', '.join(categories)}" if categories else ""
+        raise UserError(f"{questions_file}: no questions{where}")
     texts = _texts(questions, list(levels), mode, llm)
     import openpyxl
 

@@ -113,7 +113,8 @@ def check_mapping(mapping: Dict[str, str], levels: Sequence[str]) -> Dict[str, s
     return mapping
 
 
-def resolve_columns(values: Sequence, mapping: Dict[str, str], levels: Sequence[str]) -> Tuple[Dict[str, Column], Optional[str]]:
+def resolve_columns(values: Sequence, mapping: Dict[str, str],
+                    levels: Sequence[str]) -> Tuple[Dict[str, Column], Optional[str]]:
     """Columns of one candidate header row, and the problem with it (two columns meaning the same) or None."""
     mapped = {normal(header): field for field, header in mapping.items()}
     level_names = {normal(lvl): lvl for lvl in [*STANDARD_LEVELS, *levels]}

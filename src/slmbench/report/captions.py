@@ -20,7 +20,8 @@ def caption(analysis, name: str) -> str:
         "energy_quality_pareto": (
             "Mean quality against mean cost per answer, per model: energy (left) and latency (right); each model's "
             "Pareto front is the dashed line, and the percentage beside a level on it is its share of bootstrap "
-            "resamples on that front (all shares: the pareto sheet of model_comparison.xlsx)." + ("" if energy else " Energy was not measured, so the energy panel is empty.")),
+            "resamples on that front (all shares: the pareto sheet of model_comparison.xlsx)."
+            + ("" if energy else " Energy was not measured, so the energy panel is empty.")),
         "dimensions_radar": (
             "The four judge dimensions (0-2.5) per model and level, on an axis scaled to the values seen; each level "
             "has its own line style and marker."),

@@ -103,7 +103,7 @@ def contrast_table(datas: Dict[str, ModelData], contrasts: List[Contrast], seed:
                     "p_raw": sign_flip_test(pairs, contrast_rng(seed, model, name, metric)),
                 })
     table = pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
-    for metric, group in table.groupby("metric", sort=False):
+    for _metric, group in table.groupby("metric", sort=False):
         adjusted, size = holm(group["p_raw"].tolist())
         table.loc[group.index, "p_adj"] = adjusted
         table.loc[group.index, "family_size"] = size
