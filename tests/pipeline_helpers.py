@@ -138,3 +138,13 @@ def wait_for(predicate, timeout: float = 600, poll: float = 0.1) -> bool:
             return True
         time.sleep(poll)
     return False
+
+
+def study_config_with(**sections) -> dict:
+    """config/config.yaml (every key is required) with the given sections' keys replaced, e.g. judge={...};
+    a judge section starts with no extra judges and no re-judged share, so a test counts its own requests."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["judge"].update(judges=[], repeat_fraction=0.0)
+    for name, values in sections.items():
+        config[name].update(values)
+    return config

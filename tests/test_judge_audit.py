@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from openai_stub_server import StubServer, chat_reply, verdict_for
+from pipeline_helpers import study_config_with
 from slmbench.judge.audit import padded, perturbed, result_changed
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -47,10 +48,10 @@ def test_audit_reports_how_far_the_scores_move(tmp_path, clean_env):
                                          "reference": ["4"]}) + "\n" for q in (1, 2, 3)))
     with StubServer(script) as server:
         config = tmp_path / "judge.yaml"
-        config.write_text(json.dumps({"judge": {
+        config.write_text(json.dumps(study_config_with(judge={
             "backend": "openai", "model": "j", "base_url": server.base_url, "api_key_env": "NONE", "temperature": 0,
             "max_tokens": 64, "timeout_s": 10, "max_retries": 0, "cache": str(tmp_path / "c.sqlite"),
-            "concurrency": 2, "repeats": 1, "repeat_fraction": 0.5, "sleep_s": 0}}))
+            "concurrency": 2, "repeats": 1, "repeat_fraction": 0.5, "sleep_s": 0, "price_per_mtok": None})))
         proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "judge", "audit", "--questions", str(qfile),
                                "--runs", str(runs), "--out", str(tmp_path / "audit.csv"), "--config", str(config),
                                "--sample", "2"], capture_output=True, text=True,

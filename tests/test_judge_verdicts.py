@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from openai_stub_server import VALID, StubServer, chat_reply, verdict_for
+from pipeline_helpers import study_config_with
 from slmbench.errors import UserError
 from slmbench.judge.runner import judge_records, judge_shard, reference_answers
 from slmbench.scores import read_score_rows
@@ -162,7 +163,7 @@ def judge_cli(tmp_path, server_url, recs, questions, *extra, env=None):
     qfile.write_text("".join(json.dumps({"question_id": q, "category": "math", "turns": [t]}) + "\n"
                              for q, t in questions.items()))
     config = tmp_path / "judge.yaml"
-    config.write_text(json.dumps({"judge": {k: v for k, v in settings(tmp_path, server_url).items()}}))
+    config.write_text(json.dumps(study_config_with(judge=settings(tmp_path, server_url))))
     return subprocess.run([sys.executable, "-m", "slmbench.cli", "judge", "--questions", str(qfile), "--runs",
                            str(runs), "--out", str(tmp_path / "s.csv"), "--config", str(config), *extra],
                           capture_output=True, text=True, env=env or ENV)
