@@ -46,6 +46,13 @@ RUNS_FILE = "runs_llamacpp.jsonl"
 SCORES_FILE = "scores_absolute.csv"
 
 
+def timing_repeats_beside(runs_path) -> str:
+    """The timing-repeats file that belongs to a merged runs file (same folder)."""
+    import os
+
+    return os.path.join(os.path.dirname(str(runs_path)), "timing_repeats.jsonl")
+
+
 def prompts_csv_name(category: str) -> str:
     """`<category>_prompts_hierarchical.csv`: the seed's name for one category's prompt file."""
     return f"{category}{PROMPTS_CSV_SUFFIX}"
@@ -116,6 +123,12 @@ class StudyLayout:
     @property
     def runs(self) -> str:
         return f"{self.results_dir}/{RUNS_FILE}"
+
+    @property
+    def timing_repeats(self) -> str:
+        """Runs measured a second time (inference.timing_repeats), beside the runs: not in runs_llamacpp.jsonl,
+        whose record count the study's grep checks read."""
+        return timing_repeats_beside(self.runs)
 
     @property
     def scores_merged(self) -> str:

@@ -7,14 +7,17 @@ from pathlib import Path
 from typing import Iterable, List
 
 from .errors import UserError
+from .layout import timing_repeats_beside
 from .records import RECORD_KEY, read_run_records, write_jsonl
 
 
-def merge_runs(shards: Iterable[str | Path], out: str | Path) -> int:
+def merge_runs(shards: Iterable[str | Path], out: str | Path, repeats_out: str | Path | None = None) -> int:
     """Concatenate shard records (each shard sorted by question, then repeat) and refuse duplicates; every record
     is checked by records.read_run_records (bad JSON, unknown or missing fields, wrong types name the shard and
     line). Numbers `run_index`: each record's place in the study's designed execution order (shard position,
-    then place inside the shard), 0, 1, 2 ... over the records that carry a shard position."""
+    then place inside the shard), 0, 1, 2 ... over the records that carry a shard position. Timing repeats
+    (repeat > 0) go to `repeats_out` (default: timing_repeats.jsonl beside `out`), so the runs file holds one
+    record per (model, level, question), as the study's grep counts expect."""
     seen: dict = {}
     rows: List[dict] = []
     for shard in shards:
@@ -29,16 +32,18 @@ def merge_runs(shards: Iterable[str | Path], out: str | Path) -> int:
                     key=lambda r: (r["shard_position"], r["shard_item"] if r["shard_item"] is not None else 0))
     for index, row in enumerate(placed):
         row["run_index"] = index
-    return write_jsonl(out, rows)
+    write_jsonl(repeats_out or timing_repeats_beside(out), [r for r in rows if r["repeat"] > 0])
+    return write_jsonl(out, [r for r in rows if r["repeat"] == 0])
 
 
 def _cmd_merge(args) -> int:
-    merge_runs(args.shards, args.out)
+    merge_runs(args.shards, args.out, args.repeats_out)
     return 0
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("merge", help="merge inference shards into one runs JSONL")
     parser.add_argument("--out", required=True, help="the merged runs file to write (runs_llamacpp.jsonl)")
+    parser.add_argument("--repeats-out", help="the timing repeats file (default: timing_repeats.jsonl beside --out)")
     parser.add_argument("shards", nargs="+", help="the shard files (JSON lines)")
     parser.set_defaults(func=_cmd_merge)

@@ -61,10 +61,11 @@ rule merge_runs:
     input:
         all_shards(),
     output:
-        L.runs,
+        runs=L.runs,
+        repeats=L.timing_repeats,
     log:
         L.log("merge_runs"),
     params:
         absent=absent(all_shards),  # a shard deleted by hand: redone with what is made from it
     shell:
-        "{SLMBENCH} merge --out {output:q} {input:q} 2> {log:q}"
+        "{SLMBENCH} merge --out {output.runs:q} --repeats-out {output.repeats:q} {input:q} 2> {log:q}"

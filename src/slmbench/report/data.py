@@ -14,6 +14,7 @@ import pandas as pd
 
 from .. import scores
 from ..errors import UserError
+from ..layout import timing_repeats_beside
 from ..records import FIELD_KINDS, RECORD_KEY, RUN_RECORD_FIELDS, iter_run_records
 from .settings import ReportSettings
 
@@ -167,6 +168,9 @@ def total_agrees(frame: pd.DataFrame) -> pd.Series:
 def load_study(runs_path, scores_path=None, settings=None) -> Study:
     settings = settings if isinstance(settings, ReportSettings) else ReportSettings.from_mapping(settings)
     all_runs = read_runs(runs_path)
+    repeats_path = Path(timing_repeats_beside(runs_path))
+    if repeats_path.is_file() and repeats_path.stat().st_size:  # merge_runs puts timing repeats beside the runs
+        all_runs = pd.concat([all_runs, read_runs(repeats_path)], ignore_index=True)
     runs = all_runs[all_runs["repeat"] == 0].reset_index(drop=True)  # the scored runs; repeats measure noise
     dups = duplicate_keys(runs, "line")
     if dups:
