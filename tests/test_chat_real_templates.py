@@ -22,6 +22,7 @@ from slmbench.chat import build_formatter, prompt_tokens, stop_token_id, user_me
 from slmbench.chat_render import load_vocab
 from slmbench.doctor import check_templates
 from slmbench.inference import run_shard
+from slmbench.prompt_rows import PromptRow
 from slmbench.records import RUN_RECORD_FIELDS
 from test_inference import records as shard_records
 from test_inference import spec as inference_spec
@@ -166,8 +167,8 @@ def test_every_render_option_has_help():
 def test_a_shard_on_each_real_template_records_its_provenance(name, kwargs, real_template_model, tmp_path):
     model, template = real_template_model(name)
     # no chat_format: the template is the GGUF's; a few tokens are enough to see the shard complete
-    run_shard(inference_spec(tmp_path, model, chat_format=None, chat_template_kwargs=kwargs, max_tokens=4,
-                             warmup=False))
+    run_shard(inference_spec(tmp_path, model, chat_format=None, chat_template_kwargs=kwargs,
+                             settings_changes={"max_tokens": 4, "warmup": False}))
     schema = yaml.safe_load((REPO / "workflow/schemas/run_record.schema.yaml").read_text())
     for record in shard_records(tmp_path / "shard.jsonl"):
         assert record["status"] == "ok", record["error"]
@@ -182,13 +183,12 @@ def test_a_shard_on_each_real_template_records_its_provenance(name, kwargs, real
 def test_a_think_block_written_despite_thinking_off_is_cut_and_counted(real_template_model, tmp_path):
     """The tiny model never writes <think>, so its generation is replaced by one that does; the prompt, the
     template and the cutting and counting are the real ones."""
-    from slmbench.inference import ShardRunner, ShardSpec
+    from slmbench.inference import ShardRunner
     from slmbench.power import open_sampler
 
     model, _ = real_template_model("qwen3")
-    spec = ShardSpec(model_id="t", model_file=model, level="L0", category="math", prompts_csv=tmp_path / "p.csv",
-                     out=tmp_path / "s.jsonl", model_facts={}, idle_power_mw=None, max_tokens=16, n_ctx=256,
-                     n_gpu_layers=0, n_threads=2, chat_template_kwargs=THINKING_OFF)
+    spec = inference_spec(tmp_path, model, chat_format=None, chat_template_kwargs=THINKING_OFF,
+                          settings_changes={"max_tokens": 16})
     written = "<think>\nTwo and two make four.\n</think>\n\nFour."
 
     class ThinkingAnyway(ShardRunner):
@@ -199,7 +199,7 @@ def test_a_think_block_written_despite_thinking_off_is_cut_and_counted(real_temp
 
     with open_sampler(backend="none", interval_ms=100) as sampler:
         runner = ThinkingAnyway(spec, sampler)
-        record = runner.run({"question_id": 1, "category": "math", "prompt": "Hi there"})
+        record = runner.run(PromptRow(question_id=1, category="math", level="L0", prompt="Hi there"))
     assert runner.seen_prompt.endswith(QWEN3_NO_THINKING)
     assert record.output == "Four."
     assert record.thinking_tokens == runner.count_tokens("Two and two make four.") > 0
