@@ -32,8 +32,14 @@ def merge_runs(shards: Iterable[str | Path], out: str | Path, repeats_out: str |
                     key=lambda r: (r["shard_position"], r["shard_item"] if r["shard_item"] is not None else 0))
     for index, row in enumerate(placed):
         row["run_index"] = index
-    write_jsonl(repeats_out or timing_repeats_beside(out), [r for r in rows if r["repeat"] > 0])
-    return write_jsonl(out, [r for r in rows if r["repeat"] == 0])
+    # the runs first: a full disk then leaves neither file (a failed job's other output is removed by Snakemake)
+    written = write_jsonl(out, [r for r in rows if r["repeat"] == 0])
+    try:
+        write_jsonl(repeats_out or timing_repeats_beside(out), [r for r in rows if r["repeat"] > 0])
+    except OSError:
+        Path(out).unlink(missing_ok=True)
+        raise
+    return written
 
 
 def _cmd_merge(args) -> int:
