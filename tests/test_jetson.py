@@ -107,7 +107,7 @@ def test_every_run_record_carries_the_power_mode(board, tmp_path, tiny_model):
     from test_inference import spec
 
     board(mode=0)
-    run_shard(spec(tmp_path, tiny_model, max_tokens=4))
+    run_shard(spec(tmp_path, tiny_model, settings_changes={"max_tokens": 4}))
     records = [json.loads(line) for line in (tmp_path / "shard.jsonl").read_text().splitlines()]
     assert records and {r["power_mode"] for r in records} == {"MAXN (nvpmodel 0)"}
 
