@@ -31,7 +31,8 @@ def slmbench(work: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, tiny_model):
     work = make_workdir(tmp_path_factory.mktemp("watch"), tiny_model.parent, categories=CATEGORIES,
-                        **{"inference.max_tokens": 16, "judge.max_tokens": 96})
+                        # no timing repeats: one live line per question on the console
+                        **{"inference.max_tokens": 16, "judge.max_tokens": 96, "inference.timing_repeats": 0.0})
     proc = snakemake(work, "--cores", "2", "--quiet", "rules", "host")  # as the default profile: no job banners
     config = yaml.safe_load((work / "config" / "test.yaml").read_text())
     return work, config, StudyLayout.from_config(config), proc.stdout + proc.stderr
