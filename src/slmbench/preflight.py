@@ -68,6 +68,10 @@ class ShardIndex:
             self.forget(shard)
         return complete
 
+    def knew(self, shard: str) -> bool:
+        """Whether the shard was seen complete by an earlier parse (this study made it)."""
+        return shard in self._entries
+
     def forget(self, shard: str) -> None:
         if self._entries.pop(shard, None) is not None:
             self._changed = True
@@ -138,7 +142,8 @@ def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, workdir: str | 
         # only a dry run fills in: a real run recording them would re-merge at every later run.)
         for shard, derived in shards:
             present = [p for p in derived if Path(p).exists()]
-            if not Path(shard).exists() and present:
+            # only a shard this study made and indexed: merged files brought in without shards are never touched
+            if not Path(shard).exists() and present and index.knew(shard):
                 for product in present:
                     Path(product).unlink(missing_ok=True)
                 say(f"slmbench: {shard} is missing; removed {', '.join(present)} so it is redone with them")
