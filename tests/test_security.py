@@ -24,8 +24,9 @@ def test_api_key_never_written_and_formulas_stay_text(tmp_path, tiny_model):
             "judge.api_key_env": "SLMBENCH_SENTINEL_KEY", "judge.model": "stub-judge"})
         snakemake(work, "--cores", "2", env={"SLMBENCH_SENTINEL_KEY": SENTINEL})
         runs = [json.loads(line) for line in (work / "results/demo/runs_llamacpp.jsonl").open()]
-        # one request per distinct answer: identical answers at two levels share one cached verdict
-        assert len(server.bodies) == len({r["output"] for r in runs}) >= 1
+        # per distinct answer one verdict (identical answers share a cached one), plus at most its one repair retry
+        distinct = len({r["output"] for r in runs})
+        assert distinct <= len(server.bodies) <= 2 * distinct
         assert set(server.auth) == {f"Bearer {SENTINEL}"}  # the key was really in play
     scanned = 0
     for path in work.rglob("*"):

@@ -37,7 +37,6 @@ PLOT_OUTPUTS.update({f"{name}_{ext}": L.plot(name, ext) for name in PLOTS for ex
 rule reports:
     input:
         runs=L.runs,
-        repeats=L.timing_repeats,  # read beside the runs (report.data.load_study)
         scores=L.scores_merged,
         # model file sizes for the decode roofline
         facts=expand(L.model_facts("{model}"), model=MODELS),
