@@ -9,11 +9,9 @@ digit alone matches too much), quoted strings, and a short answer sentence as a 
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Dict, List, Optional
 
-from ..errors import UserError
 from .question_facts import sentences
 
 NUMBER = re.compile(r"(?<![\w.^])[$€£]?\d[\d,]*(?:\.\d+)?(?:/\d+)?%?(?![\w^])")
@@ -63,24 +61,12 @@ def read_reference_values(questions: Dict[int, dict], references_file=None) -> D
             values[qid] = final_values(reference, long_form=False)
     if not references_file:
         return values
-    try:
-        fh = open(references_file, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"{references_file}: reference file not found; check questions.references_file "
-                        f"(or --references)") from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-                qid, answer = int(item["question_id"]), item["choices"][0]["turns"][0]
-            except (ValueError, KeyError, IndexError, TypeError):
-                raise UserError(f"{references_file} line {lineno}: not a reference answer; expected "
-                                f'{{"question_id": 101, "choices": [{{"turns": ["..."]}}]}}') from None
-            short = len(str(answer).split()) <= SHORT_ANSWER_WORDS
-            merged = values.get(qid, []) + final_values(answer, long_form=not short)
-            values[qid] = list(dict.fromkeys(merged))
+    from ..questions import read_reference_file  # the one reader of the MT-Bench reference-answer format
+
+    for qid, answer in read_reference_file(references_file).items():
+        short = len(str(answer).split()) <= SHORT_ANSWER_WORDS
+        merged = values.get(qid, []) + final_values(answer, long_form=not short)
+        values[qid] = list(dict.fromkeys(merged))
     return values
 
 
