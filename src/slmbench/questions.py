@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 from .errors import UserError
 
@@ -38,30 +38,36 @@ def question_problem(item) -> Optional[str]:
     return None
 
 
-def read_questions(path: Optional[str | Path]) -> Dict[int, dict]:
-    """Questions by id, every line checked; {} when no file is given."""
+def _jsonl_lines(path: Optional[str | Path], what: str, fix: str, encoding: str = "utf-8") -> Iterator[Tuple[int, str]]:
+    """(line number, text) of every non-blank line of a JSONL file; nothing when no file is given. The one
+    opener of the question and reference files, so both name a missing file the same way."""
     if not path:
-        return {}
+        return
     try:
-        fh = open(path, encoding="utf-8")
+        fh = open(path, encoding=encoding)
     except FileNotFoundError:
-        raise UserError(f"{path}: questions file not found; check questions.file (or --questions)") from None
-    questions: Dict[int, dict] = {}
+        raise UserError(f"{path}: {what} not found; {fix}") from None
     with fh:
         for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except ValueError:
-                raise UserError(f"{path} line {lineno}: not JSON; {FORMAT}") from None
-            problem = question_problem(item)
-            if problem:
-                raise UserError(f"{path} line {lineno}: {problem}; {FORMAT}")
-            if item["question_id"] in questions:
-                raise UserError(f"{path} line {lineno}: question_id {item['question_id']} appears twice; "
-                                f"give every question its own id")
-            questions[item["question_id"]] = item
+            if line.strip():
+                yield lineno, line
+
+
+def read_questions(path: Optional[str | Path]) -> Dict[int, dict]:
+    """Questions by id, every line checked; {} when no file is given."""
+    questions: Dict[int, dict] = {}
+    for lineno, line in _jsonl_lines(path, "questions file", "check questions.file (or --questions)"):
+        try:
+            item = json.loads(line)
+        except ValueError:
+            raise UserError(f"{path} line {lineno}: not JSON; {FORMAT}") from None
+        problem = question_problem(item)
+        if problem:
+            raise UserError(f"{path} line {lineno}: {problem}; {FORMAT}")
+        if item["question_id"] in questions:
+            raise UserError(f"{path} line {lineno}: question_id {item['question_id']} appears twice; "
+                            f"give every question its own id")
+        questions[item["question_id"]] = item
     return questions
 
 
@@ -85,27 +91,18 @@ def question_reference(item: dict) -> Optional[str]:
 
 def read_reference_file(path: Optional[str | Path]) -> Dict[int, str]:
     """An MT-Bench reference-answer file (first turn of the first choice) by question id; {} when no file."""
-    if not path:
-        return {}
-    try:
-        fh = open(path, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"{path}: reference file not found; check questions.references_file "
-                        f"(or --references)") from None
     refs: Dict[int, str] = {}
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-                qid, text = int(item["question_id"]), item["choices"][0]["turns"][0]
-            except (ValueError, KeyError, IndexError, TypeError):
-                raise UserError(f"{path} line {lineno}: not a reference answer; expected {REFERENCE_FORMAT}") from None
-            if not isinstance(text, str):
-                raise UserError(f"{path} line {lineno}: the reference's first turn is not text; "
-                                f"expected {REFERENCE_FORMAT}")
-            refs[qid] = text
+    lines = _jsonl_lines(path, "reference file", "check questions.references_file (or --references)", "utf-8-sig")
+    for lineno, line in lines:
+        try:
+            item = json.loads(line)
+            qid, text = int(item["question_id"]), item["choices"][0]["turns"][0]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise UserError(f"{path} line {lineno}: not a reference answer; expected {REFERENCE_FORMAT}") from None
+        if not isinstance(text, str):
+            raise UserError(f"{path} line {lineno}: the reference's first turn is not text; "
+                            f"expected {REFERENCE_FORMAT}")
+        refs[qid] = text
     return refs
 
 
