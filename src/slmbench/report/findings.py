@@ -187,26 +187,22 @@ def _ci_or_note(low, high, confidence, digits) -> str:
 def efficiency_findings(study: Study, best: pd.DataFrame):
     conf = study.settings.confidence
     out: List[Finding] = []
+    # (ratio, its unit, what follows the sentence); only a missing energy gets the "unavailable" line
+    ratios = (("quality_per_joule", "points/J", f" {RATIO_CAVEAT}"), ("quality_per_second", "points/s", ""))
     for r in best.itertuples():
-        if r.quality_per_joule_level:
-            out.append(Finding(
-                "Q3", r.model, r.quality_per_joule_level,
-                f"{r.model}: highest ratio quality per joule at {r.quality_per_joule_level}: "
-                f"{num(r.quality_per_joule, 3)} points/J "
-                f"({ci(r.quality_per_joule_low, r.quality_per_joule_high, conf, 3)}; "
-                f"highest in {num(100 * r.quality_per_joule_sure, 0)}% of bootstrap resamples). {RATIO_CAVEAT}",
-                r.quality_per_joule, r.quality_per_joule_low, r.quality_per_joule_high))
-        else:
-            out.append(Finding("Q3", r.model, None, f"{r.model}: quality per joule unavailable "
-                                                    "(no energy measured or no scores)."))
-        if r.quality_per_second_level:
-            out.append(Finding(
-                "Q3", r.model, r.quality_per_second_level,
-                f"{r.model}: highest ratio quality per second at {r.quality_per_second_level}: "
-                f"{num(r.quality_per_second, 3)} points/s "
-                f"({ci(r.quality_per_second_low, r.quality_per_second_high, conf, 3)}; "
-                f"highest in {num(100 * r.quality_per_second_sure, 0)}% of bootstrap resamples).",
-                r.quality_per_second, r.quality_per_second_low, r.quality_per_second_high))
+        for name, unit, tail in ratios:
+            level, value = getattr(r, f"{name}_level"), getattr(r, name)
+            low, high, sure = getattr(r, f"{name}_low"), getattr(r, f"{name}_high"), getattr(r, f"{name}_sure")
+            words = name.replace("_", " ")
+            if level:
+                out.append(Finding(
+                    "Q3", r.model, level,
+                    f"{r.model}: highest ratio {words} at {level}: {num(value, 3)} {unit} "
+                    f"({ci(low, high, conf, 3)}; highest in {num(100 * sure, 0)}% of bootstrap resamples).{tail}",
+                    value, low, high))
+            elif name == "quality_per_joule":
+                out.append(Finding("Q3", r.model, None, f"{r.model}: quality per joule unavailable "
+                                                        "(no energy measured or no scores)."))
     return out
 
 
