@@ -51,6 +51,15 @@ def load_study_config(configfiles: Optional[Sequence[str]], profile: Optional[st
         raise UserError(f"{where}: not valid YAML ({getattr(exc, 'problem', None) or exc}); fix the file") from None
 
 
+def add_study_config_arguments(parser, verb: str = "read") -> None:
+    """--configfile and --profile, the same for every command that reads the study's config."""
+    parser.add_argument("--configfile", nargs="+", metavar="FILE",
+                        help="the study's config file(s), in Snakemake's order (default: the profile's, else "
+                             "config/config.yaml)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help=f"{verb} the config files this Snakemake profile names (e.g. profiles/jetson)")
+
+
 def _main(argv: Optional[Sequence[str]] = None) -> int:
     """`python -m slmbench.profile categories [--profile DIR] [--configfile FILE...]`: the config's categories,
     space separated (the entry script checks a category named on its command line against them)."""

@@ -148,9 +148,7 @@ def register(subparsers) -> None:
                         help="only this category's shards (repeatable); alone: all of them")
     parser.add_argument("-n", "--dry-run", dest="dry_run", action="store_true",
                         help="list what would be deleted, delete nothing")
-    parser.add_argument("--configfile", nargs="+", metavar="FILE",
-                        help="the study's config file(s), in Snakemake's order (default: the profile's, else "
-                             "config/config.yaml)")
-    parser.add_argument("--profile", metavar="DIR",
-                        help="read the config files this Snakemake profile names (e.g. profiles/jetson)")
+    from .profile import add_study_config_arguments
+
+    add_study_config_arguments(parser)
     parser.set_defaults(func=_cmd_redo)

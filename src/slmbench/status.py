@@ -368,9 +368,7 @@ def _cmd_status(args) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "status", help="where the study stands: shards, judging, errors, cost and ETA (read-only, safe during a run)")
-    parser.add_argument("--configfile", nargs="+", metavar="FILE",
-                        help="the study's config file(s), in Snakemake's order (default: the profile's, else "
-                             "config/config.yaml)")
-    parser.add_argument("--profile", metavar="DIR",
-                        help="read the config files this Snakemake profile names (e.g. profiles/jetson)")
+    from .profile import add_study_config_arguments
+
+    add_study_config_arguments(parser)
     parser.set_defaults(func=_cmd_status)
