@@ -60,6 +60,9 @@ def test_a_study_config_missing_a_key_is_named_not_filled_from_the_demo(tmp_path
     ("report: {bootstrap: 5}\n", "bad.yaml: config error: report: unknown key"),
     ("judge: {max_tokens: many}\n", "bad.yaml: config error: judge.max_tokens: 'many' is not of type"),
     ("models: [{id: a}]\n", "bad.yaml: config error: models[0].file: is missing"),
+    ("prompts: {generator: {backend: openai}}\n", "bad.yaml: config error: prompts.generator.model: is missing"),
+    ("prompts: {generator: {base_url: 'http://me:pw@example.org/v1'}}\n",
+     "bad.yaml: config error: prompts.generator.base_url: holds a user name or password"),
     ("levels: [L0\n", "bad.yaml: not valid YAML"),
     ("- a list\n", "bad.yaml: a config file holds a mapping of keys"),
 ])

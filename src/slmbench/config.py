@@ -61,6 +61,9 @@ def secret_problem(config: Mapping) -> Optional[str]:
         return None
     sections = [("judge", judge)] + [(f"judge.judges[{i}]", extra) for i, extra in enumerate(judge.get("judges") or [])
                                      if isinstance(extra, Mapping)]
+    writer = (config.get("prompts") or {}).get("generator") if isinstance(config.get("prompts"), Mapping) else None
+    if isinstance(writer, Mapping):  # the prompt writer's endpoint and key variable: the same rules
+        sections.append(("prompts.generator", writer))
     for where, section in sections:
         if url_has_userinfo(section.get("base_url")):
             return (f"config error: {where}.base_url: holds a user name or password (user:...@host); remove it, "

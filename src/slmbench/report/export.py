@@ -152,6 +152,8 @@ def summary_report(study: Study) -> str:
     lines = [RULE, "INFERENCE RESULTS SUMMARY", RULE, ""]
     if study.settings.demo_note:
         lines += [f"Judge note: {study.settings.demo_note}", ""]
+    if study.settings.prompt_generator:
+        lines += [f"Prompt levels: {study.settings.prompt_generator}", ""]
     lines += [f"Total inferences: {len(runs)}", f"Models: {len(study.models)}", f"Levels: {', '.join(study.levels)}",
               f"Questions: {len(study.questions)}", ""]
     for model in study.models:

@@ -20,6 +20,7 @@ class ReportSettings:
     models: Optional[tuple] = None
     categories: Optional[tuple] = None
     demo_note: Optional[str] = None  # config judge.demo_note, printed in every report when set
+    prompt_generator: Optional[str] = None  # who wrote the prompt levels (prompt_generator_note), when known
     bootstrap_samples: int = 2000  # question-clustered bootstrap resamples per confidence interval
     confidence: float = 0.95
     alpha: float = 0.05  # significance level applied to Holm-corrected p-values
@@ -66,6 +67,21 @@ class ReportSettings:
         return sizes
 
 
+def prompt_generator_note(config: Mapping) -> str:
+    """Who wrote the study's prompt levels, in one sentence for the reports: the template texts are the
+    offline fallback, and a reader must not take them for levels written for each question."""
+    prompts = config["prompts"]
+    if prompts["source"] == "spreadsheet":
+        return (f"spreadsheet: the user's levels ({prompts['spreadsheet']}; prompt_audit.csv names the generator "
+                f"if slmbench wrote it)")
+    if prompts["generate_mode"] == "template":
+        return ("template: the offline fallback; the levels are fixed sentences filled from each question, not "
+                "written for each question by a model")
+    writer = prompts["generator"] or config["judge"]
+    whose = "" if prompts["generator"] else " (the judge's model: prompts.generator is null)"
+    return f"llm: {writer['model']} wrote each level's addition for its question{whose}"
+
+
 def settings_from_config(config: Mapping, model_facts: Sequence[str] = ()) -> dict:
     """The report settings of a workflow config (a plain dict, usable as Snakemake params)."""
     report = config["report"]
@@ -74,6 +90,7 @@ def settings_from_config(config: Mapping, model_facts: Sequence[str] = ()) -> di
         "models": [m["id"] for m in config["models"]],
         "categories": list(config["categories"]),
         "demo_note": config["judge"]["demo_note"],
+        "prompt_generator": prompt_generator_note(config),
         "bootstrap_samples": report["bootstrap_samples"],
         "confidence": report["confidence"],
         "alpha": report["alpha"],

@@ -86,6 +86,8 @@ def _caveats(analysis: Analysis) -> List[str]:
     failed = int((runs["status"] != "ok").sum())
     if failed:
         items.append(f"{failed} run(s) failed (status error) and have no measurements.")
+    if study.settings.prompt_generator:
+        items.append(f"Prompt levels: {_md(study.settings.prompt_generator)}.")
     if study.settings.demo_note:
         items.append(f"Judge note: {_md(study.settings.demo_note)}")
     return [f"- {item}" for item in items]

@@ -168,6 +168,8 @@ def common_notes(analysis: Analysis, what: str) -> List[tuple]:
     notes = [("workbook", what)]
     if s.demo_note:
         notes.append(("judge note", s.demo_note))
+    if s.prompt_generator:
+        notes.append(("prompt levels", s.prompt_generator))
     notes += [
         ("runs file", f"{study.runs_path} ({len(study.runs)} runs)"),
         ("scores file", f"{study.scores_path} ({study.score_rows} rows)" if study.scores_path else "none given"),

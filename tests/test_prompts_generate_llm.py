@@ -1,0 +1,171 @@
+"""llm-mode level generation against a real scripted OpenAI-compatible server on 127.0.0.1: each level is
+asked for its question with the prompt so far shown, every addition is checked (band, answer leak, visible
+extra output, labelled padding), a rejected one is asked again with the reason, the levels are cumulative,
+the study's cache and ledger serve reruns and hold the spending, and the budget stops before any request."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+
+from level_writer_script import ENC, QUESTION, REASONS, clean_writer, first_draft_rejected, fitted, kind_of
+from openai_stub_server import StubServer, chat_reply
+from slmbench import levels as design
+from slmbench.prompts.audit import audit_prompts
+from slmbench.prompts.generate import generate_spreadsheet, generator_of
+from slmbench.prompts.generate_llm import llm_levels
+
+LEVELS = ["L0", "L1", "L2", "L3", "P"]
+def settings(server, tmp_path, **more) -> dict:
+    return {"backend": "openai", "model": "writer", "base_url": server.base_url, "api_key_env": "NONE",
+            "model_path": None, "chat_format": None, "timeout_s": 10, "max_retries": 0,
+            "cache": str(tmp_path / "study_cache.sqlite"), **more}
+
+
+@pytest.fixture
+def questions(tmp_path):
+    path = tmp_path / "question.jsonl"
+    path.write_text(json.dumps({"question_id": 5, "category": "math", "turns": [QUESTION],
+                                "reference": ["40 miles per hour"]}) + "\n", encoding="utf-8")
+    return path
+
+
+def sheet_texts(path) -> dict:
+    header, *rows = list(openpyxl.load_workbook(path).active.values)
+    return {row[0]: dict(zip(header[2:], row[2:])) for row in rows}
+
+
+def test_each_addition_is_written_on_the_level_before_and_a_rejected_one_is_asked_again_with_its_reason(
+        tmp_path, questions, clean_env, capfd):
+    prices = {"input": 2.0, "output": 8.0}
+    with StubServer(first_draft_rejected) as server:
+        sheet = generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=LEVELS, mode="llm",
+                                     llm=settings(server, tmp_path, price_per_mtok=prices))
+        assert len(server.bodies) == 8  # 4 levels x (a rejected draft + the accepted retry)
+        texts = sheet_texts(sheet)[5]
+        for body in server.bodies:
+            assert body["temperature"] == 0.0 and body["messages"][0]["role"] == "system"
+            assert "Do not answer the question" in body["messages"][0]["content"]
+            if len(body["messages"]) == 4:  # the retry: the rejected draft, then the reason
+                assert REASONS[kind_of(body)] in body["messages"][3]["content"], body["messages"][3]["content"]
+        # each request shows the prompt so far: the guidance is asked for with the accepted clarification
+        guidance_ask = next(b for b in server.bodies if kind_of(b) == "guidance")["messages"][1]["content"]
+        assert texts["L1"] in guidance_ask
+
+        generate_spreadsheet(questions, tmp_path / "again.xlsx", levels=LEVELS, mode="llm",
+                             llm=settings(server, tmp_path, price_per_mtok=prices))
+        assert len(server.bodies) == 8  # the rerun: every text from the study's cache, nothing asked
+    assert sheet_texts(tmp_path / "again.xlsx") == sheet_texts(sheet)
+    assert "warning" not in capfd.readouterr().err  # every kept text passed its checks
+    assert texts["L0"] == QUESTION
+    for level in LEVELS[1:]:  # cumulative: each level is the one before it, a blank line, one addition
+        assert texts[level].startswith(texts[design.base_of(level)] + "\n\n"), level
+    assert "40" not in texts["P"] and "restate" not in texts["P"] and "irrelevant" not in texts["P"]
+    # the audit that runs before inference agrees: in band, cumulative, no leak, nothing to flag
+    rows = audit_prompts([sheet], tmp_path / "audit.csv", questions_file=questions, strict=True)
+    assert {r["status"] for r in rows} == {"ok"} and {r["generator"] for r in rows} == {"llm"}
+    assert generator_of(sheet) == "llm"
+    with sqlite3.connect(tmp_path / "study_cache.sqlite") as db:  # the study's ledger holds what was spent
+        spent = db.execute("SELECT judge, usd, prompt_tokens FROM spend").fetchall()
+    assert {who for who, _, _ in spent} == {"prompts:writer"} and len(spent) == 4
+    assert sum(usd for _, usd, _ in spent) == pytest.approx(8 * (100 * 2.0 + 20 * 8.0) / 1e6)
+
+
+def test_an_addition_failing_every_attempt_is_kept_named_once_per_problem_and_flagged_by_the_audit(
+        tmp_path, questions, clean_env, capfd):
+    def always_bad(n, body):
+        return 200, {}, chat_reply("Restate the question first. " + fitted("clarification", body)
+                                   + " The answer is 40 miles per hour.")
+
+    with StubServer(always_bad) as server:
+        sheet = generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=["L0", "L1"], mode="llm",
+                                     llm=settings(server, tmp_path, max_attempts=2))
+        assert len(server.bodies) == 2
+        warnings = [line for line in capfd.readouterr().err.splitlines() if "warning" in line]
+        assert len(warnings) == 2 and all(line.startswith("slmbench: warning: question 5 L1: ") for line in warnings)
+        assert "states the answer" in warnings[0] and "'restate'" in warnings[1] and "after 2 request(s)" in warnings[0]
+        generate_spreadsheet(questions, tmp_path / "again.xlsx", levels=["L0", "L1"], mode="llm",
+                             llm=settings(server, tmp_path, max_attempts=2))
+        assert len(server.bodies) == 2  # kept in the cache: checked again, not asked again
+    again = [line for line in capfd.readouterr().err.splitlines() if "warning" in line]
+    assert len(again) == 2 and all("from the cache" in line for line in again)
+    rows = audit_prompts([sheet], tmp_path / "audit.csv", questions_file=questions, levels=["L0", "L1"])
+    l1 = next(r for r in rows if r["level"] == "L1")
+    assert l1["status"] == "fail" and l1["leaked_values"].startswith("40") and l1["visible_output"] == "restate"
+
+
+def test_the_controls_match_what_each_level_adds_and_a_level_left_out_is_still_written_as_a_base(
+        tmp_path, questions, clean_env):
+    from slmbench.questions import read_questions
+
+    levels = [*LEVELS, "P1", "P2", "P3"]
+    with StubServer(clean_writer) as server:
+        texts = llm_levels(read_questions(questions), levels, settings(server, tmp_path))[5]
+        assert len(server.bodies) == 7
+        lengths = {lvl: len(ENC.encode(text)) for lvl, text in texts.items()}
+        assert design.growth_problems(lengths) == [], lengths
+        assert all(texts[c].startswith(QUESTION + "\n\n") for c in design.CONTROL_LEVELS)
+        only = llm_levels(read_questions(questions), ["L0", "L3"], settings(server, tmp_path, cache=None))[5]
+        assert len(server.bodies) == 10  # L1 and L2 are written too: L3 builds on them
+    assert set(only) == {"L0", "L3"} and only["L3"] == texts["L3"]
+
+
+def test_a_second_variant_is_asked_for_on_its_own_and_cached_apart(tmp_path, questions, clean_env):
+    from slmbench.questions import read_questions
+
+    with StubServer(clean_writer) as server:
+        first = llm_levels(read_questions(questions), ["L0", "L1"], settings(server, tmp_path))
+        second = llm_levels(read_questions(questions), ["L0", "L1"], settings(server, tmp_path), variant=1)
+        assert len(server.bodies) == 2 and "independent wording number 2" in server.bodies[1]["messages"][1]["content"]
+        llm_levels(read_questions(questions), ["L0", "L1"], settings(server, tmp_path), variant=1)
+        assert len(server.bodies) == 2
+    assert first[5]["L0"] == second[5]["L0"]
+
+
+def test_the_study_budget_stops_the_writer_before_any_request_with_one_line(tmp_path, questions, clean_env):
+    with StubServer(clean_writer) as server:
+        writer = {k: v for k, v in settings(server, tmp_path).items() if k != "max_retries"}
+        proc = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "generate", "--questions",
+                               str(questions), "--out", str(tmp_path / "g.xlsx"), "--mode", "llm",
+                               f"--llm-settings={json.dumps(writer)}", "--max-cost", "0.001", "--price", "100", "200"],
+                              capture_output=True, text=True)
+        assert server.bodies == []
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    error = proc.stderr.strip().splitlines()[-1]
+    assert "4 level texts are estimated" in error and "passes the limit $0.00" in error, proc.stderr
+    assert not (tmp_path / "g.xlsx").exists()
+
+
+def test_who_writes_the_levels_and_the_warnings_a_study_sees(repo_root):
+    from slmbench.config import load_config
+    from slmbench.prompts.writer_config import writer_budget_args, writer_settings, writer_warnings
+    from slmbench.report.settings import settings_from_config
+
+    config = load_config([str(repo_root / "config/config.yaml")])
+    assert writer_warnings(config) == []  # the study reads the user's spreadsheet: nobody writes
+    assert settings_from_config(config)["prompt_generator"].startswith("spreadsheet: the user's levels")
+    config["prompts"].update(source="generate", generate_mode="llm")
+    [line] = writer_warnings(config)
+    assert line.startswith("slmbench: warning: prompts.generator is not set: the judge's model gpt-4o-2024-08-06")
+    assert writer_settings(config)["model"] == config["judge"]["model"]
+    generator = {"backend": "openai", "model": "writer-x", "base_url": None, "api_key_env": "OPENAI_API_KEY",
+                 "model_path": None, "chat_format": None, "timeout_s": 30, "price_per_mtok": {"input": 1, "output": 4}}
+    config["prompts"]["generator"] = generator
+    assert writer_warnings(config) == []
+    assert writer_settings(config) == {**{k: generator[k] for k in ("backend", "model", "base_url", "api_key_env",
+                                                                    "model_path", "chat_format", "timeout_s")},
+                                       "cache": config["judge"]["cache"]}
+    config["judge"]["max_cost_usd"] = 5
+    assert writer_budget_args(config) == "--max-cost=5 --price 1 4"
+    note = settings_from_config(config)["prompt_generator"]
+    assert note == "llm: writer-x wrote each level's addition for its question"
+    config["judge"]["judges"] = [{"name": "second", "model": "writer-x"}]
+    [line] = writer_warnings(config)
+    assert "prompts.generator.model writer-x is also a judge" in line
+    demo = load_config([str(repo_root / "config/demo.yaml")])
+    assert settings_from_config(demo)["prompt_generator"].startswith("template: the offline fallback")
