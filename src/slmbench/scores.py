@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .errors import UserError
-from .records import RECORD_KEY, atomic_output
+from .records import RECORD_KEY, REQUIRED_KEY, atomic_output
 
 DIMENSIONS = ("factuality", "helpfulness", "structure", "conciseness")  # each 0-2.5 in half points; total 0-10
 JUDGE_STATUSES = ("ok", "parse_error", "run_error")
@@ -31,6 +31,7 @@ class ScoreRow:
     category: Optional[str] = None
     model_id: str
     level: str
+    variant: int = 0  # which wording of the question's prompt (prompts.variants); a file without the column: 0
     factuality: Optional[float] = None
     helpfulness: Optional[float] = None
     structure: Optional[float] = None
@@ -57,10 +58,11 @@ class ScoreRow:
 
 SCORE_COLUMNS = [f.name for f in fields(ScoreRow)]
 SCORES = ["total_score", *DIMENSIONS]  # the numbers of a verdict
-# Without these a scores file cannot be joined to its runs or read as scores.
-REQUIRED_COLUMNS = (*RECORD_KEY, *DIMENSIONS, "total_score", "judge_status")
+# Without these a scores file cannot be joined to its runs or read as scores (a file from before prompt
+# variants has no variant column: every row is variant 0).
+REQUIRED_COLUMNS = (*REQUIRED_KEY, *DIMENSIONS, "total_score", "judge_status")
 FLOAT_COLUMNS = {"total_score", *DIMENSIONS}
-INT_COLUMNS = {"question_id", "repeat", "judge_prompt_tokens", "judge_completion_tokens"}
+INT_COLUMNS = {"question_id", "variant", "repeat", "judge_prompt_tokens", "judge_completion_tokens"}
 BOOL_COLUMNS = {"reference_match"}
 STRIPPED = {*RECORD_KEY, "judge_status", *BOOL_COLUMNS}  # keys compare as written, without stray spaces
 
@@ -99,6 +101,8 @@ def _row(cells: Mapping[str, str], where: str) -> ScoreRow:
             values[column] = text
     if values["question_id"] is None:
         raise UserError(f"{where}, column question_id: '' is not an integer; fix or re-merge the scores")
+    if values["variant"] is None:  # absent (an older file) or empty: the study's only wording
+        values["variant"] = 0
     if values["judge_status"] not in JUDGE_STATUSES:
         raise UserError(f"{where}, column judge_status: {values['judge_status']!r} is not one of "
                         f"{', '.join(JUDGE_STATUSES)}; {FIX}")
@@ -176,11 +180,12 @@ def write_score_rows(rows: Iterable[Union[ScoreRow, Mapping]], path: str | os.Pa
 
 
 def _order(row: ScoreRow) -> tuple:
-    return (row.model_id, row.level, row.category or "", row.question_id, row.judge_name or "", row.repeat or 0)
+    return (row.model_id, row.level, row.category or "", row.question_id, row.variant, row.judge_name or "",
+            row.repeat or 0)
 
 
 def merge_score_files(paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> Path:
-    """All shards' score rows in one CSV, sorted (model, level, category, question, judge, repeat): the same
+    """All shards' score rows in one CSV, sorted (model, level, category, question, variant, judge, repeat): the same
     scores give the same file, whatever order the shards were judged in. Every shard is read checked."""
     rows: List[ScoreRow] = []
     for path in paths:

