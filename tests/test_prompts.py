@@ -95,8 +95,8 @@ def test_wide_long_and_non_english_sheets_give_identical_csvs(tmp_path):
         assert csv_bytes(tmp_path / other) == expected, other
     with open(tmp_path / "a/writing_prompts_hierarchical.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["question_id", "category", "level", "prompt"]
-    assert [r[2] for r in rows[1:]] == LEVELS
+    assert rows[0] == ["question_id", "category", "level", "prompt", "variant"]  # a sheet without variants: 0
+    assert [r[2] for r in rows[1:]] == LEVELS and {r[4] for r in rows[1:]} == {"0"}
     assert [r[3] for r in rows[1:]] == CONTENT[(2, "writing")]  # unicode, line break and '=' text preserved
 
 

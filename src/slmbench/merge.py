@@ -12,8 +12,8 @@ from .records import RECORD_KEY, read_run_records, write_jsonl
 
 
 def merge_runs(shards: Iterable[str | Path], out: str | Path, repeats_out: str | Path | None = None) -> int:
-    """Concatenate shard records (each shard sorted by question, variant, then repeat) and refuse duplicates; every record
-    is checked by records.read_run_records (bad JSON, unknown or missing fields, wrong types name the shard and
+    """Concatenate shard records (each shard sorted by question, variant, then repeat) and refuse duplicates; every
+    record is checked by records.read_run_records (bad JSON, unknown or missing fields, wrong types name the shard and
     line). Numbers `run_index`: each record's place in the study's designed execution order (shard position,
     then place inside the shard), 0, 1, 2 ... over the records that carry a shard position. Timing repeats
     (repeat > 0) go to `repeats_out` (default: timing_repeats.jsonl beside `out`), so the runs file holds one

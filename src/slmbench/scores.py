@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -31,7 +31,6 @@ class ScoreRow:
     category: Optional[str] = None
     model_id: str
     level: str
-    variant: int = 0  # which wording of the question's prompt (prompts.variants); a file without the column: 0
     factuality: Optional[float] = None
     helpfulness: Optional[float] = None
     structure: Optional[float] = None
@@ -54,9 +53,12 @@ class ScoreRow:
     reference_match: Optional[bool] = None
     reference_source: Optional[str] = None
     reference_sha256: Optional[str] = None
+    variant: int = 0  # which wording of the question's prompt (prompts.variants); a file without the column: 0
 
 
 SCORE_COLUMNS = [f.name for f in fields(ScoreRow)]
+# what a mapping without the column is written as (a row from before prompt variants is variant 0)
+COLUMN_DEFAULTS = {f.name: f.default for f in fields(ScoreRow) if f.default is not MISSING}
 SCORES = ["total_score", *DIMENSIONS]  # the numbers of a verdict
 # Without these a scores file cannot be joined to its runs or read as scores (a file from before prompt
 # variants has no variant column: every row is variant 0).
@@ -166,7 +168,7 @@ def read_score_rows(path: str | os.PathLike, required: Sequence[str] = REQUIRED_
 def _cells(row: Union[ScoreRow, Mapping]) -> dict:
     """A row's cells: a ScoreRow, or a mapping such as the judge's row dicts (other keys are left out)."""
     data = asdict(row) if isinstance(row, ScoreRow) else row
-    return {c: data.get(c) for c in SCORE_COLUMNS}
+    return {c: data.get(c, COLUMN_DEFAULTS.get(c)) for c in SCORE_COLUMNS}
 
 
 def write_score_rows(rows: Iterable[Union[ScoreRow, Mapping]], path: str | os.PathLike) -> Path:

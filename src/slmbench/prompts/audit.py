@@ -3,10 +3,11 @@
 Reads any prompt source (a spreadsheet, generated or the user's, or the per-category CSVs) and checks,
 per question, variant (prompts.variants) and level: the growth over the level it builds on and its band,
 and the order rule (slmbench.levels); cumulative containment (does L2 contain L1?); boilerplate (an addition
-shared by more than a quarter of the questions; the variants of one question count as one); answer leaks (a reference's final value in an addition); demands for
-visible extra output; padding labelled as irrelevant. Writes prompt_audit.csv (one row per question and
-level) and, when asked, the review workbook (review.py); prints a summary; with strict=True any problem
-stops the study after the files are written.
+shared by more than a quarter of the questions; the variants of one question count as one); answer leaks
+(a reference's final value in an addition); demands for visible extra output; padding labelled as
+irrelevant. Writes prompt_audit.csv (one row per question, variant and level) and, when asked, the review
+workbook (review.py); prints a summary; with strict=True any problem stops the study after the files are
+written.
 """
 
 from __future__ import annotations

@@ -241,7 +241,7 @@ def check_prompts(prompts: List[SheetPrompt], table: Table, levels: Sequence[str
 def _duplicate(table: Table, p: SheetPrompt, earlier: SheetPrompt) -> str:
     """One line naming both rows. In the wide layout a row is one (question, variant): a repeated pair is a
     repeated row; in the long layout a row is one level of it."""
-    which = f"question {p.question_id} variant {p.variant}"
+    which = f"question {p.question_id}" + (f" variant {p.variant}" if p.variant else "")
     if earlier.row != p.row and "level" not in table.columns:
         return (f"{table.where} rows {earlier.row} and {p.row}: duplicate (question_id, variant) ({p.question_id}, "
                 f"{p.variant}); keep one row per question and variant (number other wordings 1, 2 ... in the "

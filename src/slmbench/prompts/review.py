@@ -1,8 +1,8 @@
 """prompt_review.xlsx: the study's prompts for a person to read and sign off before hours of inference.
 
-One row per question (and prompt variant, where prompts.variants > 1): its levels side by side (wrapped text), each level's tokens, the audit's flags,
-and an empty column for the reviewer's note. A second sheet says which generator wrote the prompts and
-counts the problems per level.
+One row per question (and prompt variant, where prompts.variants > 1): its levels side by side (wrapped
+text), each level's tokens, the audit's flags, and an empty column for the reviewer's note. A second sheet
+says which generator wrote the prompts and counts the problems per level.
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ from .data import DIMENSIONS, Study, load_study
 from .dataquality import energy_reason
 
 CSV_COLUMNS = [
-    "question_id", "variant", "model_id", "category", "level", "status", "prompt_tokens", "completion_tokens", "latency_ms",
-    "ttft_ms", "decode_tok_s", "energy_j", "energy_missing_reason", *DIMENSIONS, "total_score", "judge_status",
-    "reason", "prompt", "output", "error",
+    "question_id", "variant", "model_id", "category", "level", "status", "prompt_tokens", "completion_tokens",
+    "latency_ms", "ttft_ms", "decode_tok_s", "energy_j", "energy_missing_reason", *DIMENSIONS, "total_score",
+    "judge_status", "reason", "prompt", "output", "error",
 ]
 TEXT_COLUMNS = {"model_id", "category", "level", "status", "energy_missing_reason", "judge_status", "reason",
                 "prompt", "output", "error"}

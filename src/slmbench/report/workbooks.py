@@ -260,8 +260,8 @@ def comparison_book(analysis: Analysis, figures: Dict[str, Dict[str, bytes]]) ->
                             "Where answers were judged more than once, the quality CIs resample each such run's "
                             "verdicts inside the bootstrap (judge noise); the point estimate is their mean."),
         ("mixed_model", "the primary analysis: per metric, a linear mixed model metric ~ level x model + "
-                        "(1 | question) (+ (1 | question:variant) when the prompts have several variants), fitted by maximum "
-                        "likelihood "
+                        "(1 | question) (+ (1 | question:variant) when the prompts have several variants), fitted "
+                        "by maximum likelihood "
                         "(statsmodels MixedLM); likelihood-ratio tests of the overall level effect and of the "
                         "level x model interaction."),
         ("contrasts", "declared family per metric: each level vs the baseline and the padding level vs the level "
