@@ -76,6 +76,9 @@ def test_a_record_and_a_score_file_without_variant_read_as_variant_0(tmp_path):
     del record["variant"]
     write_jsonl(tmp_path / "old.jsonl", [record])
     assert read_run_records(tmp_path / "old.jsonl")[0].variant == 0
+    write_jsonl(tmp_path / "null.jsonl", [{**record, "variant": None}])
+    with pytest.raises(UserError, match="null.jsonl:1: field variant is null"):
+        read_run_records(tmp_path / "null.jsonl")
     scores = tmp_path / "seed.csv"  # the seed's own shape: no variant, no judge_status
     scores.write_text("question_id,category,model_id,level,factuality,helpfulness,structure,conciseness,total_score\n"
                       "1,math,m,L0,2,2,2,2,8\n", encoding="utf-8")
@@ -322,3 +325,60 @@ def test_exports_and_workbooks_carry_the_variant_of_each_run(varied, tmp_path):
     assert energy["matrix"].max_row == 2 + 16 * 2
     long = [c.value for c in energy["long"][1]]
     assert long[:4] == ["model", "level", "question", "variant"]
+
+
+# --- the whole workflow with two variants (Snakemake, the tiny model as model and judge: slow) -----------------
+
+@pytest.fixture(scope="module")
+def two_variant_run(tmp_path_factory, tiny_model):
+    from pipeline_helpers import make_workdir, snakemake
+
+    # three questions (one per category): the fewest the mixed model fits
+    work = make_workdir(tmp_path_factory.mktemp("variants_demo"), tiny_model.parent,
+                        categories=["math", "coding", "reasoning"],
+                        **{"prompts.variants": 2, "inference.max_tokens": 16, "judge.max_tokens": 96})
+    snakemake(work, "--cores", "2")
+    return work / "results" / "demo"
+
+
+@pytest.mark.slow
+def test_a_two_variant_study_runs_judges_and_reports_every_wording(two_variant_run):
+    res = two_variant_run
+    runs = read_run_records(res / "runs_llamacpp.jsonl")
+    assert len(runs) == 3 * len(LEVELS) * 2
+    wordings = collections.defaultdict(set)
+    for r in runs:
+        wordings[(r.question_id, r.level)].add(r.variant)
+    assert set(map(frozenset, wordings.values())) == {frozenset({0, 1})}
+    prompts = {(r.question_id, r.level, r.variant): r.prompt for r in runs}
+    assert all(prompts[(q, lvl, 0)] != prompts[(q, lvl, 1)] for q, lvl in wordings if lvl != "L0")
+    scores = read_score_rows(res / "scores_absolute.csv")
+    assert sorted((s.question_id, s.level, s.variant) for s in scores) == sorted(prompts)
+    assert "x 2 variants" in (res / "validation.txt").read_text(encoding="utf-8")
+    mixed = openpyxl.load_workbook(res / "model_comparison.xlsx")["mixed_model"]
+    formulas = [str(c) for row in mixed.iter_rows(values_only=True) for c in row if str(c).startswith("y ~")]
+    assert all(f.endswith("+ (1 | question) + (1 | question:variant)") for f in formulas), formulas
+    # the tiny judge may give every answer the same score (then no model is fitted): the report's mixed model on
+    # this study's measured metrics shows the variant term travelling from the records into the fit
+    from slmbench.report.analysis import load_analysis
+    from slmbench.report.mixed import mixed_model_tests
+    from slmbench.report.stats import analysis_rows
+
+    study = load_analysis(res / "runs_llamacpp.jsonl", res / "scores_absolute.csv").study
+    fitted = mixed_model_tests(analysis_rows(study.runs).assign(in_analysis=True), LEVELS,
+                               metrics=["latency_ms", "completion_tokens"])
+    assert list(fitted["formula"]) == ["y ~ C(level) + (1 | question) + (1 | question:variant)"] * 2, fitted
+
+
+def test_a_shard_runs_every_question_and_variant_in_the_seeded_order(tmp_path, tiny_model):
+    from slmbench.inference import run_shard
+    from test_inference import spec
+
+    rows = [PromptRow(q, "math", "L0", f"Name {q + v} colours, wording {v}.", v) for q in (1, 2, 3) for v in (0, 1)]
+    prompts = write_prompt_rows(rows, tmp_path / "variants.csv")
+    run_shard(spec(tmp_path, tiny_model, prompts_csv=prompts, settings_changes={"order_seed": 5}))
+    written = read_run_records(tmp_path / "shard.jsonl")
+    ran = [(r.question_id, r.variant) for r in written]
+    assert ran == question_order([(r.question_id, r.variant) for r in rows], 5, ("tiny", "L0", "math"))
+    assert all(r.prompt == f"Name {r.question_id + r.variant} colours, wording {r.variant}." for r in written)
+    assert [r.shard_item for r in written] == list(range(6))

@@ -219,8 +219,8 @@ class ShardRunner:
 
     def run(self, row: PromptRow, item: int = 0, repeat: int = 0) -> RunRecord:
         record = RunRecord(level=self.spec.level, question_id=row.question_id, variant=row.variant,
-                           category=row.category,
-                           prompt=row.prompt, idle_power_mw=self.idle_power_mw, idle_source=self.idle_source,
+                           category=row.category, prompt=row.prompt, idle_power_mw=self.idle_power_mw,
+                           idle_source=self.idle_source,
                            started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
                            power_source=self.sampler.name, power_rails=self.sampler.rails, shard_item=item,
                            power_sensor_settings=getattr(self.sampler.backend, "sensor_settings", None),

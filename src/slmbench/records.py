@@ -141,6 +141,8 @@ def _checked(where: str, data: Any) -> RunRecord:
     for name in REQUIRED_FIELDS:
         if data.get(name) in (None, ""):
             raise UserError(f"{where}: field {name} is missing; regenerate the shard it came from and merge again")
+    if "variant" in data and data["variant"] is None:  # part of the key: absent reads as 0, null is an error
+        raise UserError(f"{where}: field variant is null, not an integer; regenerate the shard it came from")
     for name, value in data.items():
         types, called = FIELD_KINDS[name]
         if value is None:
