@@ -366,7 +366,7 @@ def test_a_two_variant_study_runs_judges_and_reports_every_wording(two_variant_r
 
     study = load_analysis(res / "runs_llamacpp.jsonl", res / "scores_absolute.csv").study
     fitted = mixed_model_tests(analysis_rows(study.runs).assign(in_analysis=True), LEVELS,
-                               metrics=["latency_ms", "completion_tokens"])
+                               metrics=["latency_ms", "prompt_tokens"])
     assert list(fitted["formula"]) == ["y ~ C(level) + (1 | question) + (1 | question:variant)"] * 2, fitted
 
 
