@@ -253,6 +253,8 @@ BAD = {
     "duplicate": (long_rows(extra=[[1, "math", "L2", "again"]]), {},
                   ["sheet 'Sheet' row 12 column prompt (D)", "duplicate prompt for question 1 level L2",
                    "first at row 4"]),
+    "duplicate_wide_row": ([*wide_rows(), wide_rows()[1]], {},
+                           ["sheet 'Sheet' rows 2 and 4", "duplicate question_id 1", "keep one row per question"]),
     "empty_prompt_wide": ([*wide_rows()[:2], [2, "writing", "a", "b", None, "d", "e"]], {},
                           ["sheet 'Sheet' row 3 column L2 (E)", "empty prompt for question 2 level L2"]),
     "blank_prompt_long": (long_rows(extra=[[3, "math", "L0", "   "]]), {},

@@ -243,6 +243,9 @@ def _duplicate(table: Table, p: SheetPrompt, earlier: SheetPrompt) -> str:
     repeated row; in the long layout a row is one level of it."""
     which = f"question {p.question_id}" + (f" variant {p.variant}" if p.variant else "")
     if earlier.row != p.row and "level" not in table.columns:
+        if "variant" not in table.columns:
+            return (f"{table.where} rows {earlier.row} and {p.row}: duplicate question_id {p.question_id}; keep one "
+                    f"row per question (or number its wordings 0, 1 ... in a variant column)")
         return (f"{table.where} rows {earlier.row} and {p.row}: duplicate (question_id, variant) ({p.question_id}, "
                 f"{p.variant}); keep one row per question and variant (number other wordings 1, 2 ... in the "
                 f"variant column)")
