@@ -95,8 +95,8 @@ def test_wide_long_and_non_english_sheets_give_identical_csvs(tmp_path):
         assert csv_bytes(tmp_path / other) == expected, other
     with open(tmp_path / "a/writing_prompts_hierarchical.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["question_id", "category", "level", "prompt"]
-    assert [r[2] for r in rows[1:]] == LEVELS
+    assert rows[0] == ["question_id", "category", "level", "prompt", "variant"]  # a sheet without variants: 0
+    assert [r[2] for r in rows[1:]] == LEVELS and {r[4] for r in rows[1:]} == {"0"}
     assert [r[3] for r in rows[1:]] == CONTENT[(2, "writing")]  # unicode, line break and '=' text preserved
 
 
@@ -253,6 +253,8 @@ BAD = {
     "duplicate": (long_rows(extra=[[1, "math", "L2", "again"]]), {},
                   ["sheet 'Sheet' row 12 column prompt (D)", "duplicate prompt for question 1 level L2",
                    "first at row 4"]),
+    "duplicate_wide_row": ([*wide_rows(), wide_rows()[1]], {},
+                           ["sheet 'Sheet' rows 2 and 4", "duplicate question_id 1", "keep one row per question"]),
     "empty_prompt_wide": ([*wide_rows()[:2], [2, "writing", "a", "b", None, "d", "e"]], {},
                           ["sheet 'Sheet' row 3 column L2 (E)", "empty prompt for question 2 level L2"]),
     "blank_prompt_long": (long_rows(extra=[[3, "math", "L0", "   "]]), {},

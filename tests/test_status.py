@@ -240,3 +240,21 @@ def test_the_start_of_a_run_prints_the_plan_its_time_and_cost(study):
     work, config = study
     lines = start_lines(*load_study_config([str(config)])).splitlines()
     assert [line.split(":")[0] for line in lines] == ["inference shards", "judge cost", "plan"]
+
+
+def test_with_two_prompt_variants_the_plan_counts_every_wording(tmp_path, monkeypatch, capsys):
+    """prompts.variants: 2 doubles the answers: from the prompt CSVs' rows, or 10 x 2 per shard before them."""
+    import yaml
+
+    from slmbench.prompt_rows import PromptRow, write_prompt_rows
+
+    monkeypatch.chdir(tmp_path)
+    config = sf.write_config(tmp_path)
+    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+    settings["prompts"]["variants"] = 2
+    config.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    assert load(config).total_answers == 20 * 10 * 2  # no prompt CSVs yet: the design's 10 questions x 2
+    for category, qids in sf.QUESTIONS.items():
+        rows = [PromptRow(q, category, lvl, f"Q{q} {lvl} v{v}", v) for q in qids for v in (0, 1) for lvl in sf.LEVELS]
+        write_prompt_rows(rows, tmp_path / sf.layout().prompts_csv(category))
+    assert "plan: 80 answers in 20 shards" in status_of(config, capsys=capsys)

@@ -1,4 +1,4 @@
-"""One inference shard: every question of one (model, level, category), measured, as JSON lines.
+"""One inference shard: every prompt (question and variant) of one (model, level, category), measured, as JSON lines.
 
 Runs under the configurable inference interpreter (JetPack 6: system Python 3.10 with the CUDA build of
 llama-cpp-python), so this module and what it imports stay stdlib-only and Python 3.10 compatible.
@@ -218,8 +218,9 @@ class ShardRunner:
             self.generate(tokens, stop, max_tokens=8)
 
     def run(self, row: PromptRow, item: int = 0, repeat: int = 0) -> RunRecord:
-        record = RunRecord(level=self.spec.level, question_id=row.question_id, category=row.category,
-                           prompt=row.prompt, idle_power_mw=self.idle_power_mw, idle_source=self.idle_source,
+        record = RunRecord(level=self.spec.level, question_id=row.question_id, variant=row.variant,
+                           category=row.category, prompt=row.prompt, idle_power_mw=self.idle_power_mw,
+                           idle_source=self.idle_source,
                            started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
                            power_source=self.sampler.name, power_rails=self.sampler.rails, shard_item=item,
                            power_sensor_settings=getattr(self.sampler.backend, "sensor_settings", None),
@@ -307,8 +308,9 @@ def run_shard(spec: ShardSpec) -> int:
         raise UserError(f"model file {spec.model_file} is missing; run the workflow's model rule or place it there")
     settings, power = spec.settings, spec.settings.power
     shard = (spec.model_id, spec.level, spec.category)
-    by_id = {row.question_id: row for row in rows}
-    ordered = [by_id[qid] for qid in question_order(list(by_id), settings.order_seed, shard)]
+    # a shard's items are its (question, variant) rows; with one variant the order is the questions' own
+    by_item = {(row.question_id, row.variant): row for row in rows}
+    ordered = [by_item[item] for item in question_order(list(by_item), settings.order_seed, shard)]
     if settings.cooldown_s > 0:
         _say(f"cooling down {settings.cooldown_s:g} s before the shard (inference.cooldown_s)")
         time.sleep(settings.cooldown_s)

@@ -25,10 +25,15 @@ def _number(value: Any, fmt: str, unit: str) -> str:
     return "n/a" if value is None else f"{value:{fmt}}{unit}"
 
 
+def question_label(question_id: Any, variant: int = 0) -> str:
+    """`Q81`, or `Q81 v1` for another wording of its prompt (prompts.variants): variant 0 reads as before."""
+    return f"Q{question_id}" + (f" v{variant}" if variant else "")
+
+
 def inference_line(record: Any) -> str:
     """`[L1] Q81 writing  Latency: 2345.6ms | Tokens: 61→178 | Energy: 3.456J` (energy "n/a" when not
     measured); a failed run shows its error instead of the numbers."""
-    head = f"[{record.level}] Q{record.question_id} {record.category}"
+    head = f"[{record.level}] {question_label(record.question_id, getattr(record, 'variant', 0))} {record.category}"
     if record.status != "ok":
         return f"{head}  ERROR: {_first_words(record.error or '', 24)}"
     tokens = f"{_number(record.prompt_tokens, 'd', '')}→{_number(record.completion_tokens, 'd', '')}"
@@ -48,7 +53,8 @@ def idle_line(idle_power_mw: Optional[float], source: str) -> str:
 
 def verdict_line(index: int, total: int, row: Mapping[str, Any]) -> str:
     """`[2/200] Judging Q81 - qwen1.5-1.8b - L0  Score: 8.5/10 - <the reason's first words>`."""
-    head = f"[{index}/{total}] Judging Q{row.get('question_id')} - {row.get('model_id')} - {row.get('level')}"
+    question = question_label(row.get("question_id"), row.get("variant") or 0)
+    head = f"[{index}/{total}] Judging {question} - {row.get('model_id')} - {row.get('level')}"
     if row.get("judge_status") == "ok" and row.get("total_score") is not None:
         score = f"Score: {float(row['total_score']):g}/10"
     else:

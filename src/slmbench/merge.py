@@ -12,19 +12,19 @@ from .records import RECORD_KEY, read_run_records, write_jsonl
 
 
 def merge_runs(shards: Iterable[str | Path], out: str | Path, repeats_out: str | Path | None = None) -> int:
-    """Concatenate shard records (each shard sorted by question, then repeat) and refuse duplicates; every record
-    is checked by records.read_run_records (bad JSON, unknown or missing fields, wrong types name the shard and
+    """Concatenate shard records (each shard sorted by question, variant, then repeat) and refuse duplicates; every
+    record is checked by records.read_run_records (bad JSON, unknown or missing fields, wrong types name the shard and
     line). Numbers `run_index`: each record's place in the study's designed execution order (shard position,
     then place inside the shard), 0, 1, 2 ... over the records that carry a shard position. Timing repeats
     (repeat > 0) go to `repeats_out` (default: timing_repeats.jsonl beside `out`), so the runs file holds one
-    record per (model, level, question), as the study's grep counts expect."""
+    record per (model, level, question, variant), as the study's grep counts expect."""
     seen: dict = {}
     rows: List[dict] = []
     for shard in shards:
-        for record in sorted(read_run_records(shard), key=lambda r: (r.question_id, r.repeat)):
+        for record in sorted(read_run_records(shard), key=lambda r: (r.question_id, r.variant, r.repeat)):
             key = (*(getattr(record, k) for k in RECORD_KEY), record.repeat)
             if key in seen:
-                raise UserError(f"{shard}: duplicate record {key[:3]} (repeat {key[3]}), also in {seen[key]}; "
+                raise UserError(f"{shard}: duplicate record {key[:-1]} (repeat {key[-1]}), also in {seen[key]}; "
                                 f"delete one shard and rerun")
             seen[key] = shard
             rows.append(asdict(record))

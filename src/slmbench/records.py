@@ -69,6 +69,7 @@ class RunRecord:
     shard_item: Optional[int] = None  # the run's position inside its shard (repeats come last)
     order_seed: Optional[int] = None  # inference.order_seed: the designed order is recomputable from it
     repeat: int = 0  # 0: the scored run; 1, 2 ...: timing repeats (same prompt, fresh context; never judged)
+    variant: int = 0  # which wording of the question's prompt (prompts.variants); older records read as 0
     board: Optional[str] = None  # host name of the board that measured it
     load_s: Optional[float] = None  # the shard's model load time, seconds
     temp_c_start: Optional[float] = None  # hottest die zone at the call's start, degrees C (None: no sensor)
@@ -90,10 +91,12 @@ class RunRecord:
 
 
 RUN_RECORD_FIELDS = [f.name for f in fields(RunRecord)]
-RECORD_KEY = ("model_id", "level", "question_id")  # one run of the study; the key every stage joins on
+RECORD_KEY = ("model_id", "level", "question_id", "variant")  # one run of the study; the key every stage joins on
+# The part of the key every file has: a record, prompt or score from before prompt variants is variant 0.
+REQUIRED_KEY = tuple(k for k in RECORD_KEY if k != "variant")
 # What every stage keys or branches on; a record without one of them is refused. Any other field a record
-# lacks reads as its default (null): a measurement not taken is null, never 0.
-REQUIRED_FIELDS = (*RECORD_KEY, "category", "status")
+# lacks reads as its default (variant 0, repeat 0, otherwise null: a measurement not taken is null, never 0).
+REQUIRED_FIELDS = (*REQUIRED_KEY, "category", "status")
 
 
 def _field_kinds() -> dict:
@@ -138,6 +141,8 @@ def _checked(where: str, data: Any) -> RunRecord:
     for name in REQUIRED_FIELDS:
         if data.get(name) in (None, ""):
             raise UserError(f"{where}: field {name} is missing; regenerate the shard it came from and merge again")
+    if "variant" in data and data["variant"] is None:  # part of the key: absent reads as 0, null is an error
+        raise UserError(f"{where}: field variant is null, not an integer; regenerate the shard it came from")
     for name, value in data.items():
         types, called = FIELD_KINDS[name]
         if value is None:

@@ -63,9 +63,12 @@ def positions(models: Sequence[str], levels: Sequence[str], categories: Sequence
     return {(s.model, s.level, s.category): s.position for s in designed_order(models, levels, categories, seed)}
 
 
-def question_order(question_ids: Sequence[int], seed: int, shard: Shard) -> List[int]:
-    """The order of a shard's questions: shuffled per shard, so no question always runs first after a load."""
-    order = list(question_ids)
+def question_order(items: Sequence, seed: int, shard: Shard) -> List:
+    """The order of a shard's questions (ids, or (question, variant) pairs): shuffled per shard, so no question
+    always runs first after a load. The permutation depends only on the number of items, so a one-variant study
+    given (question, 0) pairs runs in the same order as one given the ids; variants of a question are spread
+    over the shard like the questions."""
+    order = list(items)
     random.Random(f"{seed}/{'/'.join(shard)}").shuffle(order)
     return order
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .errors import UserError
-from .records import RECORD_KEY, atomic_output
+from .records import RECORD_KEY, REQUIRED_KEY, atomic_output
 
 DIMENSIONS = ("factuality", "helpfulness", "structure", "conciseness")  # each 0-2.5 in half points; total 0-10
 JUDGE_STATUSES = ("ok", "parse_error", "run_error")
@@ -53,14 +53,18 @@ class ScoreRow:
     reference_match: Optional[bool] = None
     reference_source: Optional[str] = None
     reference_sha256: Optional[str] = None
+    variant: int = 0  # which wording of the question's prompt (prompts.variants); a file without the column: 0
 
 
 SCORE_COLUMNS = [f.name for f in fields(ScoreRow)]
+# what a mapping without the column is written as (a row from before prompt variants is variant 0)
+COLUMN_DEFAULTS = {f.name: f.default for f in fields(ScoreRow) if f.default is not MISSING}
 SCORES = ["total_score", *DIMENSIONS]  # the numbers of a verdict
-# Without these a scores file cannot be joined to its runs or read as scores.
-REQUIRED_COLUMNS = (*RECORD_KEY, *DIMENSIONS, "total_score", "judge_status")
+# Without these a scores file cannot be joined to its runs or read as scores (a file from before prompt
+# variants has no variant column: every row is variant 0).
+REQUIRED_COLUMNS = (*REQUIRED_KEY, *DIMENSIONS, "total_score", "judge_status")
 FLOAT_COLUMNS = {"total_score", *DIMENSIONS}
-INT_COLUMNS = {"question_id", "repeat", "judge_prompt_tokens", "judge_completion_tokens"}
+INT_COLUMNS = {"question_id", "variant", "repeat", "judge_prompt_tokens", "judge_completion_tokens"}
 BOOL_COLUMNS = {"reference_match"}
 STRIPPED = {*RECORD_KEY, "judge_status", *BOOL_COLUMNS}  # keys compare as written, without stray spaces
 
@@ -99,6 +103,8 @@ def _row(cells: Mapping[str, str], where: str) -> ScoreRow:
             values[column] = text
     if values["question_id"] is None:
         raise UserError(f"{where}, column question_id: '' is not an integer; fix or re-merge the scores")
+    if values["variant"] is None:  # absent (an older file) or empty: the study's only wording
+        values["variant"] = 0
     if values["judge_status"] not in JUDGE_STATUSES:
         raise UserError(f"{where}, column judge_status: {values['judge_status']!r} is not one of "
                         f"{', '.join(JUDGE_STATUSES)}; {FIX}")
@@ -162,7 +168,7 @@ def read_score_rows(path: str | os.PathLike, required: Sequence[str] = REQUIRED_
 def _cells(row: Union[ScoreRow, Mapping]) -> dict:
     """A row's cells: a ScoreRow, or a mapping such as the judge's row dicts (other keys are left out)."""
     data = asdict(row) if isinstance(row, ScoreRow) else row
-    return {c: data.get(c) for c in SCORE_COLUMNS}
+    return {c: data.get(c, COLUMN_DEFAULTS.get(c)) for c in SCORE_COLUMNS}
 
 
 def write_score_rows(rows: Iterable[Union[ScoreRow, Mapping]], path: str | os.PathLike) -> Path:
@@ -176,11 +182,12 @@ def write_score_rows(rows: Iterable[Union[ScoreRow, Mapping]], path: str | os.Pa
 
 
 def _order(row: ScoreRow) -> tuple:
-    return (row.model_id, row.level, row.category or "", row.question_id, row.judge_name or "", row.repeat or 0)
+    return (row.model_id, row.level, row.category or "", row.question_id, row.variant, row.judge_name or "",
+            row.repeat or 0)
 
 
 def merge_score_files(paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> Path:
-    """All shards' score rows in one CSV, sorted (model, level, category, question, judge, repeat): the same
+    """All shards' score rows in one CSV, sorted (model, level, category, question, variant, judge, repeat): the same
     scores give the same file, whatever order the shards were judged in. Every shard is read checked."""
     rows: List[ScoreRow] = []
     for path in paths:

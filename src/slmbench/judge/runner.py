@@ -32,8 +32,13 @@ from .verdicts import actual_usd, judge_identity, verdict_key
 
 
 def canonical_questions(prompts_csv) -> Dict[int, str]:
-    """The L0 prompt of each question: what the judge is shown, whatever level produced the answer."""
-    return {r.question_id: r.prompt for r in read_prompt_rows(prompts_csv) if r.level == "L0"}
+    """The L0 prompt of each question: what the judge is shown, whatever level (and variant) produced the
+    answer. With prompt variants, variant 0's L0 (the same question, so one verdict per identical answer)."""
+    rows = sorted((r for r in read_prompt_rows(prompts_csv) if r.level == "L0"), key=lambda r: r.variant)
+    found: Dict[int, str] = {}
+    for r in rows:
+        found.setdefault(r.question_id, r.prompt)
+    return found
 
 
 def reference_answers(path, questions_path=None, override_path=None) -> Dict[int, Tuple[str, str]]:
@@ -125,8 +130,7 @@ def judge_records(records: Sequence[dict], questions: Dict[int, str], references
 def _repeats_of(record: dict, repeats: int, extra: set) -> range:
     """Repeat indices of one answer: 0..repeats-1; an answer drawn by judge.repeat_fraction has at least 0 and 1
     (with repeats >= 2 every answer is judged repeatedly already, and the fraction adds nothing)."""
-    key = (record["model_id"], record["level"], int(record["question_id"]))
-    return range(max(repeats, 2) if key in extra else repeats)
+    return range(max(repeats, 2) if answer_key(record) in extra else repeats)
 
 
 def _judge_with(settings: dict, records, questions, references, judge, use_cache: bool) -> List[dict]:
@@ -141,7 +145,8 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
     try:
         for record in records:
             qid = int(record["question_id"])
-            base = {**{k: record[k] for k in ("question_id", "category", "model_id", "level")}, "judge_name": name}
+            base = {**{k: record[k] for k in ("question_id", "category", "model_id", "level")},
+                    "variant": int(record.get("variant") or 0), "judge_name": name}
             reference, source = _reference(references, qid)
             for rep in _repeats_of(record, repeats, extra):
                 if record.get("status") != "ok" or record.get("output") is None:
@@ -223,8 +228,18 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
 REPEAT_SEED = "slmbench-repeat-1"  # the draw of judge.repeat_fraction: the same answers on every rerun
 
 
+def answer_key(record: Mapping) -> tuple:
+    """(model, level, question, variant): one answer of the study (records.RECORD_KEY)."""
+    return (record["model_id"], record["level"], int(record["question_id"]), int(record.get("variant") or 0))
+
+
+def _draw_rank(key: tuple) -> str:
+    # variant 0 hashes as the key did before variants existed, so a one-variant study draws the same answers
+    return hashlib.sha256(json.dumps([REPEAT_SEED, *(key if key[3] else key[:3])]).encode()).hexdigest()
+
+
 def repeat_sample(records: Sequence[dict], fraction: float) -> set:
-    """(model, level, question) of the answers judged once more: in each (model, level, category) group of ok
+    """(model, level, question, variant) of the answers judged once more: in each (model, level, category) group of ok
     answers, round(fraction x n) of them (at least one where fraction > 0), ordered by a seeded hash, so the
     draw is stratified by model x level, reproducible, and the same whichever shard a record is judged in."""
     if fraction <= 0:
@@ -232,11 +247,11 @@ def repeat_sample(records: Sequence[dict], fraction: float) -> set:
     groups: Dict[tuple, List[tuple]] = {}
     for r in records:
         if r.get("status") == "ok" and r.get("output") is not None:
-            key = (r["model_id"], r["level"], int(r["question_id"]))
+            key = answer_key(r)
             groups.setdefault((r["model_id"], r["level"], r.get("category")), []).append(key)
     chosen = set()
     for keys in groups.values():
-        ranked = sorted(keys, key=lambda k: hashlib.sha256(json.dumps([REPEAT_SEED, *k]).encode()).hexdigest())
+        ranked = sorted(keys, key=_draw_rank)
         chosen.update(ranked[:max(1, int(fraction * len(ranked) + 0.5))])
     return chosen
 
@@ -318,7 +333,8 @@ def _make_judge(settings):
 def judge_shard(runs_path, prompts_csv, references_path, out_csv, settings: dict, use_cache: bool = True,
                 questions_path=None) -> Path:
     # timing repeats (repeat > 0) are measured, never judged: the scored run is repeat 0
-    records = sorted((asdict(r) for r in read_run_records(runs_path) if r.repeat == 0), key=lambda r: r["question_id"])
+    records = sorted((asdict(r) for r in read_run_records(runs_path) if r.repeat == 0),
+                     key=lambda r: (r["question_id"], r["variant"]))
     rows = judge_records(records, canonical_questions(prompts_csv), reference_answers(references_path, questions_path),
                          settings, use_cache=use_cache)
     try:

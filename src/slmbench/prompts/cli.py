@@ -9,6 +9,19 @@ from ..layout import prompts_csv_name
 LEVELS = ["L0", "L1", "L2", "L3", "P"]
 
 
+VARIANTS_HELP = ("prompts.variants: every question needs variants 0..K-1, higher ones are left out (default: every "
+                 "variant the sheet holds)")
+
+
+def _variants(text: str) -> int:
+    """--variants K: a whole number >= 1 (the config schema checks prompts.variants the same way)."""
+    import argparse
+
+    if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1 (prompts.variants)")
+    return int(text)
+
+
 def parse_mapping(pairs) -> dict:
     """--map FIELD=HEADER pairs (also the config's prompts.columns) -> {field: header}."""
     mapping = {}
@@ -25,7 +38,7 @@ def _convert(args) -> int:
 
     paths = convert_spreadsheet(args.excel, args.outdir, split=args.split, sheet=args.sheet or None,
                                 mapping=parse_mapping(args.map), questions_file=args.questions, levels=args.levels,
-                                categories=args.categories)
+                                categories=args.categories, variants=args.variants)
     for path in paths:
         print(path)
     return 0
@@ -59,7 +72,8 @@ def _generate(args) -> int:
 
     llm = _llm_settings(args) if args.mode == "llm" else None
     print(generate_spreadsheet(args.questions, args.out, levels=args.levels, categories=args.categories,
-                               mode=args.mode, llm=llm, references_file=args.references or None))
+                               mode=args.mode, llm=llm, references_file=args.references or None,
+                               variants=args.variants))
     return 0
 
 
@@ -76,7 +90,7 @@ def _audit(args) -> int:
     audit_prompts(args.source, args.out, encoding=args.encoding, questions_file=args.questions,
                   references_file=args.references, review_xlsx=args.review, strict=args.strict,
                   generator=args.generator, sheet=args.sheet or None, mapping=parse_mapping(args.map),
-                  levels=args.levels, categories=args.categories)
+                  levels=args.levels, categories=args.categories, variants=args.variants)
     return 0
 
 
@@ -98,10 +112,12 @@ def register(subparsers) -> None:
                          help="one CSV per category (the workflow's layout); without it one prompts_hierarchical.csv")
     convert.add_argument("--sheet", help="sheet name (default: the first sheet with a question_id column)")
     convert.add_argument("--map", action="append", metavar="FIELD=HEADER",
-                         help="read FIELD (question_id, category, level, prompt, L0...) from column HEADER; repeatable")
+                         help="read FIELD (question_id, category, level, prompt, variant, L0...) from column HEADER; "
+                              "repeatable")
     convert.add_argument("--questions", help="question.jsonl: checks ids and categories, fills missing categories")
     convert.add_argument("--levels", nargs="+", default=LEVELS, help="configured levels, in order")
     convert.add_argument("--categories", nargs="+", help="configured categories; rows of others are left out")
+    convert.add_argument("--variants", type=_variants, help=VARIANTS_HELP)
     convert.set_defaults(func=_convert)
 
     generate = sub.add_parser("generate", help="question.jsonl -> prompt workbook with every level (wide layout)")
@@ -111,6 +127,8 @@ def register(subparsers) -> None:
                           help="template: deterministic offline texts; llm: a model writes each for its question")
     generate.add_argument("--levels", nargs="+", default=LEVELS, help="the levels to write, in order")
     generate.add_argument("--categories", nargs="+", help="only these categories (default: all)")
+    generate.add_argument("--variants", type=_variants, default=1,
+                          help="wordings per question (prompts.variants): k rows per question, variant 0..k-1")
     generate.add_argument("--llm-settings", dest="llm_settings",
                           help="llm mode: JSON like the config's prompts.generator (backend, model, base_url, "
                                "api_key_env, model_path, chat_format, timeout_s) and the study's cache")
@@ -150,6 +168,7 @@ def register(subparsers) -> None:
     audit.add_argument("--levels", nargs="+", default=LEVELS, help="configured levels, in order")
     audit.add_argument("--categories", nargs="+", help="workbook: configured categories")
     audit.add_argument("--sheet", help="workbook: sheet name")
+    audit.add_argument("--variants", type=_variants, help=f"workbook: {VARIANTS_HELP}")
     audit.add_argument("--map", action="append", metavar="FIELD=HEADER", help="workbook: as for convert")
     audit.add_argument("--generator", help="who wrote the prompts (default: read from the workbook; CSVs: unknown)")
     audit.add_argument("--strict", action="store_true", help="exit non-zero when any prompt has a problem "

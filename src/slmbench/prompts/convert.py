@@ -5,6 +5,12 @@ level, prompt), detected from the header (see sheet.py for how the sheet and its
 Every cell is checked before anything is written, each error naming the sheet, row and column; each CSV
 is then written atomically. Rows of categories (or standard levels) the config does not list are left
 out: that is how a user runs a subset of the study from the full sheet.
+
+Prompt variants (prompts.variants: k wordings of every question's levels): an optional `variant` column
+(0, 1, ...; empty or absent is 0) tells a question's rows apart; (question_id, variant) is unique. Given k,
+every question must have variants 0..k-1 at every level (a sheet with fewer is an error: the study would
+silently run fewer wordings than configured), and rows of higher variants are left out with a note, like
+unlisted categories.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ class SheetPrompt:
     prompt: str
     row: int
     where: str  # sheet, row and column the prompt came from
+    variant: int = 0  # which wording of the question's levels (prompts.variants)
 
 
 def _kind(value) -> str:
@@ -66,6 +73,18 @@ def _text(value, where: str) -> str:
     if not isinstance(value, str):
         raise UserError(f"{where}: expected text, found a {_kind(value)} ({value}); format the cell as text")
     return value
+
+
+def _variant(value, where: str) -> int:
+    """A variant cell: a whole number >= 0; an empty cell is variant 0 (a question's only wording)."""
+    _unreadable(value, where)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return 0
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() and value >= 0:
+        return int(value)
+    raise UserError(f"{where}: '{value}' is not a variant number (0, 1, ...); number a question's wordings from 0")
 
 
 def _question_id(value, where: str) -> int:
@@ -143,14 +162,18 @@ class RowReader:
                 raise UserError(f"{self.table.at(rownum, id_col)}: question {qid} is not in the questions file; "
                                 f"fix the id or use the matching question.jsonl")
             category = self.category(values, rownum, qid)
+            variant_col = self.table.columns.get("variant")
+            variant = _variant(self.cell(values, variant_col), self.table.at(rownum, variant_col))
             if categories is not None and category not in categories:
                 self.left_out[category] = self.left_out.get(category, 0) + 1
                 continue
             if not SAFE_NAME.match(category):
                 raise UserError(f"{self.table.at(rownum, self.table.columns.get('category'))}: category '{category}' "
                                 f"may contain only letters, digits, '.', '_' and '-'")
-            prompts.extend(self._long_row(values, rownum, qid, category) if self.long
-                           else self._wide_row(values, rownum, qid, category))
+            found = (self._long_row(values, rownum, qid, category) if self.long
+                     else self._wide_row(values, rownum, qid, category))
+            prompts.extend(SheetPrompt(p.question_id, p.category, p.level, p.prompt, p.row, p.where, variant)
+                           for p in found)
         return prompts
 
     def _prompt(self, values, rownum, column, qid, category, level) -> SheetPrompt:
@@ -179,30 +202,31 @@ class RowReader:
 
 def check_prompts(prompts: List[SheetPrompt], table: Table, levels: Sequence[str],
                   categories: Optional[Sequence[str]]) -> None:
-    """Sheet-wide rules: one prompt per (question, level), one category per question, every level, every category."""
+    """Sheet-wide rules: one prompt per (question, variant, level), one category per question, every level of
+    every (question, variant), every category."""
     first: Dict[tuple, SheetPrompt] = {}
     category_of: Dict[int, SheetPrompt] = {}
-    rows_of: Dict[int, List[int]] = {}
+    rows_of: Dict[tuple, List[int]] = {}
     for p in prompts:
-        earlier = first.setdefault((p.question_id, p.level), p)
+        earlier = first.setdefault((p.question_id, p.variant, p.level), p)
         if earlier is not p:
-            raise UserError(f"{p.where}: duplicate prompt for question {p.question_id} level {p.level} (first at row "
-                            f"{earlier.row}); keep one")
+            raise UserError(_duplicate(table, p, earlier))
         seen = category_of.setdefault(p.question_id, p)
         if seen.category != p.category:
             raise UserError(f"{table.at(p.row, table.columns.get('category'))}: category '{p.category}' but row "
                             f"{seen.row} gives question {p.question_id} category '{seen.category}'; use one")
-        rows_of.setdefault(p.question_id, []).append(p.row)
-    have: Dict[int, set] = {}
+        rows_of.setdefault((p.question_id, p.variant), []).append(p.row)
+    have: Dict[tuple, set] = {}
     for p in prompts:
-        have.setdefault(p.question_id, set()).add(p.level)
-    for qid, got in sorted(have.items()):
+        have.setdefault((p.question_id, p.variant), set()).add(p.level)
+    for (qid, variant), got in sorted(have.items()):
         missing = [lvl for lvl in levels if lvl not in got]
         if missing:
-            rows = sorted(set(rows_of[qid]))
+            rows = sorted(set(rows_of[(qid, variant)]))
             column = table.columns.get("level")
+            which = f"question {qid}" + (f" variant {variant}" if variant else "")
             raise UserError(f"{table.where} row(s) {', '.join(map(str, rows))}{' ' + column.name if column else ''}: "
-                            f"question {qid} has no prompt for level(s) {', '.join(missing)}; every question needs "
+                            f"{which} has no prompt for level(s) {', '.join(missing)}; every question needs "
                             f"every configured level")
     if categories is not None:
         present = {p.category for p in prompts}
@@ -212,6 +236,43 @@ def check_prompts(prompts: List[SheetPrompt], table: Table, levels: Sequence[str
             place = column.name if column else "categories taken from the questions file"
             raise UserError(f"{table.where} {place}: no prompts for configured category(ies) {', '.join(absent)}; add "
                             f"them to the sheet or remove them from the config's categories")
+
+
+def _duplicate(table: Table, p: SheetPrompt, earlier: SheetPrompt) -> str:
+    """One line naming both rows. In the wide layout a row is one (question, variant): a repeated pair is a
+    repeated row; in the long layout a row is one level of it."""
+    which = f"question {p.question_id}" + (f" variant {p.variant}" if p.variant else "")
+    if earlier.row != p.row and "level" not in table.columns:
+        if "variant" not in table.columns:
+            return (f"{table.where} rows {earlier.row} and {p.row}: duplicate question_id {p.question_id}; keep one "
+                    f"row per question (or number its wordings 0, 1 ... in a variant column)")
+        return (f"{table.where} rows {earlier.row} and {p.row}: duplicate (question_id, variant) ({p.question_id}, "
+                f"{p.variant}); keep one row per question and variant (number other wordings 1, 2 ... in the "
+                f"variant column)")
+    return f"{p.where}: duplicate prompt for {which} level {p.level} (first at row {earlier.row}); keep one"
+
+
+def select_variants(prompts: List[SheetPrompt], table: Table, variants: Optional[int]) -> List[SheetPrompt]:
+    """The prompts of variants 0..k-1 (prompts.variants = k); None: every variant the sheet holds. A question
+    without one of the k variants is an error naming it; higher variants are left out with a note."""
+    if variants is None:
+        return prompts
+    held: Dict[int, set] = {}
+    for p in prompts:
+        held.setdefault(p.question_id, set()).add(p.variant)
+    for qid, got in sorted(held.items()):
+        lacking = [v for v in range(variants) if v not in got]
+        if lacking:
+            column = table.columns.get("variant")
+            place = column.name if column else "(no variant column: every row is variant 0)"
+            raise UserError(f"{table.where} {place}: question {qid} has no prompts for variant(s) "
+                            f"{', '.join(map(str, lacking))} but prompts.variants is {variants}; add a row per "
+                            f"variant (0 to {variants - 1}) or lower prompts.variants")
+    extra = sorted({p.variant for p in prompts if p.variant >= variants})
+    if extra:
+        print(f"slmbench: note: left out the sheet's variant(s) {', '.join(map(str, extra))}: prompts.variants is "
+              f"{variants} (variants 0 to {variants - 1} run)", file=sys.stderr)
+    return [p for p in prompts if p.variant < variants]
 
 
 def warn_about_subset(reader: RowReader, prompts: List[SheetPrompt], questions: Dict[int, dict],
@@ -229,29 +290,31 @@ def warn_about_subset(reader: RowReader, prompts: List[SheetPrompt], questions: 
 
 
 def write_csv(path: Path, prompts: List[SheetPrompt]) -> None:
-    write_prompt_rows([PromptRow(p.question_id, p.category, p.level, p.prompt) for p in prompts], path)
+    write_prompt_rows([PromptRow(p.question_id, p.category, p.level, p.prompt, p.variant) for p in prompts], path)
 
 
 def read_prompts(excel, *, sheet=None, mapping=None, questions_file=None, levels=None,
-                 categories=None) -> List[SheetPrompt]:
-    """Every prompt the sheet holds for the configured levels and categories, fully validated, in study order."""
+                 categories=None, variants: Optional[int] = None) -> List[SheetPrompt]:
+    """Every prompt the sheet holds for the configured levels, categories and variants (0..variants-1; None:
+    all the sheet holds), fully validated, in study order (question, variant, level)."""
     levels = list(levels or DEFAULT_LEVELS)
     questions = read_questions(questions_file)
     table = find_table(Path(excel), sheet, dict(mapping or {}), levels)
     reader = RowReader(table, levels, questions)
     prompts = reader.read(categories)
     check_prompts(prompts, table, levels, categories)
+    prompts = select_variants(prompts, table, variants)
     warn_about_subset(reader, prompts, questions, categories)
     order = {lvl: i for i, lvl in enumerate(levels)}
-    return sorted(prompts, key=lambda p: (p.question_id, order[p.level]))
+    return sorted(prompts, key=lambda p: (p.question_id, p.variant, order[p.level]))
 
 
 def convert_spreadsheet(excel, outdir, *, split=True, sheet=None, mapping=None, questions_file=None,
-                        levels=None, categories=None) -> List[Path]:
+                        levels=None, categories=None, variants: Optional[int] = None) -> List[Path]:
     """Write `<outdir>/<layout.prompts_csv_name(category)>` per category (or one layout.ALL_PROMPTS_CSV
     without `split`); nothing is written unless the whole sheet is valid."""
     prompts = read_prompts(excel, sheet=sheet, mapping=mapping, questions_file=questions_file, levels=levels,
-                           categories=categories)
+                           categories=categories, variants=variants)
     if not prompts:
         raise UserError(f"{excel}: no prompts below the header; fill the sheet")
     outdir = Path(outdir)

@@ -125,11 +125,12 @@ def _refuse_foreign_workbook(out: Path) -> None:
 
 
 def _texts(questions: Dict[int, dict], levels: Sequence[str], mode: str, llm: Optional[dict],
-           references: Optional[Dict[int, List[str]]] = None) -> Dict[int, Dict[str, str]]:
+           references: Optional[Dict[int, List[str]]] = None, variant: int = 0) -> Dict[int, Dict[str, str]]:
+    """Every level of every question in one wording (`variant`; 0 is the study's default wording)."""
     if mode == "llm":
         from .generate_llm import llm_levels
 
-        return llm_levels(questions, levels, llm, references=references)
+        return llm_levels(questions, levels, llm, references=references, variant=variant)
     if mode != "template":
         raise UserError(f"prompts.generate_mode '{mode}' is unknown; use template or llm")
     unknown = [lvl for lvl in levels if lvl not in TEMPLATE_LEVELS]
@@ -137,13 +138,18 @@ def _texts(questions: Dict[int, dict], levels: Sequence[str], mode: str, llm: Op
         raise UserError(f"levels {', '.join(unknown)} have no template; the template generator writes "
                         f"{' '.join(TEMPLATE_LEVELS)} (or use generate_mode: llm)")
     fitter = Fitter()
-    return {q: template_levels(first_turn(item), item["category"], q, levels, fitter) for q, item in questions.items()}
+    return {q: template_levels(first_turn(item), item["category"], q, levels, fitter, variant=variant)
+            for q, item in questions.items()}
 
 
 def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], categories: Optional[Sequence[str]] = None,
-                         mode: str = "template", llm: Optional[dict] = None, references_file=None) -> Path:
-    """Write the wide-layout sheet (question_id, category, <levels...>) for the questions file. llm mode:
-    the final values of the references (question.jsonl's own, then `references_file`) must not leak."""
+                         mode: str = "template", llm: Optional[dict] = None, references_file=None,
+                         variants: int = 1) -> Path:
+    """Write the wide-layout sheet (question_id, category, <levels...>) for the questions file; with
+    variants = k > 1, k rows per question (variant 0..k-1, in a variant column), each its own wording.
+    llm mode: the final values of the references (question.jsonl's own, then `references_file`) must not leak."""
+    if variants < 1:
+        raise UserError(f"prompts.variants is {variants}; write at least 1 (the number of wordings per question)")
     out = Path(out_xlsx)
     _refuse_foreign_workbook(out)
     questions = read_questions(questions_file)
@@ -157,7 +163,7 @@ def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], cat
         from .references import read_reference_values
 
         references = read_reference_values(questions, references_file)
-    texts = _texts(questions, list(levels), mode, llm, references)
+    texts = [_texts(questions, list(levels), mode, llm, references, variant=v) for v in range(variants)]
     import openpyxl
 
     book = openpyxl.Workbook()
@@ -165,9 +171,12 @@ def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], cat
     book.properties.keywords = f"{GENERATOR_KEY}{mode}"
     sheet = book.active
     sheet.title = "prompts"
-    sheet.append(["question_id", "category", *levels])
+    # one variant: today's sheet exactly (no variant column); several: the column the converter reads
+    several = variants > 1
+    sheet.append(["question_id", "category", *(["variant"] if several else []), *levels])
     for qid, item in sorted(questions.items()):
-        sheet.append([qid, item["category"], *[texts[qid][lvl] for lvl in levels]])
+        for v in range(variants):
+            sheet.append([qid, item["category"], *([v] if several else []), *[texts[v][qid][lvl] for lvl in levels]])
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             if isinstance(cell.value, str):
@@ -177,12 +186,13 @@ def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], cat
     return out
 
 
-def level_rows(questions_file, levels: Sequence[str] = TEMPLATE_LEVELS) -> List[dict]:
-    """Every template prompt as a row (question_id, category, level, prompt), without writing a workbook."""
+def level_rows(questions_file, levels: Sequence[str] = TEMPLATE_LEVELS, variants: int = 1) -> List[dict]:
+    """Every template prompt as a row (question_id, category, level, prompt, variant), without writing a workbook."""
     rows = []
     fitter = Fitter()
     for qid, item in sorted(read_questions(questions_file).items()):
-        texts = template_levels(first_turn(item), item["category"], qid, levels, fitter)
-        rows.extend({"question_id": qid, "category": item["category"], "level": lvl, "prompt": texts[lvl]}
-                    for lvl in levels)
+        for v in range(variants):
+            texts = template_levels(first_turn(item), item["category"], qid, levels, fitter, variant=v)
+            rows.extend({"question_id": qid, "category": item["category"], "level": lvl, "prompt": texts[lvl],
+                         "variant": v} for lvl in levels)
     return rows

@@ -22,7 +22,7 @@ from ..records import atomic_output
 
 # (low, high) tokens per step, from the one definition in slmbench.levels (generate_llm.py reads this name)
 LEVEL_RANGES = {name: (band.low, band.high) for name, band in design.step_bands().items()}
-REPORT_FIELDS = ["question_id", "category", "level", "tokens", "base_level", "growth", "band", "in_band",
+REPORT_FIELDS = ["question_id", "variant", "category", "level", "tokens", "base_level", "growth", "band", "in_band",
                  "delta_vs_L0", "problem", "encoding"]
 
 
@@ -33,27 +33,35 @@ def read_prompt_csvs(paths: Sequence[str | Path]) -> List[dict]:
 def report_rows(rows: List[dict], enc, encoding_name: str) -> List[dict]:
     """One row per prompt: its tokens, its growth over its base level and that step's band, and every
     problem the level design finds (slmbench.levels.growth_problems), put on the level at fault."""
-    tokens = {(r["question_id"], r["level"]): len(enc.encode(r["prompt"])) for r in rows}
-    lengths: Dict[str, Dict[str, int]] = {}
-    for (qid, level), n in tokens.items():
-        lengths.setdefault(qid, {})[level] = n
+    # a prompt is one (question, variant): each wording's levels build on that wording's own L0 ... L3
+    tokens = {(r["question_id"], r.get("variant", 0), r["level"]): len(enc.encode(r["prompt"])) for r in rows}
+    lengths: Dict[tuple, Dict[str, int]] = {}
+    for (qid, variant, level), n in tokens.items():
+        lengths.setdefault((qid, variant), {})[level] = n
     problems: Dict[tuple, List[str]] = {}
-    for qid, by_level in lengths.items():
+    for item, by_level in lengths.items():
         for level, problem in design.growth_problems(by_level):
-            problems.setdefault((qid, level), []).append(problem)
+            problems.setdefault((*item, level), []).append(problem)
     report = []
     for r in rows:
-        qid, level = r["question_id"], r["level"]
-        own = lengths[qid]
+        qid, variant, level = r["question_id"], r.get("variant", 0), r["level"]
+        own = lengths[(qid, variant)]
         base = design.base_of(level)
         growth = own[level] - own[base] if base in own else None
         band = design.band_of(level)
-        report.append({"question_id": qid, "category": r["category"], "level": level, "tokens": own[level],
+        report.append({"question_id": qid, "variant": variant, "category": r["category"], "level": level,
+                       "tokens": own[level],
                        "base_level": base or "", "growth": growth, "band": str(band) if band else "",
                        "in_band": None if band is None or growth is None else growth in band,
                        "delta_vs_L0": own[level] - own["L0"] if "L0" in own else None,
-                       "problem": "; ".join(problems.get((qid, level), [])), "encoding": encoding_name})
+                       "problem": "; ".join(problems.get((qid, variant, level), [])), "encoding": encoding_name})
     return report
+
+
+def prompt_name(row: dict) -> str:
+    """`question 81 L2`, or `question 81 variant 1 L2` for another wording of it."""
+    variant = f" variant {row['variant']}" if row.get("variant") else ""
+    return f"question {row['question_id']}{variant} {row['level']}"
 
 
 def token_report(prompt_csvs: Sequence[str | Path], out_csv, encoding: str, strict: bool = False) -> List[str]:
@@ -63,7 +71,7 @@ def token_report(prompt_csvs: Sequence[str | Path], out_csv, encoding: str, stri
     enc = get_encoding(encoding)
     rows = read_prompt_csvs(prompt_csvs)
     report = report_rows(rows, enc, enc.name)
-    violations = [f"question {r['question_id']} {r['level']}: {r['problem']}" for r in report if r["problem"]]
+    violations = [f"{prompt_name(r)}: {r['problem']}" for r in report if r["problem"]]
     with atomic_output(out_csv) as fh:
         writer = csv.DictWriter(fh, fieldnames=REPORT_FIELDS, lineterminator="\n")
         writer.writeheader()

@@ -50,6 +50,7 @@ def read_runs(path) -> pd.DataFrame:
         if str in FIELD_KINDS[name][0]:  # text: None where null, not NaN
             frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     frame["question_id"] = frame["question_id"].astype(int)
+    frame["variant"] = frame["variant"].astype(int)
     return frame
 
 
@@ -60,6 +61,7 @@ def _score_frame(rows: List[dict]) -> pd.DataFrame:
     # true/false/None -> 1/0/NaN: a mean over (model, level) is the share of answers whose result agrees
     frame["reference_match"] = frame["reference_match"].map({True: 1.0, False: 0.0}).astype(float)
     frame["question_id"] = frame["question_id"].astype(int)
+    frame["variant"] = frame["variant"].astype(int)
     frame["row"] = frame["row"].astype(int)
     return frame
 
@@ -102,11 +104,12 @@ def collapse_repeats(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def duplicate_keys(frame: pd.DataFrame, position: str) -> List[str]:
-    """'(model, level, question) at <position>s a, b' for every key that occurs more than once."""
+    """'(model, level, question[, variant v]) at <position>s a, b' for every key that occurs more than once."""
     dup = frame[frame.duplicated(KEY, keep=False)]
     found = []
     for key, group in dup.groupby(KEY, sort=False):
-        found.append(f"({key[0]}, {key[1]}, {key[2]}) at {position}s {', '.join(map(str, group[position]))}")
+        variant = f", variant {key[3]}" if key[3] else ""
+        found.append(f"({key[0]}, {key[1]}, {key[2]}{variant}) at {position}s {', '.join(map(str, group[position]))}")
     return found
 
 
@@ -140,6 +143,11 @@ class Study:
     @property
     def questions(self) -> List[int]:
         return sorted(self.runs["question_id"].unique().tolist())
+
+    @property
+    def variants(self) -> List[int]:
+        """The prompt variants the runs hold ([0] for a one-variant study)."""
+        return sorted(self.runs["variant"].unique().tolist())
 
 
 def join_runs_scores(runs: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:

@@ -19,9 +19,9 @@ from .data import DIMENSIONS, Study, load_study
 from .dataquality import energy_reason
 
 CSV_COLUMNS = [
-    "question_id", "model_id", "category", "level", "status", "prompt_tokens", "completion_tokens", "latency_ms",
-    "ttft_ms", "decode_tok_s", "energy_j", "energy_missing_reason", *DIMENSIONS, "total_score", "judge_status",
-    "reason", "prompt", "output", "error",
+    "question_id", "variant", "model_id", "category", "level", "status", "prompt_tokens", "completion_tokens",
+    "latency_ms", "ttft_ms", "decode_tok_s", "energy_j", "energy_missing_reason", *DIMENSIONS, "total_score",
+    "judge_status", "reason", "prompt", "output", "error",
 ]
 TEXT_COLUMNS = {"model_id", "category", "level", "status", "energy_missing_reason", "judge_status", "reason",
                 "prompt", "output", "error"}
@@ -51,7 +51,7 @@ def _ordered(study: Study) -> pd.DataFrame:
     rank_m = {m: i for i, m in enumerate(study.models)}
     rank_l = {lvl: i for i, lvl in enumerate(study.levels)}
     return runs.assign(_m=runs["model_id"].map(rank_m), _l=runs["level"].map(rank_l)).sort_values(
-        ["_m", "question_id", "_l"])
+        ["_m", "question_id", "variant", "_l"])
 
 
 def _missing_energy(r) -> Optional[str]:
@@ -75,7 +75,7 @@ def write_csv(study: Study, path) -> Path:
                 elif name in TEXT_COLUMNS:
                     row.append(excel_safe(str(value)))
                 else:
-                    row.append(int(value) if name == "question_id" else value)
+                    row.append(int(value) if name in ("question_id", "variant") else value)
             writer.writerow(row)
     return Path(path)
 
@@ -84,7 +84,8 @@ def _fmt(value, pattern: str, missing: str) -> str:
     return missing if _blank(value) else pattern.format(value)
 
 
-def response_text(r, demo_note: Optional[str]) -> str:
+def response_text(r, demo_note: Optional[str], variants: bool = False) -> str:
+    """One answer as text; `variants`: the study words its prompts several ways, so the header names which."""
     if r.judge_status == "ok":
         score = (f"{r.total_score:g}/10 (factuality {r.factuality:g}, helpfulness {r.helpfulness:g}, "
                  f"structure {r.structure:g}, conciseness {r.conciseness:g})")
@@ -95,7 +96,7 @@ def response_text(r, demo_note: Optional[str]) -> str:
         RULE,
         f"Model:          {r.model_id} ({r.model_file or 'file unknown'}, {r.quant or 'quant unknown'})",
         f"Level:          {r.level}",
-        f"Question:       {r.question_id} ({r.category})",
+        f"Question:       {r.question_id} ({r.category})" + (f", prompt variant {r.variant}" if variants else ""),
         f"Status:         {r.status}" + (f": {r.error}" if r.status != "ok" and r.error else ""),
         f"Prompt tokens:  {_fmt(r.prompt_tokens, '{:.0f}', 'not measured')}",
         f"Output tokens:  {_fmt(r.completion_tokens, '{:.0f}', 'not measured')}",
@@ -131,7 +132,9 @@ def atomic_directory(target):
 
 
 def write_text_files(study: Study, directory) -> Path:
-    """<directory>/<model>/Q081_L0.txt: a header (model, level, question, tokens, latency, energy, score) + text."""
+    """<directory>/<model>/Q081_L0.txt (Q081_v1_L0.txt with prompt variants): a header (model, level, question,
+    tokens, latency, energy, score) + text."""
+    variants = len(study.variants) > 1
     dirs = {}
     for model in study.models:
         name = safe_name(model)
@@ -142,8 +145,9 @@ def write_text_files(study: Study, directory) -> Path:
         for model in study.models:
             (tmp / dirs[model]).mkdir()
         for r in _ordered(study).itertuples():
-            path = tmp / dirs[r.model_id] / f"Q{r.question_id:03d}_{safe_name(r.level)}.txt"
-            path.write_text(response_text(r, study.settings.demo_note), encoding="utf-8")
+            variant = f"_v{r.variant}" if variants else ""
+            path = tmp / dirs[r.model_id] / f"Q{r.question_id:03d}{variant}_{safe_name(r.level)}.txt"
+            path.write_text(response_text(r, study.settings.demo_note, variants), encoding="utf-8")
     return Path(directory)
 
 
@@ -155,7 +159,8 @@ def summary_report(study: Study) -> str:
     if study.settings.prompt_generator:
         lines += [f"Prompt levels: {study.settings.prompt_generator}", ""]
     lines += [f"Total inferences: {len(runs)}", f"Models: {len(study.models)}", f"Levels: {', '.join(study.levels)}",
-              f"Questions: {len(study.questions)}", ""]
+              f"Questions: {len(study.questions)}",
+              *([f"Prompt variants per question: {len(study.variants)}"] if len(study.variants) > 1 else []), ""]
     for model in study.models:
         own = runs[runs["model_id"] == model]
         lines += [RULE, f"Model: {model}", RULE, f"Inferences: {len(own)}", "", "By prompt level:", ""]

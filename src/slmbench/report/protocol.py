@@ -12,6 +12,8 @@ from typing import List
 
 import pandas as pd
 
+from ..records import RECORD_KEY
+
 BACKGROUND_CPU_WARN_PCT = 10.0  # other processes above this share of the machine during a window: not quiet
 
 
@@ -100,7 +102,7 @@ def timing_noise_table(runs: pd.DataFrame, repeats: pd.DataFrame) -> pd.DataFram
     columns = ["model", "pairs", "latency CV (median)", "energy CV (median)"]
     if repeats is None or repeats.empty:
         return pd.DataFrame(columns=columns)
-    key = ["model_id", "level", "question_id"]
+    key = list(RECORD_KEY)  # the repeat of a run: same model, level, question and prompt variant
     first = runs[runs["status"] == "ok"][key + ["latency_ms", "energy_j"]]
     pairs = repeats[repeats["status"] == "ok"][key + ["latency_ms", "energy_j"]].merge(first, on=key,
                                                                                      suffixes=("_b", "_a"))

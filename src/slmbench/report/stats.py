@@ -110,6 +110,8 @@ def judge_noise(own: pd.DataFrame, questions, levels, samples: int, rng: np.rand
         return {}
     q_index = {q: i for i, q in enumerate(questions)}
     l_index = {lvl: j for j, lvl in enumerate(levels)}
+    # a cell averages its question's variants (matrix): one variant's deviation moves the cell by 1/variants
+    variants = own.groupby(["question_id", "level"])[SCORED].count()
     for row in own[own["repeat_verdicts"].notna() & own["quality"].notna()].itertuples():
         if row.question_id not in q_index or row.level not in l_index:
             continue
@@ -118,13 +120,16 @@ def judge_noise(own: pd.DataFrame, questions, levels, samples: int, rng: np.rand
             if len(values) < 2:
                 continue
             draws = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
-            noise[name].append((q_index[row.question_id], l_index[row.level], draws - values.mean()))
+            share = 1.0 / max(1, int(variants.at[(row.question_id, row.level), name]))
+            noise[name].append((q_index[row.question_id], l_index[row.level], (draws - values.mean()) * share))
     return {name: entries for name, entries in noise.items() if entries}
 
 
 def matrix(frame: pd.DataFrame, column: str, questions, levels) -> np.ndarray:
-    """questions x levels values of one model (NaN where a run or value is missing)."""
-    table = frame.pivot(index="question_id", columns="level", values=column)
+    """questions x levels values of one model (NaN where a run or value is missing). With prompt variants a
+    cell is the mean of the question's variants that have a value: the question stays the unit every paired
+    statistic and the bootstrap resample (variants are nested in it, not independent questions)."""
+    table = frame.groupby(["question_id", "level"], sort=False)[column].mean().unstack("level")
     return table.reindex(index=questions, columns=levels).to_numpy(dtype=float)
 
 

@@ -29,10 +29,15 @@ def _data_section(analysis: Analysis) -> List[str]:
     study = analysis.study
     runs = study.runs
     judges = sorted({str(j) for j in runs["judge_model"].dropna() if str(j)}) or ["none"]
+    variants = len(study.variants)
+    worded = f" × {variants} prompt variants" if variants > 1 else ""
+    nested = (" + (1 | question:variant)" if variants > 1 else "")
+    averaged = ("; a question's prompt variants are averaged before every paired statistic" if variants > 1
+                else "")
     return [
         f"**Data.** {len(runs)} runs: {len(study.models)} model(s) ({', '.join(map(_md, study.models))}) × "
-        f"{len(study.levels)} level(s) ({', '.join(map(_md, study.levels))}) × {len(study.questions)} question(s) in "
-        f"{len(study.categories)} categor{'y' if len(study.categories) == 1 else 'ies'}. "
+        f"{len(study.levels)} level(s) ({', '.join(map(_md, study.levels))}) × {len(study.questions)} "
+        f"question(s){worded} in {len(study.categories)} categor{'y' if len(study.categories) == 1 else 'ies'}. "
         f"Baseline level: {_md(study.baseline)}. Judge: {', '.join(map(_md, judges))}. "
         f"Device: {_counts(runs['device'])}. Power source: {_counts(runs['power_source'])}.",
         "",
@@ -40,10 +45,10 @@ def _data_section(analysis: Analysis) -> List[str]:
         "",
         f"**Methods.** Intervals are {study.settings.confidence:.0%} percentile intervals from a bootstrap that "
         f"resamples questions ({study.settings.bootstrap_samples} resamples). Primary analysis: a mixed model "
-        "metric ~ level × model + (1 | question) with likelihood-ratio tests; then the declared paired contrasts "
-        "(each level vs the baseline, the padding level vs the level it pads) tested with a sign-flip permutation "
-        "test of the mean difference, Holm-corrected over the whole family of each metric (all models × contrasts; "
-        f"family size given beside each p), significance level {study.settings.alpha}. "
+        f"metric ~ level × model + (1 | question){nested} with likelihood-ratio tests; then the declared paired "
+        "contrasts (each level vs the baseline, the padding level vs the level it pads) tested with a sign-flip "
+        "permutation test of the mean difference, Holm-corrected over the whole family of each metric (all models "
+        f"× contrasts; family size given beside each p), significance level {study.settings.alpha}{averaged}. "
         f"Rows: {_md(row_set_note(runs))}",
     ]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 import pandas as pd
 
@@ -42,52 +42,84 @@ def question_ids_from_prompt_csvs(paths: Iterable) -> List[int]:
     return sorted({row.question_id for path in paths for row in read_prompt_rows(path)})
 
 
+def prompts_from_prompt_csvs(paths: Iterable) -> List[Tuple[int, int]]:
+    """The (question id, variant) pairs of the prompt CSVs, sorted and unique: what each (model, level) runs."""
+    return sorted({(row.question_id, row.variant) for path in paths for row in read_prompt_rows(path)})
+
+
 def _examples(items: Sequence) -> str:
     shown = ", ".join(map(str, items[:SHOW]))
     return shown + (f" and {len(items) - SHOW} more" if len(items) > SHOW else "")
 
 
 def _expected(expected: Optional[dict], runs: pd.DataFrame) -> dict:
+    """The design: models, levels, categories, and the (question, variant) prompts each (model, level) runs,
+    from the prompt CSVs where given (a one-variant study: every question at variant 0), else from the runs."""
     expected = dict(expected or {})
     if expected.get("prompt_csvs") and not expected.get("question_ids"):
-        expected["question_ids"] = question_ids_from_prompt_csvs(expected["prompt_csvs"])
+        prompts = prompts_from_prompt_csvs(expected["prompt_csvs"])
+    elif expected.get("question_ids"):
+        variants = expected.get("variants") or sorted(runs["variant"].unique().tolist())
+        prompts = [(q, v) for q in expected["question_ids"] for v in variants]
+    else:
+        prompts = sorted(set(zip(runs["question_id"], runs["variant"])))
+    prompts = [(int(q), int(v)) for q, v in prompts]
     return {
         "models": list(expected.get("models") or dict.fromkeys(runs["model_id"])),
         "levels": list(expected.get("levels") or dict.fromkeys(runs["level"])),
         "categories": list(expected.get("categories") or dict.fromkeys(runs["category"])),
-        "question_ids": sorted(expected.get("question_ids") or runs["question_id"].unique().tolist()),
-        "questions_from": "prompt CSVs" if expected.get("question_ids") else "the runs themselves",
+        "question_ids": sorted({q for q, _ in prompts}),
+        "variants": sorted({v for _, v in prompts}),
+        "prompts": prompts,
+        "questions_from": "prompt CSVs" if expected.get("prompt_csvs") or expected.get("question_ids")
+        else "the runs themselves",
     }
 
 
+def _per_question(exp: dict) -> str:
+    """'N questions' or, with prompt variants, 'N questions x k variants' (the prompts each cell runs)."""
+    n_q, n_v = len(exp["question_ids"]), len(exp["variants"])
+    if n_v <= 1:
+        return f"{n_q} questions"
+    if len(exp["prompts"]) == n_q * n_v:
+        return f"{n_q} questions x {n_v} variants"
+    return f"{len(exp['prompts'])} (question, variant) prompts"
+
+
 def count_checks(runs: pd.DataFrame, exp: dict) -> List[Check]:
-    n_q, n_l, n_m = len(exp["question_ids"]), len(exp["levels"]), len(exp["models"])
+    n_p, n_l, n_m = len(exp["prompts"]), len(exp["levels"]), len(exp["models"])
     checks = []
     per_model = runs["model_id"].value_counts()
     for model in exp["models"]:
-        got, want = int(per_model.get(model, 0)), n_q * n_l
+        got, want = int(per_model.get(model, 0)), n_p * n_l
         checks.append(Check("PASS" if got == want else "FAIL", f"runs of model {model}",
-                            f"{got} (expected {n_q} questions x {n_l} levels = {want})"))
+                            f"{got} (expected {_per_question(exp)} x {n_l} levels = {want})"))
     per_level = runs["level"].value_counts()
     for level in exp["levels"]:
-        got, want = int(per_level.get(level, 0)), n_q * n_m
+        got, want = int(per_level.get(level, 0)), n_p * n_m
         checks.append(Check("PASS" if got == want else "FAIL", f"runs at level {level}",
-                            f"{got} (expected {n_q} questions x {n_m} models = {want})"))
+                            f"{got} (expected {_per_question(exp)} x {n_m} models = {want})"))
     return checks
 
 
+def _run_name(key: tuple) -> tuple:
+    """A run's key as shown: (model, level, question), with the variant only where there are several."""
+    return key if key[3] else key[:3]
+
+
 def combination_checks(runs: pd.DataFrame, exp: dict) -> List[Check]:
-    present = set(zip(runs["model_id"], runs["level"], runs["question_id"]))
-    wanted = {(m, lvl, q) for m in exp["models"] for lvl in exp["levels"] for q in exp["question_ids"]}
-    missing = sorted(wanted - present, key=str)
-    extra = sorted(present - wanted, key=str)
+    present = set(zip(runs["model_id"], runs["level"], runs["question_id"], runs["variant"]))
+    wanted = {(m, lvl, q, v) for m in exp["models"] for lvl in exp["levels"] for q, v in exp["prompts"]}
+    missing = [_run_name(k) for k in sorted(wanted - present, key=str)]
+    extra = [_run_name(k) for k in sorted(present - wanted, key=str)]
     dups = duplicate_keys(runs, "line")
+    run = "(model, level, question, variant)" if len(exp["variants"]) > 1 else "(model, level, question)"
     checks = [
-        Check("FAIL" if missing else "PASS", "every expected (model, level, question) present",
+        Check("FAIL" if missing else "PASS", f"every expected {run} present",
               f"{len(missing)} missing: {_examples(missing)}" if missing else f"all {len(wanted)} present"),
-        Check("FAIL" if dups else "PASS", "no duplicate (model, level, question)",
+        Check("FAIL" if dups else "PASS", f"no duplicate {run}",
               f"{len(dups)} duplicated: {_examples(dups)}" if dups else "none duplicated"),
-        Check("FAIL" if extra else "PASS", "no unexpected (model, level, question)",
+        Check("FAIL" if extra else "PASS", f"no unexpected {run}",
               f"{len(extra)} not in the design: {_examples(extra)}" if extra else "none"),
     ]
     stray = sorted(set(runs["category"]) - set(exp["categories"]))
@@ -148,15 +180,15 @@ def token_growth_checks(runs: pd.DataFrame, exp: dict) -> List[Check]:
 
 def score_checks(runs: pd.DataFrame, scores: pd.DataFrame) -> List[Check]:
     checks = []
-    keys = set(zip(scores["model_id"], scores["level"], scores["question_id"]))
-    run_keys = list(zip(runs["model_id"], runs["level"], runs["question_id"]))
-    unscored = [k for k in run_keys if k not in keys]
+    keys = set(zip(*[scores[name] for name in KEY]))
+    run_keys = list(zip(*[runs[name] for name in KEY]))
+    unscored = [_run_name(k) for k in run_keys if k not in keys]
     checks.append(Check("FAIL" if unscored else "PASS", "every run has a score row",
                         f"{len(unscored)} without: {_examples(unscored)}" if unscored else f"all {len(run_keys)}"))
     dups = duplicate_keys(scores, "row")
     checks.append(Check("FAIL" if dups else "PASS", "no duplicate score rows",
                         f"{len(dups)}: {_examples(dups)}" if dups else "none"))
-    orphans = sorted(keys - set(run_keys), key=str)
+    orphans = [_run_name(k) for k in sorted(keys - set(run_keys), key=str)]
     checks.append(Check("WARN" if orphans else "PASS", "score rows match a run",
                         f"{len(orphans)} match no run: {_examples(orphans)}" if orphans else "all match"))
     ok = scores[scores["judge_status"] == "ok"]
@@ -181,7 +213,7 @@ def score_checks(runs: pd.DataFrame, scores: pd.DataFrame) -> List[Check]:
                         if len(parse) else "none"))
     failed_runs = set(zip(*[runs.loc[runs["status"] != "ok", k] for k in KEY]))
     run_error = scores[scores["judge_status"] == "run_error"]
-    stray = [k for k in zip(*[run_error[name] for name in KEY]) if k not in failed_runs]
+    stray = [_run_name(k) for k in zip(*[run_error[name] for name in KEY]) if k not in failed_runs]
     checks.append(Check("WARN" if stray else "PASS", "run_error scores belong to failed runs",
                         f"{len(stray)} do not: {_examples(stray)}" if stray else f"{len(run_error)} run_error rows"))
     return checks
@@ -192,7 +224,7 @@ def usable_run_checks(runs: pd.DataFrame, scores: pd.DataFrame, exp: dict) -> Li
     dimensions), against the expected number of questions. FAIL when most runs failed or most expected runs
     are not usable (all failed included); WARN when some are not."""
     joined = join_runs_scores(runs.drop_duplicates(KEY), scores.drop_duplicates(KEY))
-    expected = len(exp["question_ids"])
+    expected = len(exp["prompts"])
     failing, short = [], []
     for model in exp["models"]:
         for level in exp["levels"]:
@@ -266,7 +298,7 @@ def render(checks: List[Check], runs_path, scores_path, exp: dict, runs: pd.Data
     lines = [
         "slmbench validation", f"runs:   {runs_path}", f"scores: {scores_path}",
         f"design: {len(exp['models'])} models x {len(exp['levels'])} levels ({', '.join(exp['levels'])}) x "
-        f"{len(exp['question_ids'])} questions (from {exp['questions_from']}) in {len(exp['categories'])} categories",
+        f"{_per_question(exp)} (from {exp['questions_from']}) in {len(exp['categories'])} categories",
         "", "counts (grep -o '\"model_id\":\"[^\"]*\"' | sort | uniq -c, and for level):", *grep_counts(runs), "",
     ]
     lines += [f"{c.status:<5} {c.name}: {c.detail}" for c in checks]
@@ -279,7 +311,8 @@ def validate_results(runs_path, scores_path, expected: Optional[dict], out_txt, 
     """Run every check, write out_txt, and with strict=True raise UserError when any check failed.
 
     expected = {"models": [...], "levels": [...], "categories": [...], "question_ids": [...] or None}
-    (any key may be None: taken from the runs); "prompt_csvs": [...] may replace question_ids.
+    (any key may be None: taken from the runs); "prompt_csvs": [...] may replace question_ids (the CSVs' (question,
+    variant) pairs are then the design); "variants": [...] goes with question_ids (default: the runs' variants).
     """
     all_runs = read_runs(runs_path)
     runs = all_runs[all_runs["repeat"] == 0]  # timing repeats are measured twice, counted once

@@ -91,11 +91,16 @@ class _Verdicts:
         self.problems = sorted({r.get("judge_status") for r in rows if r.get("judge_status") not in (None, "", "ok")})
 
 
+def _run_key(row: dict) -> tuple:
+    """(model, level, question, variant) of a run or score row (records.RECORD_KEY); no variant reads as 0."""
+    return (row["model_id"], row["level"], int(row["question_id"]), int(row.get("variant") or 0))
+
+
 def _index_scores(scores: List[dict]) -> Dict[tuple, _Verdicts]:
     grouped: Dict[tuple, List[dict]] = defaultdict(list)
     for row in scores:
         try:
-            key = (row["model_id"], row["level"], int(row["question_id"]))
+            key = _run_key(row)
         except (KeyError, TypeError, ValueError):
             continue
         grouped[key].append(row)
@@ -108,7 +113,7 @@ def _headline_rows(runs: List[dict], verdicts: Dict[tuple, _Verdicts], keys: Lis
         mine = [r for r in runs if by(r) == key]
         ok = [r for r in mine if r.get("status") == "ok"]
         quality = _mean(verdicts[k].total for r in ok
-                        if (k := (r["model_id"], r["level"], int(r["question_id"]))) in verdicts)
+                        if (k := _run_key(r)) in verdicts)
         energy = _mean(_float(r.get("energy_j")) for r in ok)
         latency = _mean(_float(r.get("latency_ms")) for r in ok)
         cells = "".join(f"<td>{_e(part)}</td>" for part in key)
@@ -151,19 +156,22 @@ def _answer_cell(run: Optional[dict], verdict: Optional[_Verdicts]) -> str:
 
 
 def _questions(runs: List[dict], verdicts: Dict[tuple, _Verdicts], models: List[str], levels: List[str]) -> str:
-    by_key = {(r["model_id"], r["level"], int(r["question_id"])): r for r in runs}
+    by_key = {_run_key(r): r for r in runs}
     questions: Dict[int, str] = {}
     for r in runs:
         questions.setdefault(int(r["question_id"]), r.get("category") or "")
+    variants = sorted({key[3] for key in by_key})
     head = "".join(f"<th>{_e(m)}</th>" for m in models)
     groups = []
     for qid in sorted(questions):
         rows = [f'<tr class="qhead"><th colspan="{len(models) + 2}" id="q{qid}">Q{qid} &middot; '
                 f'{_e(questions[qid])}</th></tr>']
-        for level in levels:
-            prompt = next((by_key[(m, level, qid)].get("prompt") for m in models if (m, level, qid) in by_key), None)
-            cells = "".join(_answer_cell(by_key.get((m, level, qid)), verdicts.get((m, level, qid))) for m in models)
-            rows.append(f'<tr><th class="level">{_e(level)}</th><td class="prompt"><div class="text">{_e(prompt)}'
+        for level, v in ((level, v) for level in levels for v in variants):
+            keys = [(m, level, qid, v) for m in models]
+            prompt = next((by_key[k].get("prompt") for k in keys if k in by_key), None)
+            cells = "".join(_answer_cell(by_key.get(k), verdicts.get(k)) for k in keys)
+            label = f"{level} v{v}" if len(variants) > 1 else level  # which wording, where there are several
+            rows.append(f'<tr><th class="level">{_e(label)}</th><td class="prompt"><div class="text">{_e(prompt)}'
                         f'</div></td>{cells}</tr>')
         groups.append(f'<tbody class="question" data-qid="{qid}" data-category="{_e(questions[qid])}">'
                       f'{"".join(rows)}</tbody>')

@@ -262,11 +262,13 @@ def comparison_book(analysis: Analysis, figures: Dict[str, Dict[str, bytes]]) ->
                             "Where answers were judged more than once, the quality CIs resample each such run's "
                             "verdicts inside the bootstrap (judge noise); the point estimate is their mean."),
         ("mixed_model", "the primary analysis: per metric, a linear mixed model metric ~ level x model + "
-                        "(1 | question) (+ (1 | variant) when runs carry variants), fitted by maximum likelihood "
+                        "(1 | question) (+ (1 | question:variant) when the prompts have several variants), fitted "
+                        "by maximum likelihood "
                         "(statsmodels MixedLM); likelihood-ratio tests of the overall level effect and of the "
                         "level x model interaction."),
         ("contrasts", "declared family per metric: each level vs the baseline and the padding level vs the level "
-                      "it pads, for every model. estimate = mean per-question difference with its bootstrap CI; "
+                      "it pads, for every model. estimate = mean per-question difference (a question's prompt "
+                      "variants averaged first) with its bootstrap CI; "
                       "p_raw from a paired sign-flip permutation test of that mean (seeded); p_adj = Holm over the "
                       "whole family of the metric (statsmodels multipletests), family_size tests."),
         ("statistics", "the quality rows of contrasts with the paired cost differences of the same contrast and "
@@ -295,43 +297,57 @@ def quality_book(analysis: Analysis) -> Book:
     level_rank = {lvl: i for i, lvl in enumerate(analysis.study.levels)}
     for model in analysis.study.models:
         own = runs[runs["model_id"] == model].copy()
-        own = own.assign(_rank=own["level"].map(level_rank)).sort_values(["question_id", "_rank"])
-        write_table(book, book.sheet(model), own, DETAIL, freeze_cols=1)
+        own = own.assign(_rank=own["level"].map(level_rank)).sort_values(["question_id", "variant", "_rank"])
+        write_table(book, book.sheet(model), own, with_variant(DETAIL, analysis.study), freeze_cols=1)
     what = ("Judge scores per question: one sheet per model (the four dimensions, the total, the judge's reason "
             "and status) and an overview.")
     about_sheet(book, common_notes(analysis, what))
     return book
 
 
+def with_variant(columns: List[Col], study) -> List[Col]:
+    """Per-run columns, with a variant column after the question's where the study has prompt variants."""
+    if len(study.variants) <= 1:
+        return columns
+    at = next(i for i, col in enumerate(columns) if col.key == "question_id") + 1
+    return [*columns[:at], Col("variant", "variant", "int"), *columns[at:]]
+
+
 def _matrix_sheet(book: Book, frame: pd.DataFrame, analysis: Analysis, value: str, fmt: str, scale: str) -> None:
-    """question x (model, level): two header rows (model, then level)."""
+    """question (and variant, where there are several) x (model, level): two header rows (model, then level)."""
     ws = book.sheet("matrix")
     study = analysis.study
     pairs = [(m, lvl) for m in study.models for lvl in study.levels
              if ((frame["model_id"] == m) & (frame["level"] == lvl)).any()]
-    table = frame.pivot(index="question_id", columns=["model_id", "level"], values=value).reindex(columns=pairs)
+    rows = ["question_id", "variant"] if len(study.variants) > 1 else ["question_id"]
+    table = frame.pivot(index=rows, columns=["model_id", "level"], values=value).reindex(columns=pairs)
     categories = frame.groupby("question_id")["category"].first()
     header = book.formats["header"]
-    for c, text in enumerate(["question", "category"]):
+    labels = ["question", "variant", "category"] if len(rows) > 1 else ["question", "category"]
+    first_value = len(labels)
+    for c, text in enumerate(labels):
         ws.write_string(0, c, "", header)
         ws.write_string(1, c, text, header)
-    for c, (model, level) in enumerate(pairs, start=2):
-        first = c == 2 or pairs[c - 3][0] != model
+    for c, (model, level) in enumerate(pairs, start=first_value):
+        first = c == first_value or pairs[c - first_value - 1][0] != model
         ws.write_string(0, c, model if first else "", header)
         ws.write_string(1, c, level, header)
     number = book.formats[fmt]
-    for r, (qid, row) in enumerate(table.iterrows(), start=2):
-        write_cell(ws, r, 0, qid)
-        write_cell(ws, r, 1, categories.get(qid))
-        for c, v in enumerate(row.to_numpy(), start=2):
+    for r, (index, row) in enumerate(table.iterrows(), start=2):
+        index = index if isinstance(index, tuple) else (index,)
+        for c, part in enumerate(index):
+            write_cell(ws, r, c, part)
+        write_cell(ws, r, len(index), categories.get(index[0]))
+        for c, v in enumerate(row.to_numpy(), start=first_value):
             write_cell(ws, r, c, v, number)
     last = 1 + len(table)
-    ws.set_column(0, 1, 12)
-    ws.set_column(2, 1 + len(pairs), 11)
+    end = first_value - 1 + len(pairs)
+    ws.set_column(0, first_value - 1, 12)
+    ws.set_column(first_value, end, 11)
     if len(table) and pairs:
-        ws.conditional_format(2, 2, last, 1 + len(pairs), SCALES[scale])
-    ws.freeze_panes(2, 2)
-    ws.autofilter(1, 0, max(last, 1), 1 + len(pairs))
+        ws.conditional_format(2, first_value, last, end, SCALES[scale])
+    ws.freeze_panes(2, first_value)
+    ws.autofilter(1, 0, max(last, 1), end)
 
 
 def _metric_summary(frame: pd.DataFrame, value: str, analysis: Analysis) -> pd.DataFrame:
@@ -358,10 +374,10 @@ def metric_book(analysis: Analysis, name: str) -> Book:
     level_rank = {lvl: i for i, lvl in enumerate(analysis.study.levels)}
     model_rank = {m: i for i, m in enumerate(analysis.study.models)}
     long = frame.assign(note=note, _m=frame["model_id"].map(model_rank), _l=frame["level"].map(level_rank))
-    long = long.sort_values(["_m", "_l", "question_id"])
-    cols = [Col("model_id", "model"), Col("level", "level"), Col("question_id", "question", "int"),
-            Col("category", "category"), Col(value, label, fmt, scale=scale), *extra, Col("status", "status"),
-            Col("note", "why empty", width=70)]
+    long = long.sort_values(["_m", "_l", "question_id", "variant"])
+    cols = with_variant([Col("model_id", "model"), Col("level", "level"), Col("question_id", "question", "int"),
+                         Col("category", "category"), Col(value, label, fmt, scale=scale), *extra,
+                         Col("status", "status"), Col("note", "why empty", width=70)], analysis.study)
     write_table(book, book.sheet("long"), long, cols, freeze_cols=3)
     stats = [Col("model", "model"), Col("level", "level"), Col("n", "values", "int"), Col("missing", "missing", "int"),
              Col("mean", f"mean {label}", fmt), Col("median", "median", fmt), Col("std", "std", fmt),
