@@ -169,3 +169,18 @@ def test_who_writes_the_levels_and_the_warnings_a_study_sees(repo_root):
     assert "prompts.generator.model writer-x is also a judge" in line
     demo = load_config([str(repo_root / "config/demo.yaml")])
     assert settings_from_config(demo)["prompt_generator"].startswith("template: the offline fallback")
+
+
+def test_a_two_variant_llm_sheet_asks_for_each_wording_and_carries_the_variant_column(tmp_path, questions, clean_env):
+    out = tmp_path / "generated.xlsx"
+    with StubServer(clean_writer) as server:
+        generate_spreadsheet(questions, out, levels=LEVELS, mode="llm", llm=settings(server, tmp_path), variants=2)
+        asks = [body["messages"][1]["content"] for body in server.bodies]
+    assert len(asks) == 2 * 4  # L1, L2, L3, P for each wording
+    assert sum("independent wording number 2" in ask for ask in asks) == 4
+    header, *rows = list(openpyxl.load_workbook(out).active.values)
+    assert header[:3] == ("question_id", "category", "variant")
+    assert [(row[0], row[2]) for row in rows] == [(5, 0), (5, 1)]
+    for row in rows:  # each wording cumulative on the same L0
+        texts = dict(zip(header[3:], row[3:]))
+        assert texts["L0"] == QUESTION and all(texts[b] in texts[a] for b, a in zip(LEVELS, LEVELS[1:]))
