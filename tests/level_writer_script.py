@@ -38,12 +38,24 @@ def kind_of(body) -> str:
     return next(kind for kind, text in KIND_REQUESTS.items() if text in ask)
 
 
+# padding must be prose that never says a sentence twice: distinct sentences on everyday subjects
+PLACES = ("The market in the old town", "The bakery on the corner", "The reading room of the library",
+          "The garden behind the school", "The ferry across the harbour", "The choir of the village",
+          "The museum of clocks", "The orchard near the river")
+HAPPENINGS = ("opens early on Saturdays, and the first visitors come with baskets.",
+              "fills with quiet voices when the rain begins.", "smells of fresh bread and wet leaves in October.",
+              "was painted blue by volunteers last spring.", "keeps a cat that sleeps on the warm windowsill.",
+              "hangs paper lanterns over the door in winter.")
+PADDING_SENTENCES = [f"{place} {happening}" for happening in HAPPENINGS for place in PLACES]
+
+
 def fitted(kind: str, body) -> str:
     """The clean addition, as long as the middle of the range the request asks for."""
     low, high = map(int, re.search(r"between (\d+) and (\d+) tokens", body["messages"][1]["content"]).groups())
+    sentences = iter(PADDING_SENTENCES[1:]) if kind == "padding" else None
     text = CLEAN[kind]
     while len(ENC.encode("\n\n" + text)) < (low + high) // 2:
-        text += " " + CLEAN[kind]
+        text += " " + (next(sentences) if sentences else CLEAN[kind])
     return text
 
 

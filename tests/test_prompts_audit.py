@@ -171,3 +171,31 @@ def test_a_missing_or_broken_reference_file_is_one_line(tmp_path):
     with pytest.raises(UserError, match=r"refs.jsonl line 1: not a reference answer"):
         audit_prompts([sheet], tmp_path / "a.csv", questions_file=questions, references_file=tmp_path / "refs.jsonl")
     assert not (tmp_path / "a.csv").exists()
+
+
+def test_padding_on_the_questions_subject_a_list_or_a_sentence_said_twice_is_flagged(tmp_path):
+    question = "Explain how photosynthesis converts sunlight into chemical energy in green plants."
+    l3 = grown(grown(grown(question, words_text(100, 1)), words_text(150, 2)), words_text(200, 3))
+    prose = words_text(150, 4)
+    paddings = {
+        1: prose,  # unrelated prose: clean
+        2: "Plants on the balcony turn sunlight into energy, a chemical miracle of photosynthesis. " + prose,
+        3: "Things to see at the market:\n- the bakery stall\n- the flower stall\n" + prose,
+        4: f"The ferry leaves the harbour at dawn every day. {prose.rstrip('.')}. The ferry leaves the harbour at "
+           f"dawn every day.",
+    }
+    book = openpyxl.Workbook()
+    book.active.append(["question_id", "category", *LEVELS])
+    l1, l2 = grown(question, words_text(100, 1)), grown(grown(question, words_text(100, 1)), words_text(150, 2))
+    for qid, padding in paddings.items():
+        book.active.append([qid, "stem", question, l1, l2, l3, grown(l3, padding)])
+    book.save(tmp_path / "prompts.xlsx")
+    audit_prompts([tmp_path / "prompts.xlsx"], tmp_path / "audit.csv")
+    rows = read_csv(tmp_path / "audit.csv")
+    flaws = {qid: rows[(qid, "P")]["padding_flaws"] for qid in paddings}
+    assert flaws[1] == ""
+    assert flaws[2].startswith("it is on the question's subject (shares 'chemical', 'energy', 'photosynthesis'")
+    assert flaws[3] == "it is not a paragraph of prose (a list, heading or quote)"
+    assert flaws[4].startswith("it says a sentence twice ('the ferry leaves the harbour at dawn")
+    assert all(("padding: it" in rows[(qid, "P")]["problems"]) == (qid != 1) for qid in paddings)
+    assert all(rows[(qid, "L3")]["padding_flaws"] == "" for qid in paddings)  # only padding levels are judged so

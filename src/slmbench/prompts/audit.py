@@ -22,14 +22,14 @@ from .. import levels as design
 from ..errors import UserError
 from ..questions import read_questions
 from ..records import atomic_output
-from .addition_checks import labelled_padding, visible_output
+from .addition_checks import labelled_padding, padding_flaws, visible_output
 from .references import leaked, read_reference_values
 from .tokens import prompt_name
 
 BOILERPLATE_SHARE = 0.25
 AUDIT_FIELDS = ["question_id", "variant", "category", "level", "generator", "tokens", "base_level", "growth", "band",
                 "in_band", "contains_base", "shared_by", "boilerplate", "leaked_values", "visible_output",
-                "labelled_padding", "problems", "status"]
+                "labelled_padding", "padding_flaws", "problems", "status"]
 SHOW = 10  # problems printed in the summary
 
 
@@ -110,13 +110,16 @@ def audit_rows(prompts: Sequence[Prompt], references: Dict[int, List[str]], enc,
         labelled = labelled_padding(name, addition)
         if labelled:
             problems.append(("labelled padding", f"padding labelled as irrelevant ('{labelled[0]}')"))
+        flaws = padding_flaws(name, levels["L0"].text if "L0" in levels else "", addition)
+        problems += [("padding", f"padding: {flaw}") for flaw in flaws]
         rows.append({
             "question_id": qid, "variant": p.variant, "category": p.category, "level": name, "generator": generator,
             "tokens": tokens[(item, name)], "base_level": base or "", "growth": growth,
             "band": str(band) if band else "", "in_band": None if band is None or growth is None else growth in band,
             "contains_base": contains, "shared_by": shared_by, "boilerplate": boilerplate if name != "L0" else None,
             "leaked_values": "; ".join(leaks), "visible_output": "; ".join(visible),
-            "labelled_padding": "; ".join(labelled), "problems": "; ".join(text for _, text in problems),
+            "labelled_padding": "; ".join(labelled), "padding_flaws": "; ".join(flaws),
+            "problems": "; ".join(text for _, text in problems),
             "status": "fail" if problems else "ok", "kinds": [kind for kind, _ in problems],
         })
     return rows
