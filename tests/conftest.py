@@ -88,10 +88,11 @@ def real_template_model(tiny_model, tmp_path_factory):
 
 # Fixtures that make a test slow wherever it uses them: they load or run a real model. A test that runs
 # Snakemake is marked by hand (`@pytest.mark.slow` or its module's `pytestmark`), since no fixture says so.
-SLOW_FIXTURES = {"tiny_model"}
+SLOW_FIXTURES = {"tiny_model", "varied"}  # varied: a two-variant study analysed whole (about 25 s)
 # Modules whose tests each build whole reports (bootstrap, mixed models, every figure): seconds per test, about
 # two minutes together on 2 cores. They run in CI; the fast lane keeps test_report.py's core checks.
-SLOW_MODULES = {"test_report_safety.py", "test_report_figures.py", "test_report_stats.py", "test_judge_noise.py"}
+SLOW_MODULES = {"test_report_safety.py", "test_report_figures.py", "test_report_stats.py", "test_judge_noise.py",
+                "test_report_cli.py"}
 
 
 def pytest_collection_modifyitems(config, items):

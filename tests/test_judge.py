@@ -186,6 +186,7 @@ def test_agreement_with_nothing_to_compare_says_so():
     assert only["measure"] == "none" and "judge.repeats >= 2" in only["note"]
 
 
+@pytest.mark.slow  # about 10 s (a whole report or judge run); CI runs it, the fast lane leaves it out
 def test_cli_form_judges_a_runs_file(tmp_path, clean_env):
     import subprocess
     import sys

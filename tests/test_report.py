@@ -246,6 +246,7 @@ def test_demo_note_is_stated_in_every_report(study):
     assert NOTE in (out / "exported_responses/responses_by_model/flat/Q081_L0.txt").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # about 10 s (a whole report or judge run); CI runs it, the fast lane leaves it out
 def test_same_inputs_give_the_same_numbers(study, tmp_path):
     from slmbench.report.build import build_reports
 

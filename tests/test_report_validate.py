@@ -192,6 +192,7 @@ def test_a_disagreeing_total_fails_and_says_it_is_never_averaged(study):
     assert "FAIL  total_score = sum of the four dimensions: 1 rows where it is not (never averaged), rows 5" in text
 
 
+@pytest.mark.slow  # about 10 s (a whole report or judge run); CI runs it, the fast lane leaves it out
 def test_seed_shaped_scores_without_judge_status_are_read_and_reported(study, tmp_path):
     """The seed's scores_absolute.csv has no judge_status: a row with a total is a verdict."""
     from slmbench.report.build import build_reports
