@@ -36,7 +36,7 @@ ON_TOPIC_SHARED_WORDS = 3
 COMMON = frozenset("""
     should would could please answer question questions following provide explain describe however because
     through another before during between without within around something someone things people number
-    include includes including example examples always really little rather answer answers written writing
+    include includes including example examples always really little rather answers written writing
     whether simple second together therefore already almost making called certain become becomes across
 """.split())
 CONTENT_WORD = re.compile(r"[a-z]{6,}")

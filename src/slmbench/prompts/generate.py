@@ -154,11 +154,10 @@ def template_levels_without_leaks(question: str, category: str, question_id: int
     tries other wordings of the same variant and keeps the first clean one, else the first (the audit flags it)."""
     from .references import leaked
 
-    first = None
+    first, base = None, question.strip()
     for attempt in range(REWORDINGS + 1):
         texts = template_levels(question, category, question_id, levels, fitter,
                                 variant=variant + REWORDING_STRIDE * attempt)
-        base = question.strip()
         if not values or not any(leaked(values, base, text[len(base):]) for name, text in texts.items()
                                  if name != "L0"):
             return texts
