@@ -80,6 +80,12 @@ class RunRecord:
     energy_decode_j: Optional[float] = None  # net energy from the first token to the end; energy_j = the sum
     idle_source: Optional[str] = None  # "shard" (re-measured before this shard) | "baseline" (the board's)
     power_sensor_settings: Optional[str] = None  # the sensor's averaging where exposed (INA3221: samples, interval)
+    # --- study design (issue 25) and factors (issue 30) ---
+    shard_repeat: int = 0  # 0: the scored measurement of its shard; 1: the shard measured again (never judged)
+    power_lag_ms: Optional[float] = None  # sensor lag applied to this window's sample times (power calibration)
+    power_mode_id: Optional[int] = None  # nvpmodel id the shard ran in (jetson.power_modes)
+    runtime: Optional[str] = None  # "llama-cpp-python" | "openai-server" (inference.runtime)
+    runtime_version: Optional[str] = None  # the runtime's own version string
 
     def to_json(self) -> str:
         return dumps_compact(asdict(self))
