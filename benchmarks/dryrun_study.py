@@ -15,7 +15,9 @@ run a whole command, interpreter start included, after one untimed warm-up run o
 
 Goal: each <= 1.2. Also prints the absolute seconds.
 
-    python benchmarks/dryrun_study.py [--repeats 3]
+    python benchmarks/dryrun_study.py [--repeats 3] [--smoke]
+
+(--smoke: one category, the "10x" shapes at 2x, one timed run of each command and no warm-up.)
 """
 
 from __future__ import annotations
@@ -33,20 +35,23 @@ from pathlib import Path
 import openpyxl
 import yaml
 
+from _sizes import parse_sizes
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 LEVELS = ["L0", "L1", "L2", "L3", "P"]
 CATEGORIES = ["writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities"]
 
 
-def scratch_study(work: Path, model_copies: int) -> None:
-    """A working directory with the study's config (its models under `model_copies` ids each) and a
-    made-up prompt spreadsheet."""
+def scratch_study(work: Path, model_copies: int, categories: int = len(CATEGORIES)) -> None:
+    """A working directory with the study's config (its models under `model_copies` ids each, its first
+    `categories` categories) and a made-up prompt spreadsheet."""
     (work / "config").mkdir(parents=True)
     (work / "config/demo.yaml").write_bytes((ROOT / "config/demo.yaml").read_bytes())
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     base = config["models"]
     config["models"] = [dict(m, id=f"{m['id']}-{k}" if k else m["id"]) for k in range(model_copies) for m in base]
+    config["categories"] = config["categories"][:categories]
     (work / "config/study.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     book = openpyxl.Workbook()
     sheet = book.active
@@ -365,18 +370,18 @@ def dry_run_command(snakefile: Path, work: Path) -> list:
             "--configfile", "config/study.yaml", "-n", "--cores", "1", "--quiet", "all"]
 
 
-def time_commands(commands: dict, work: Path, repeats: int) -> dict:
-    """Median seconds of each command, run alternately (so both see the same machine load), after one
-    untimed warm-up run of each."""
+def time_commands(commands: dict, work: Path, repeats: int, warmups: int = 1) -> dict:
+    """Median seconds of each command, run alternately (so both see the same machine load), after `warmups`
+    untimed warm-up runs of each."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")} | {"HF_HUB_OFFLINE": "1"}
     times = {name: [] for name in commands}
-    for round_ in range(repeats + 1):
+    for round_ in range(repeats + warmups):
         for name, cmd in commands.items():
             start = time.perf_counter()
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work, env=env)
             if proc.returncode:
                 raise SystemExit(f"{name} dry run failed in {work}:\n{proc.stderr[-3000:]}")
-            if round_:
+            if round_ >= warmups:
                 times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 
@@ -384,19 +389,22 @@ def time_commands(commands: dict, work: Path, repeats: int) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args(argv)
+    parser.add_argument("--warmups", type=int, default=1, help="untimed runs of each command first")
+    parser.add_argument("--categories", type=int, default=len(CATEGORIES), help="the study's first N categories")
+    parser.add_argument("--scale", type=int, default=10, help="model copies of the larger shapes (named 10x)")
+    args = parse_sizes(parser, argv, smoke={"repeats": 1, "warmups": 0, "categories": 1, "scale": 2})
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for copies, midway, key in ((1, False, "1x"), (10, False, "10x"), (10, True, "10x_midway")):
+        for copies, midway, key in ((1, False, "1x"), (args.scale, False, "10x"), (args.scale, True, "10x_midway")):
             work = Path(tmp) / key
-            scratch_study(work, copies)
+            scratch_study(work, copies, args.categories)
             config = study_config(work)
             bare = work / "bare.smk"
             write_bare_snakefile(config, bare)
             made = make_midway(work, config) if midway else 0
             shards = len(config["models"]) * len(config["levels"]) * len(config["categories"])
             t = time_commands({"project": dry_run_command(ROOT / "Snakefile", work),
-                               "bare": dry_run_command(bare, work)}, work, args.repeats)
+                               "bare": dry_run_command(bare, work)}, work, args.repeats, args.warmups)
             results[f"dryrun_project_{key}_s"] = round(t["project"], 3)
             results[f"dryrun_bare_{key}_s"] = round(t["bare"], 3)
             results[f"dryrun_overhead_{key}"] = round(t["project"] / t["bare"], 3)

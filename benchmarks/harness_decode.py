@@ -5,7 +5,11 @@ settings, interleaved call by call in one warm process.
 Decode tok/s is computed the same way for both: (completion tokens - 1) / (end - first token), from
 time.perf_counter. Prints the absolute figures, the ratio (goal >= 0.97), and the wall-time ratio.
 
-    python benchmarks/harness_decode.py [--rounds 6] [--max-tokens 64]
+The shard's settings are the demo config's inference and power sections (config/demo.yaml, as the workflow
+passes them) with the sizes below changed, so a key added to the config reaches this benchmark as it reaches a
+shard.
+
+    python benchmarks/harness_decode.py [--rounds 6] [--max-tokens 64] [--threads 2] [--smoke]
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _sizes import parse_sizes
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
@@ -59,9 +65,11 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--max-tokens", type=int, default=64)
-    args = parser.parse_args(argv)
+    parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads (inference.n_threads)")
+    args = parse_sizes(parser, argv, smoke={"rounds": 1, "max_tokens": 8, "threads": 1})
 
     from fake_tegrastats import install_fake_tegrastats
+    from pipeline_helpers import inference_settings
     from slmbench.inference import InferenceSettings, ShardRunner, ShardSpec
     from slmbench.models import ensure_pypi_model
     from slmbench.power import open_sampler
@@ -73,9 +81,10 @@ def main(argv=None) -> dict:
         spec = ShardSpec(model_id="bench", model_file=model, level="L0", category="bench",
                          prompts_csv=Path(tmp) / "unused.csv", out=Path(tmp) / "unused.jsonl", model_facts={},
                          idle_power_mw=1000.0, chat_format="gemma",
-                         settings=InferenceSettings(temperature=0.0, max_tokens=args.max_tokens, n_ctx=512,
-                                                    n_gpu_layers=0, n_threads=2, seed=42, warmup=True,
-                                                    power={"backend": "tegrastats"}))
+                         settings=InferenceSettings.from_mapping(inference_settings(
+                             temperature=0.0, max_tokens=args.max_tokens, n_ctx=512, n_gpu_layers=0,
+                             n_threads=args.threads, seed=42, warmup=True, timing_repeats=0.0, cooldown_s=0,
+                             power={"backend": "tegrastats", "interval_ms": 100})))
         with open_sampler(backend="tegrastats", interval_ms=100) as sampler:
             runner = ShardRunner(spec, sampler)
             runner.warm_up(PROMPTS[0])

@@ -9,7 +9,7 @@ processes other than the "inference" process (slmbench.power.board_state, exactl
     OpenAI-compatible endpoint (a fixed-delay server on 127.0.0.1, in a third process) at concurrency 4.
 The server's own CPU is not the judge's cost on a real study (it is remote), so it is measured and subtracted.
 
-    python benchmarks/judge_overlap_cost.py [--seconds 5] [--verdicts 200]
+    python benchmarks/judge_overlap_cost.py [--seconds 5] [--verdicts 200] [--smoke]
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _sizes import parse_sizes
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
@@ -60,7 +62,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured window")
     parser.add_argument("--verdicts", type=int, default=200, help="answers the overlapping judge job scores")
     parser.add_argument("--delay", type=float, default=0.2, help="the endpoint's delay per request, seconds")
-    args = parser.parse_args(argv)
+    args = parse_sizes(parser, argv, smoke={"seconds": 0.5, "verdicts": 20})
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(args.delay), str(ROOT / "src"), str(ROOT / "tests")],
                               stdout=subprocess.PIPE, text=True, env=env)

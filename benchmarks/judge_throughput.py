@@ -7,7 +7,7 @@ before the clock starts (one-off set-up is not throughput). Goal: >= 0.9 at conc
 the cost per verdict seen by the caller at concurrency 1 (judge_s_per_verdict_c1 - delay: what a remote judge
 adds beyond the server's own time).
 
-    python benchmarks/judge_throughput.py [--delay 0.2] [--verdicts 20] [--runs 3]
+    python benchmarks/judge_throughput.py [--delay 0.2] [--verdicts 20] [--runs 3] [--smoke]
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _sizes import parse_sizes
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
@@ -56,7 +58,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--verdicts", type=int, default=20, help="verdicts per concurrency slot")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--runs", type=int, default=3, help="runs per concurrency; the worst is reported")
-    args = parser.parse_args(argv)
+    args = parse_sizes(parser, argv, smoke={"delay": 0.05, "verdicts": 2, "concurrency": [1, 4, 16], "runs": 1})
 
     from slmbench.judge.rubric import VERDICT_REPLY
     from slmbench.judge.runner import judge_records

@@ -20,7 +20,7 @@ storage; a remote judge runs beside inference (not pinned to the board), so only
 verdicts of the last shard are on the critical path; its cost per verdict is measured against the fixed-delay
 server of judge_throughput.py. Goal: study_overhead_pct_projected <= 10.
 
-    python benchmarks/protocol_overhead.py [--quick]
+    python benchmarks/protocol_overhead.py [--quick] [--smoke]
 """
 
 from __future__ import annotations
@@ -38,8 +38,13 @@ from pathlib import Path
 
 import yaml
 
+from _sizes import parse_sizes
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+# one shard (math at L0), a few tokens, a small bootstrap: the whole workflow in seconds
+SMOKE_CHANGES = {"categories": ["math"], "levels": ["L0"], "inference.max_tokens": 8, "judge.max_tokens": 48,
+                 "report.bootstrap_samples": 100}
 
 # The study's models at Q6_K (config/config.yaml), file sizes in GB as published on their Hugging Face pages
 # (bartowski/*-GGUF, Qwen/Qwen1.5-1.8B-Chat-GGUF, the Q6_K file of each): the bytes one decoded token reads.
@@ -59,7 +64,7 @@ JUDGE_LATENCY_S = 3.0  # a remote API judge's reply time per verdict; off the cr
 JUDGE_CONCURRENCY = 4
 
 
-def measure_demo(quick: bool) -> dict:
+def measure_demo(quick: bool, smoke: bool = False) -> dict:
     from fake_tegrastats import install_fake_tegrastats
     from pipeline_helpers import make_workdir, snakemake
     from slmbench.models import ensure_pypi_model
@@ -72,6 +77,8 @@ def measure_demo(quick: bool) -> dict:
         env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
         changes = {"categories": ["math"] if quick else ["math", "coding"],
                    "inference.max_tokens": 32 if quick else 64, "judge.max_tokens": 96}
+        if smoke:
+            changes = SMOKE_CHANGES
         work = make_workdir(tmp, model.parent, **changes)
         start = time.perf_counter()
         snakemake(work, "--cores", "1", env=env)
@@ -185,8 +192,8 @@ def project(fixed_per_shard_s: float, scheduling_per_job_s: float, judge: dict, 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 category, shorter answers (32 tokens)")
-    args = parser.parse_args(argv)
-    run = measure_demo(args.quick)
+    args = parse_sizes(parser, argv, smoke={"quick": True})
+    run = measure_demo(args.quick, args.smoke)
     parts = parts_of(run)
     overhead_pct = 100 * (run["wall_s"] - run["windows_s"]) / run["windows_s"]
     for name, seconds in parts.items():
