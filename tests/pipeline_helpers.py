@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import yaml
@@ -26,14 +25,19 @@ def make_workdir(tmp: Path, models_dir: Path, **changes) -> Path:
     config = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
     config["models_dir"] = str(models_dir)
     config["judge"]["model_path"] = str(models_dir / config["models"][0]["file"])
+    (work / "config" / "test.yaml").write_text(yaml.safe_dump(apply_changes(config, changes), sort_keys=False))
+    return work
+
+
+def apply_changes(config: dict, changes: dict) -> dict:
+    """`config` with dotted keys replaced (`{"inference.max_tokens": 16}`), in place; returns it."""
     for dotted, value in changes.items():
         node = config
         *parents, leaf = dotted.split(".")
         for key in parents:
             node = node[key]
         node[leaf] = value
-    (work / "config" / "test.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return work
+    return config
 
 
 def inference_settings(**changes) -> dict:
@@ -80,41 +84,27 @@ def planned_jobs(dry_run_output: str) -> dict[str, int]:
     return counts
 
 
-_STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
-
-
-def job_intervals(log_text: str) -> list[tuple[str, datetime, datetime]]:
-    """(rule, start, end) for every finished job, read from Snakemake's log (1 s resolution)."""
-    starts: dict[str, tuple[str, datetime]] = {}
-    intervals = []
-    stamp = None
-    pending_rule = None
-    for line in log_text.splitlines():
-        m = _STAMP.match(line.strip())
-        if m:
-            stamp = datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y")
+def job_intervals(work: Path) -> list[tuple[str, float, float]]:
+    """(rule, start, end) of every finished job of the last run in `work`, in seconds since the epoch, from
+    Snakemake's metadata (one record per output file: its job's start and end; a job is its rule and job hash)."""
+    jobs: dict = {}
+    for path in (work / ".snakemake" / "metadata").iterdir():
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        if meta.get("incomplete") or not (meta.get("starttime") and meta.get("endtime")):
             continue
-        rule = re.match(r"^(?:local)?rule (\w+):$", line.strip())
-        if rule:
-            pending_rule = rule.group(1)
-            continue
-        jobid = re.match(r"^jobid: (\d+)$", line.strip())
-        if jobid and pending_rule:
-            starts[jobid.group(1)] = (pending_rule, stamp)
-            pending_rule = None
-            continue
-        done = re.match(r"^Finished jobid: (\d+)", line.strip())
-        if done and done.group(1) in starts:
-            name, began = starts.pop(done.group(1))
-            intervals.append((name, began, stamp))
-    return intervals
+        key = (meta["rule"], meta["job_hash"])
+        began, ended = jobs.get(key, (meta["starttime"], meta["endtime"]))
+        jobs[key] = (min(began, meta["starttime"]), max(ended, meta["endtime"]))
+    return [(rule, began, ended) for (rule, _), (began, ended) in jobs.items()]
 
 
-def start_snakemake(work: Path, *args: str, configfile: str = "config/test.yaml") -> subprocess.Popen:
+def start_snakemake(work: Path, *args: str, configfile: str = "config/test.yaml",
+                    env: dict | None = None) -> subprocess.Popen:
     """Snakemake in its own process group, so a test can kill -9 the whole tree like a power cut would."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
            "--configfile", configfile, *args]
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    env = {**os.environ, **(env or {})}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
 

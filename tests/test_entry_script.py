@@ -58,16 +58,18 @@ def test_status_is_a_dry_run_of_the_chosen_categories(tmp_path, tiny_model):
 
 
 @pytest.mark.slow
-def test_full_writing_runs_only_the_writing_shards(tmp_path, tiny_model):
-    work = make_workdir(tmp_path, tiny_model.parent, **{"inference.max_tokens": 8, "judge.max_tokens": 96})
-    proc = entry("full", "writing", "--directory", str(work), "--configfile", "config/test.yaml", "--cores", "2",
-                 cwd=work)
+def test_full_one_category_runs_only_its_shards(demo_workdir):
+    # a fresh run of the demo study's two categories from the shards on (its prompts and model checks copied)
+    study = demo_workdir(**{"inference.max_tokens": 8, "judge.max_tokens": 96})
+    work = study.work
+    proc = entry("full", "math", "--directory", str(work), "--configfile", "config/test.yaml", "--cores", "2",
+                 cwd=work, env=study.env)
     assert proc.returncode == 0, proc.stderr[-4000:]
     results = work / "results/demo"
     shards = sorted(p.relative_to(results / "shards").as_posix() for p in (results / "shards").rglob("*.jsonl"))
-    assert shards == [f"gemma3-270m/{level}/writing.jsonl" for level in ["L0", "L1", "L2", "L3", "P"]]
+    assert shards == [f"gemma3-270m/{level}/math.jsonl" for level in ["L0", "L1", "L2", "L3", "P"]]
     runs = [json.loads(line) for line in (results / "runs_llamacpp.jsonl").read_text().splitlines()]
-    assert runs and {r["category"] for r in runs} == {"writing"}
+    assert runs and {r["category"] for r in runs} == {"math"}
     assert all(r["max_tokens"] == 8 for r in runs)
     assert (results / "model_comparison.xlsx").exists()
 

@@ -1,5 +1,7 @@
 """Faults a long run on a small board meets: kill -9 mid-shard and mid-report, a shard cut by power loss,
-a full disk. Real Snakemake runs of a reduced demo; the rerun must finish exactly the missing work."""
+a full disk. Real Snakemake runs of a reduced demo; the rerun must finish exactly the missing work. Each run is
+fresh from the shards on (conftest.py demo_workdir: the shared demo study's prompts, model checks and idle
+baseline copied, not made again)."""
 
 from __future__ import annotations
 
@@ -14,19 +16,19 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pipeline_helpers import kill_tree, make_workdir, snakemake, start_snakemake, wait_for
+from pipeline_helpers import kill_tree, start_snakemake, wait_for
 from slmbench.records import jsonl_is_complete
 
 pytestmark = pytest.mark.slow
 
 RES = "results/demo"
 CATEGORIES = ["math", "coding"]
+EIGHT_CATEGORIES = ["writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities"]
 
 
 @pytest.fixture
-def work(tmp_path, tiny_model):
-    return make_workdir(tmp_path, tiny_model.parent, categories=CATEGORIES,
-                        **{"inference.max_tokens": 16, "judge.max_tokens": 64})
+def study(demo_workdir):
+    return demo_workdir(categories=CATEGORIES, **{"inference.max_tokens": 16, "judge.max_tokens": 64})
 
 
 def shard_files(work: Path) -> list[Path]:
@@ -38,16 +40,16 @@ def keys_once(runs: Path) -> None:
     assert len(keys) == len(CATEGORIES) * 5 and set(keys.values()) == {1}
 
 
-def test_kill_during_inference_then_rerun_redoes_only_unfinished_shards(work):
-    target = f"{RES}/runs_llamacpp.jsonl"
-    proc = start_snakemake(work, "--cores", "1", target)
+def test_kill_during_inference_then_rerun_redoes_only_unfinished_shards(study):
+    work, target = study.work, f"{RES}/runs_llamacpp.jsonl"
+    proc = start_snakemake(work, "--cores", "1", target, env=study.env)
     assert wait_for(lambda: len(shard_files(work)) >= 3 or proc.poll() is not None, timeout=900)
     kill_tree(proc)
     finished = {p: p.stat().st_mtime_ns for p in shard_files(work)}
     assert 3 <= len(finished) < len(CATEGORIES) * 5, "the kill came too late to test anything"
     assert all(jsonl_is_complete(p) for p in finished), "a killed shard left a file that looks complete"
 
-    snakemake(work, "--cores", "1", target)
+    study.snakemake("--cores", "1", target)
     redone = [p for p, mtime in finished.items() if p.stat().st_mtime_ns != mtime]
     # Only a shard that was renamed into place in the instant before the kill, before Snakemake recorded the job
     # as finished, may be redone: Snakemake still marks it incomplete. Every earlier shard must be untouched.
@@ -61,9 +63,9 @@ def snapshot(root: Path) -> dict:
     return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_shard_cut_by_power_loss_is_only_reported_by_a_dry_run_then_redone(work):
-    target = f"{RES}/runs_llamacpp.jsonl"
-    snakemake(work, "--cores", "1", target)
+def test_shard_cut_by_power_loss_is_only_reported_by_a_dry_run_then_redone(study):
+    work, target = study.work, f"{RES}/runs_llamacpp.jsonl"
+    study.snakemake("--cores", "1", target)
     victim = work / RES / "shards/gemma3-270m/L1/math.jsonl"
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 2])  # the tail never reached the disk
@@ -74,25 +76,26 @@ def test_shard_cut_by_power_loss_is_only_reported_by_a_dry_run_then_redone(work)
         path.write_text("made from the shard\n")
     before = snapshot(work / RES)
 
-    dry = snakemake(work, "-n", target)
+    dry = study.snakemake("-n", target)
     assert snapshot(work / RES) == before  # the cut shard byte for byte, the merged runs and scores untouched
     assert "dry run" in dry.stderr and f"{RES}/shards/gemma3-270m/L1/math.jsonl is incomplete" in dry.stderr
 
-    proc = snakemake(work, "--cores", "1", target)
+    proc = study.snakemake("--cores", "1", target)
     assert "incomplete" in proc.stderr and (victim.parent / "math.jsonl.corrupt").read_bytes() == before[victim][0]
     assert jsonl_is_complete(victim) and not any(path.exists() for path in made)
     keys_once(work / target)
 
 
-def test_kill_during_report_writing_leaves_no_workbook_that_looks_complete(work):
-    snakemake(work, "--cores", "1", f"{RES}/scores_absolute.csv")
-    proc = start_snakemake(work, "--cores", "1")
+def test_kill_during_report_writing_leaves_no_workbook_that_looks_complete(study):
+    work = study.work
+    study.snakemake("--cores", "1", f"{RES}/scores_absolute.csv")
+    proc = start_snakemake(work, "--cores", "1", env=study.env)
     assert wait_for(lambda: (work / RES / "logs").exists() and any((work / RES / "logs").rglob("reports.log"))
                     or proc.poll() is not None, timeout=600)
     kill_tree(proc)
     for book in (work / RES).glob("*.xlsx"):
         openpyxl.load_workbook(book)  # any workbook present is whole
-    snakemake(work, "--cores", "1")
+    study.snakemake("--cores", "1")
     assert len(list((work / RES).glob("*.xlsx"))) == 6
 
 
@@ -122,18 +125,18 @@ def test_full_disk_while_writing_is_one_line_and_leaves_no_file(tmp_path, tiny_d
     assert list(tiny_disk.iterdir()) == []  # no partial file, not even the temporary one
 
 
-def test_kill_during_judging_never_asks_an_answered_verdict_again(tmp_path, tiny_model):
+def test_kill_during_judging_never_asks_an_answered_verdict_again(demo_workdir):
     from openai_stub_server import StubServer
 
     with StubServer(delay_s=0.3) as server:
         # 8 questions x 2 levels: every question is a different request, whatever the tiny model answers
         # (identical answers to one question share a cached verdict, so answers alone may repeat)
-        work = make_workdir(tmp_path, tiny_model.parent, levels=["L0", "L1"], **{
+        study = demo_workdir(categories=EIGHT_CATEGORIES, levels=["L0", "L1"], **{
             "inference.max_tokens": 8, "judge.backend": "openai", "judge.base_url": server.base_url,
             "judge.model": "stub-judge", "judge.concurrency": 1})
-        scores = f"{RES}/scores_absolute.csv"
-        snakemake(work, "--cores", "1", f"{RES}/runs_llamacpp.jsonl")
-        proc = start_snakemake(work, "--cores", "1", scores)
+        work, scores = study.work, f"{RES}/scores_absolute.csv"
+        study.snakemake("--cores", "1", f"{RES}/runs_llamacpp.jsonl")
+        proc = start_snakemake(work, "--cores", "1", scores, env=study.env)
         assert wait_for(lambda: len(server.answered) >= 3 or proc.poll() is not None, timeout=300)
         kill_tree(proc)
         asked_before = {json.dumps(b["messages"]) for b in server.bodies}
@@ -143,7 +146,7 @@ def test_kill_during_judging_never_asks_an_answered_verdict_again(tmp_path, tiny
             stored = db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
         assert 2 <= stored < 16, "the kill came too late to test anything"
         first_request_after = len(server.bodies)
-        snakemake(work, "--cores", "1", scores)
+        study.snakemake("--cores", "1", scores)
         asked_after = [json.dumps(b["messages"]) for b in server.bodies[first_request_after:]]
     distinct = asked_before | set(asked_after)
     assert len(set(asked_after)) == len(asked_after), "the rerun asked for one verdict twice"

@@ -15,13 +15,10 @@ from pathlib import Path
 import pytest
 
 from fake_tegrastats import install_fake_tegrastats
-from pipeline_helpers import REPO, make_workdir, snakemake, wait_for
+from pipeline_helpers import REPO, snakemake, wait_for
 from slmbench.run_order import levels_are_blockwise
 
 pytestmark = pytest.mark.slow
-
-CATEGORIES = ["math", "coding"]
-
 
 def with_fake_tegrastats(tmp: Path, **kwargs) -> dict:
     bin_dir = tmp / "bin"
@@ -39,13 +36,9 @@ def stamp(text: str) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def measured_demo(tmp_path_factory, tiny_model):
-    tmp = tmp_path_factory.mktemp("quiet")
-    work = make_workdir(tmp, tiny_model.parent, categories=CATEGORIES,
-                        **{"inference.max_tokens": 24, "judge.max_tokens": 96, "power.idle_per_shard_s": 1})
-    env = with_fake_tegrastats(tmp)
-    proc = snakemake(work, "--cores", "2", env=env)
-    return work, proc.stdout + proc.stderr
+def measured_demo(demo_study):
+    """The session's demo study (tests/demo_study.py): --cores 2, a fake tegrastats first on PATH."""
+    return demo_study.work, demo_study.console
 
 
 def test_no_verdict_falls_inside_a_measured_window(measured_demo):
@@ -83,12 +76,14 @@ def test_records_carry_the_protocol_fields_and_the_designed_order(measured_demo)
     assert not levels_are_blockwise([r["level"] for r in by_index])
 
 
-def test_a_second_run_under_another_host_name_is_refused_and_no_shard_runs_twice(tmp_path, tiny_model):
+def test_a_second_run_under_another_host_name_is_refused_and_no_shard_runs_twice(demo_workdir):
     if shutil.which("unshare") is None or os.geteuid() != 0:
         pytest.skip("unshare -u needs root")
-    work = make_workdir(tmp_path, tiny_model.parent, categories=["math"], levels=["L0", "L1"],
-                        **{"inference.max_tokens": 48, "judge.max_tokens": 64})
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
+    study = demo_workdir(categories=["math"], levels=["L0", "L1"],
+                         **{"inference.max_tokens": 48, "judge.max_tokens": 64})
+    work = study.work
+    env = {**os.environ, **study.env}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
            "--configfile", "config/test.yaml", "--cores", "1"]
     first = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -107,10 +102,10 @@ def test_a_second_run_under_another_host_name_is_refused_and_no_shard_runs_twice
         assert log.read_text().count("records,") == 1, log.read_text()
 
 
-def test_a_sensor_that_dies_mid_shard_makes_the_shard_redo_with_energy(tmp_path, tiny_model):
-    work = make_workdir(tmp_path, tiny_model.parent, categories=["math"], levels=["L0"],
+def test_a_sensor_that_dies_mid_shard_makes_the_shard_redo_with_energy(tmp_path, demo_workdir):
+    work = demo_workdir(categories=["math"], levels=["L0"],
                         **{"inference.max_tokens": 64, "judge.max_tokens": 64, "power.idle_per_shard_s": 0,
-                           "power.backend": "tegrastats"})
+                           "power.backend": "tegrastats"}).work
     env = with_fake_tegrastats(tmp_path, exit_after_s=2.0, sick_until_healed=True)
     healed = tmp_path / "bin/tegrastats.healed"
     healed.touch()  # the idle baseline and the doctor see a healthy sensor

@@ -1,4 +1,5 @@
-"""The whole workflow, run for real by Snakemake on a reduced demo (2 categories x 5 levels, tiny model)."""
+"""The whole workflow, run for real by Snakemake on a reduced demo (2 categories x 5 levels, tiny model): the
+session's shared demo study (tests/demo_study.py), and dry runs of the study and of bad configs."""
 
 from __future__ import annotations
 
@@ -13,23 +14,14 @@ import openpyxl
 import pytest
 import yaml
 
+from demo_study import CATEGORIES, LEVELS
 from pipeline_helpers import REPO, job_intervals, make_workdir, planned_jobs, snakemake
 from slmbench.records import RUN_RECORD_FIELDS
 
 pytestmark = pytest.mark.slow
 
-CATEGORIES = ["math", "coding"]
-LEVELS = ["L0", "L1", "L2", "L3", "P"]
 WORKBOOKS = ["quality_scores_detailed", "model_comparison", "energy_per_run", "latency_per_run",
              "output_tokens_per_run", "prompt_tokens_per_run"]
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory, tiny_model):
-    work = make_workdir(tmp_path_factory.mktemp("demo"), tiny_model.parent, categories=CATEGORIES,
-                        **{"inference.max_tokens": 16, "judge.max_tokens": 96})
-    proc = snakemake(work, "--cores", "2")
-    return work, proc.stdout + proc.stderr
 
 
 def grep_counts(path: Path, field: str) -> Counter:
@@ -38,16 +30,15 @@ def grep_counts(path: Path, field: str) -> Counter:
     return Counter(out.split())
 
 
-def test_runs_are_counted_per_model_and_level(demo_run):
-    work, _ = demo_run
-    runs = work / "results/demo/runs_llamacpp.jsonl"
+def test_runs_are_counted_per_model_and_level(demo_study):
+    runs = demo_study.work / "results/demo/runs_llamacpp.jsonl"
     questions = len(CATEGORIES)  # the demo has one question per category
     assert grep_counts(runs, "model_id") == {'"model_id":"gemma3-270m"': questions * len(LEVELS)}
     assert grep_counts(runs, "level") == {f'"level":"{lvl}"': questions for lvl in LEVELS}
 
 
-def test_every_record_follows_the_schema(demo_run):
-    work, _ = demo_run
+def test_every_record_follows_the_schema(demo_study):
+    work = demo_study.work
     schema = yaml.safe_load((REPO / "workflow/schemas/run_record.schema.yaml").read_text())
     records = [json.loads(line) for line in (work / "results/demo/runs_llamacpp.jsonl").read_text().splitlines()]
     assert len(records) == len(CATEGORIES) * len(LEVELS)
@@ -58,13 +49,14 @@ def test_every_record_follows_the_schema(demo_run):
         assert record["completion_tokens"] > 0 and record["latency_ms"] > 0 and record["decode_tok_s"] > 0
         assert record["model_sha256"] == "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
         assert record["quant"] == "Q4_K_M"
-        # no power sensor on a test machine: energy is null with the reason, never 0
-        if record["power_source"] == "none":
-            assert record["energy_j"] is None and "no power sensor" in record["energy_note"]
+        # the study's fake tegrastats (a constant load, so net energy is about 0): energy measured, never null
+        # (a run without a sensor: tests/test_variants.py)
+        assert record["power_source"] == "tegrastats" and record["energy_gross_j"] > 0, record["energy_note"]
+        assert record["energy_j"] is not None and record["idle_power_mw"] is not None
 
 
-def test_prompt_tokens_grow_with_level(demo_run):
-    work, _ = demo_run
+def test_prompt_tokens_grow_with_level(demo_study):
+    work = demo_study.work
     records = [json.loads(line) for line in (work / "results/demo/runs_llamacpp.jsonl").read_text().splitlines()]
     for qid in {r["question_id"] for r in records}:
         tokens = {r["level"]: r["prompt_tokens"] for r in records if r["question_id"] == qid}
@@ -72,8 +64,8 @@ def test_prompt_tokens_grow_with_level(demo_run):
         assert tokens["P"] > tokens["L0"], tokens
 
 
-def test_reports_exports_and_validation_exist(demo_run):
-    work, _ = demo_run
+def test_reports_exports_and_validation_exist(demo_study):
+    work = demo_study.work
     res = work / "results/demo"
     for name in WORKBOOKS:
         book = openpyxl.load_workbook(res / f"{name}.xlsx")
@@ -86,30 +78,35 @@ def test_reports_exports_and_validation_exist(demo_run):
     assert (res / "validation.txt").read_text().strip()
 
 
-def test_inference_shards_never_overlap_and_nothing_runs_beside_them(demo_run):
-    _, log = demo_run
-    intervals = job_intervals(log)
+def test_inference_shards_never_overlap_and_nothing_runs_beside_them(demo_study):
+    intervals = job_intervals(demo_study.work)
     shards = sorted((s, e) for rule, s, e in intervals if rule == "infer_shard")
-    assert len(shards) == len(CATEGORIES) * len(LEVELS), log[-3000:]
+    assert len(shards) == len(CATEGORIES) * len(LEVELS), intervals
     for (_, end), (start, _) in zip(shards, shards[1:]):
         assert start >= end, "two inference shards ran at once"
-    # quiet windows: with --cores 2, no other job ran while a shard was measured (1 s resolution here;
+    # quiet windows: with --cores 2, no other job ran while a shard was measured (Snakemake's job times here;
     # tests/test_measurement_protocol.py checks the verdicts' millisecond stamps against every run's window)
     others = [(rule, s, e) for rule, s, e in intervals if rule not in ("infer_shard",)]
+    assert {"judge_shard", "reports", "merge_runs"} <= {rule for rule, _, _ in others}
     overlapping = [o for o in others if any(s < o[2] and o[1] < e for s, e in shards)]
     assert not overlapping, f"jobs ran while an inference shard was measured: {overlapping[:3]}"
 
 
-def test_rerun_redoes_only_the_missing_shard(demo_run):
-    work, _ = demo_run
+def test_a_copy_of_the_demo_study_is_up_to_date(demo_copy):
+    """The shared study's copies (conftest.py demo_copy) are finished runs Snakemake recognises as its own."""
+    assert "Nothing to be done" in demo_copy.snakemake("-n", "--cores", "1").stdout
+
+
+def test_rerun_redoes_only_the_missing_shard(demo_copy):
+    work = demo_copy.work
     res = work / "results/demo"
     for path in [res / "shards/gemma3-270m/L2/math.jsonl", res / "scores/gemma3-270m/L2/math.csv",
                  res / "runs_llamacpp.jsonl", res / "scores_absolute.csv"]:
         path.unlink()
-    jobs = planned_jobs(snakemake(work, "-n", "--cores", "1").stdout)
+    jobs = planned_jobs(demo_copy.snakemake("-n", "--cores", "1").stdout)
     assert jobs["infer_shard"] == 1 and jobs["judge_shard"] == 1
     assert jobs["merge_runs"] == 1 and jobs["merge_scores"] == 1
-    dry = snakemake(work, "-n", "--cores", "1", "-p").stdout
+    dry = demo_copy.snakemake("-n", "--cores", "1", "-p").stdout
     assert "shards/gemma3-270m/L2/math.jsonl" in dry
     assert not re.search(r"shards/gemma3-270m/(?!L2/math)\S+\.jsonl\s*$", "\n".join(
         line for line in dry.splitlines() if line.strip().startswith("output:")), re.M)

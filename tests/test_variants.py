@@ -346,6 +346,9 @@ def test_a_two_variant_study_runs_judges_and_reports_every_wording(two_variant_r
     res = two_variant_run
     runs = read_run_records(res / "runs_llamacpp.jsonl")
     assert len(runs) == 3 * len(LEVELS) * 2
+    # no power sensor on a test machine (this run has no fake one): energy is null with the reason, never 0
+    unmeasured = [r for r in runs if r.power_source == "none"]
+    assert all(r.energy_j is None and "no power sensor" in r.energy_note for r in unmeasured)
     wordings = collections.defaultdict(set)
     for r in runs:
         wordings[(r.question_id, r.level)].add(r.variant)

@@ -90,11 +90,13 @@ def truncation_sensitivity(study: Study, frame: pd.DataFrame, contrasts, primary
     return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
 
 
-def analyze(study: Study) -> Analysis:
+def analyze(study: Study, background=None) -> Analysis:
+    """`background`: an executor (report/build.py's helper process) that fits the mixed models meanwhile."""
     # One line in the job's log per analysis (the expensive part: bootstrap and tests); a report build runs one.
     print(f"slmbench report: analysing {len(study.runs)} runs of {len(study.models)} models", file=sys.stderr)
     s = study.settings
     frame = analysis_rows(study.runs)
+    mixed_job = background.submit(mixed_model_tests, frame, study.levels) if background is not None else None
     datas = {model: model_data(study, frame, model) for model in study.models}
     contrasts = declared_contrasts(study.levels)
     summary = level_summary(study, datas, frame)
@@ -104,12 +106,12 @@ def analyze(study: Study) -> Analysis:
                for model, data in datas.items()}
     tests = level_tests(datas, lengths, contrasts, table, s.alpha)
     per_model = model_tests(study, datas, frame, lengths)
-    mixed = mixed_model_tests(frame, study.levels)
     pareto = pareto_table(datas, summary)
     marginal = marginal_costs(datas, s.confidence)
     recommendation = recommend(summary, s.quality_margin)
     mde = minimum_detectable_effect(table, s.alpha)
     sensitivity = truncation_sensitivity(study, frame, contrasts, table)
+    mixed = mixed_job.result() if mixed_job is not None else mixed_model_tests(frame, study.levels)
     return Analysis(
         study=study, summary=summary, best=best, contrasts=table, tests=tests, mixed=mixed, model_tests=per_model,
         pareto=pareto, marginal=marginal, recommendation=recommendation, mde=mde,

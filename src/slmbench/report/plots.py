@@ -289,13 +289,15 @@ def _encode(fig, ext: str) -> bytes:
     return buffer.getvalue()
 
 
+def render_figure(analysis: Analysis, name: str) -> Dict[str, bytes]:
+    """{ext: bytes} of one plot in every format of layout.PLOT_FORMATS."""
+    fig = figure(analysis, name)
+    return {ext: _encode(fig, ext) for ext in PLOT_FORMATS}
+
+
 def render_figures(analysis: Analysis) -> Dict[str, Dict[str, bytes]]:
     """{name: {ext: bytes}} for every plot in every format of layout.PLOT_FORMATS."""
-    out = {}
-    for name in PLOTS:
-        fig = figure(analysis, name)
-        out[name] = {ext: _encode(fig, ext) for ext in PLOT_FORMATS}
-    return out
+    return {name: render_figure(analysis, name) for name in PLOTS}
 
 
 def write_plots(analysis: Analysis, outdir, figures: Dict[str, Dict[str, bytes]] = None) -> List[Path]:

@@ -1,0 +1,137 @@
+"""The session's demo study: the real workflow run once by the real Snakemake, shared by every test that only
+reads a finished run, copied for each test that changes it (fixtures `demo_study`, `demo_copy` and
+`demo_workdir` in conftest.py; docs/ARCHITECTURE.md "Tests, lanes and lint").
+
+The run is config/demo.yaml reduced to 2 categories (math, coding) x 5 levels = 10 shards of one question each,
+short answers, the tiny model answering and judging in-process, `--cores 2` with the default profile's quiet
+console (no job banners), and a fake tegrastats first on PATH, so power.backend auto measures energy as on a
+board. Everything else is the demo's own: timing repeats, the designed run order, the idle baseline, the
+prompt audit, every report, the viewer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Dict
+
+import yaml
+
+from fake_tegrastats import install_fake_tegrastats
+from pipeline_helpers import apply_changes, make_workdir, snakemake
+from slmbench.layout import StudyLayout
+
+CATEGORIES = ["math", "coding"]
+LEVELS = ["L0", "L1", "L2", "L3", "P"]
+CHANGES = {"categories": CATEGORIES, "inference.max_tokens": 16, "judge.max_tokens": 96,
+           "power.idle_per_shard_s": 1}
+FAKE_BOARD_MW = 6000  # the fake tegrastats' module power under load
+# Snakemake's own state that belongs to one process, never to a copy of the working directory
+NOT_COPIED = ("locks", "incomplete", "shadow", "auxiliary")
+
+
+@dataclass(frozen=True)
+class DemoStudy:
+    """A finished demo run in `work` (config/test.yaml), and how to talk to it."""
+
+    work: Path
+    config: dict
+    layout: StudyLayout
+    console: str  # Snakemake's stdout and stderr of the run
+    env: Dict[str, str] = field(default_factory=dict)  # the run's environment changes (the fake tegrastats)
+
+    @property
+    def results(self) -> Path:
+        return self.work / self.layout.results_dir
+
+    @property
+    def model(self) -> str:
+        return self.config["models"][0]["id"]
+
+    def snakemake(self, *args: str, env: dict | None = None, **kwargs):
+        """pipeline_helpers.snakemake in this study, with the run's environment (a rerun measures as it did)."""
+        return snakemake(self.work, *args, env={**self.env, **(env or {})}, **kwargs)
+
+
+def fake_board_env(bin_dir: Path) -> dict:
+    """A fake tegrastats first on PATH: power.backend auto then measures energy as on a Jetson."""
+    install_fake_tegrastats(bin_dir, profile_mw=FAKE_BOARD_MW)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def build_demo_study(base: Path, models_dir: Path) -> DemoStudy:
+    """Run the demo study in `base`/work (the fake tegrastats in `base`/bin); its console is kept in
+    `base`/console.txt, written last: a folder with one holds a finished study."""
+    env = fake_board_env(base / "bin")
+    work = make_workdir(base, models_dir, **CHANGES)
+    proc = snakemake(work, "--cores", "2", "--quiet", "rules", "host", env=env)  # as the default profile
+    part = base / "console.txt.part"
+    part.write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    os.replace(part, base / "console.txt")
+    return open_demo_study(base)
+
+
+def open_demo_study(base: Path) -> DemoStudy:
+    """The finished study build_demo_study left in `base`."""
+    work = base / "work"
+    config = yaml.safe_load((work / "config" / "test.yaml").read_text(encoding="utf-8"))
+    env = {"PATH": f"{base / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    console = (base / "console.txt").read_text(encoding="utf-8")
+    return DemoStudy(work, config, StudyLayout.from_config(config), console, env)
+
+
+def shared_demo_study(folder: Path, models_dir: Path) -> DemoStudy:
+    """The study in `folder`, built by the first process that asks (pytest-xdist's workers are sessions of their
+    own; the others wait on the lock, then open it). A build that failed is tried again, in a new folder."""
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        finished = sorted(p.parent for p in folder.glob("run*/console.txt"))
+        if finished:
+            return open_demo_study(finished[0])
+        return build_demo_study(folder / f"run{len(list(folder.glob('run*')))}", models_dir)
+
+
+def copy_study(study: DemoStudy, dest: Path) -> DemoStudy:
+    """A private copy: every file with its modification time, and Snakemake's metadata, so the copy is as up to
+    date as the original (`snakemake -n` plans nothing) and a change to it plans exactly what it would there."""
+
+    def ignore(folder, names):
+        return [n for n in names if n in NOT_COPIED] if Path(folder).name == ".snakemake" else []
+
+    shutil.copytree(study.work, dest, symlinks=True, ignore=ignore)
+    return replace(study, work=dest)
+
+
+# what a fresh run keeps of the study: the steps before the shards (under the results, its logs and benchmarks)
+BEFORE_SHARDS = ("prompts", "models", "power")
+
+
+def _keep_only(folder: Path, names) -> None:
+    for path in folder.iterdir() if folder.is_dir() else ():
+        if path.name not in names:
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+
+
+def fresh_run_dir(study: DemoStudy, dest: Path, **changes) -> DemoStudy:
+    """A copy of the study with nothing made from the shards on (shards, scores, merged files, reports, the judge
+    cache, their logs), `changes` (dotted keys, as make_workdir's) applied to its config: a fresh run that starts at
+    the inference shards, the prompts, model checks and idle baseline already made (the fault tests' set-up)."""
+    copy = copy_study(study, dest)
+    results = copy.results
+    for folder in ("logs", "benchmarks"):
+        _keep_only(results / folder, BEFORE_SHARDS)
+    _keep_only(results, BEFORE_SHARDS + ("logs", "benchmarks"))
+    config = apply_changes(yaml.safe_load((copy.work / "config" / "test.yaml").read_text(encoding="utf-8")), changes)
+    (copy.work / "config" / "test.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return replace(copy, config=config, layout=StudyLayout.from_config(config), console="")
+
+
+def manifest(study: DemoStudy) -> dict:
+    """{path: (size, mtime)} of every file of the results: what a read-only test must leave as it found it."""
+    return {str(p.relative_to(study.work)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(study.results.rglob("*")) if p.is_file()}
