@@ -27,7 +27,9 @@ CATEGORIES = ["math", "coding"]
 LEVELS = ["L0", "L1", "L2", "L3", "P"]
 CHANGES = {"categories": CATEGORIES, "inference.max_tokens": 16, "judge.max_tokens": 96,
            "power.idle_per_shard_s": 1}
-FAKE_BOARD_MW = 6000  # the fake tegrastats' module power under load
+# the fake tegrastats' module power: rising from its start (each shard starts its own), so every run, measured after
+# the shard's idle re-measurement, has a net energy above 0 (a constant would make it 0, or -0.000 J)
+FAKE_BOARD_MW = {"kind": "ramp", "start_mw": 5000.0, "slope_mw_per_s": 100.0}
 # Snakemake's own state that belongs to one process, never to a copy of the working directory
 NOT_COPIED = ("locks", "incomplete", "shadow", "auxiliary")
 

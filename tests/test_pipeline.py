@@ -49,10 +49,10 @@ def test_every_record_follows_the_schema(demo_study):
         assert record["completion_tokens"] > 0 and record["latency_ms"] > 0 and record["decode_tok_s"] > 0
         assert record["model_sha256"] == "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
         assert record["quant"] == "Q4_K_M"
-        # the study's fake tegrastats (a constant load, so net energy is about 0): energy measured, never null
-        # (a run without a sensor: tests/test_variants.py)
-        assert record["power_source"] == "tegrastats" and record["energy_gross_j"] > 0, record["energy_note"]
-        assert record["energy_j"] is not None and record["idle_power_mw"] is not None
+        # the study's fake tegrastats: energy measured, above the idle power (a run without a sensor:
+        # tests/test_variants.py)
+        assert record["power_source"] == "tegrastats" and record["energy_j"] > 0, record["energy_note"]
+        assert record["energy_gross_j"] > record["energy_j"] and record["idle_power_mw"] > 0
 
 
 def test_prompt_tokens_grow_with_level(demo_study):

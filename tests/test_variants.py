@@ -329,13 +329,17 @@ def test_exports_and_workbooks_carry_the_variant_of_each_run(varied, tmp_path):
 
 # --- the whole workflow with two variants (Snakemake, the tiny model as model and judge: slow) -----------------
 
+RUN_LEVELS = ["L0", "L1"]
+
+
 @pytest.fixture(scope="module")
 def two_variant_run(tmp_path_factory, tiny_model):
     from pipeline_helpers import make_workdir, snakemake
 
-    # three questions (one per category): the fewest the mixed model fits
+    # three questions (one per category): the fewest the mixed model fits; two levels: L0 (the question, never
+    # reworded) and L1 (a reworded addition), the fewest that show both
     work = make_workdir(tmp_path_factory.mktemp("variants_demo"), tiny_model.parent,
-                        categories=["math", "coding", "reasoning"],
+                        categories=["math", "coding", "reasoning"], levels=RUN_LEVELS,
                         **{"prompts.variants": 2, "inference.max_tokens": 16, "judge.max_tokens": 96})
     snakemake(work, "--cores", "2")
     return work / "results" / "demo"
@@ -345,7 +349,7 @@ def two_variant_run(tmp_path_factory, tiny_model):
 def test_a_two_variant_study_runs_judges_and_reports_every_wording(two_variant_run):
     res = two_variant_run
     runs = read_run_records(res / "runs_llamacpp.jsonl")
-    assert len(runs) == 3 * len(LEVELS) * 2
+    assert len(runs) == 3 * len(RUN_LEVELS) * 2
     # no power sensor on a test machine (this run has no fake one): energy is null with the reason, never 0
     unmeasured = [r for r in runs if r.power_source == "none"]
     assert all(r.energy_j is None and "no power sensor" in r.energy_note for r in unmeasured)
@@ -368,7 +372,7 @@ def test_a_two_variant_study_runs_judges_and_reports_every_wording(two_variant_r
     from slmbench.report.stats import analysis_rows
 
     study = load_analysis(res / "runs_llamacpp.jsonl", res / "scores_absolute.csv").study
-    fitted = mixed_model_tests(analysis_rows(study.runs).assign(in_analysis=True), LEVELS,
+    fitted = mixed_model_tests(analysis_rows(study.runs).assign(in_analysis=True), RUN_LEVELS,
                                metrics=["latency_ms", "prompt_tokens"])
     assert list(fitted["formula"]) == ["y ~ C(level) + (1 | question) + (1 | question:variant)"] * 2, fitted
 
