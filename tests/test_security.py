@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 
 from openai_stub_server import StubServer, chat_reply, verdict_for
+from pipeline_helpers import snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -18,13 +19,12 @@ FORMULA = '=HYPERLINK("http://127.0.0.1/x","click")'
 def test_api_key_never_written_and_formulas_stay_text(demo_workdir):
     ones = {"factuality": 1.0, "helpfulness": 1.0, "structure": 1.0, "conciseness": 1.0, "explanation": FORMULA}
     with StubServer(lambda n, body: (200, {}, chat_reply(verdict_for(body, **ones)))) as server:
-        # a fresh run from the shards on (the demo study's prompts and model checks copied): every job that sees
-        # the key runs with it in its environment
-        study = demo_workdir(categories=["math"], **{
+        # a fresh run from the shards on (the demo study's prompts and model checks copied), without its fake
+        # power sensor: every job runs with the key in its environment
+        work = demo_workdir(categories=["math"], **{
             "inference.max_tokens": 8, "judge.backend": "openai", "judge.base_url": server.base_url,
-            "judge.api_key_env": "SLMBENCH_SENTINEL_KEY", "judge.model": "stub-judge"})
-        work = study.work
-        study.snakemake("--cores", "2", env={"SLMBENCH_SENTINEL_KEY": SENTINEL})
+            "judge.api_key_env": "SLMBENCH_SENTINEL_KEY", "judge.model": "stub-judge"}).work
+        snakemake(work, "--cores", "2", env={"SLMBENCH_SENTINEL_KEY": SENTINEL})
         runs = [json.loads(line) for line in (work / "results/demo/runs_llamacpp.jsonl").open()]
         # per distinct answer one verdict (identical answers share a cached one), plus at most its one repair retry
         distinct = len({r["output"] for r in runs})

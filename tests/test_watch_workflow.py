@@ -80,8 +80,8 @@ def test_the_workflow_writes_the_review_every_figure_and_the_tidy_table(demo):
     assert (work / lay.summary_by_level).read_text(encoding="utf-8").startswith("model,level,metric")
 
 
-def test_the_viewer_of_the_real_run_loads_and_lists_every_question(demo):
-    work, config, lay, _ = demo
+def test_the_viewer_of_the_real_run_loads_and_lists_every_question(demo_copy):  # chromium's profile: beside it
+    work, lay = demo_copy.work, demo_copy.layout
     page = work / lay.index_html  # written by the workflow's viewer rule
     assert page.exists()
     dom, console = load_in_chromium(page)
