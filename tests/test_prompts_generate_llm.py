@@ -87,16 +87,18 @@ def test_an_addition_failing_every_attempt_is_kept_named_once_per_problem_and_fl
                                      llm=settings(server, tmp_path, max_attempts=2))
         assert len(server.bodies) == 2
         warnings = [line for line in capfd.readouterr().err.splitlines() if "warning" in line]
-        assert len(warnings) == 2 and all(line.startswith("slmbench: warning: question 5 L1: ") for line in warnings)
+        assert len(warnings) == 3 and all(line.startswith("slmbench: warning: question 5 L1: ") for line in warnings)
         assert "states the answer" in warnings[0] and "'restate'" in warnings[1] and "after 2 request(s)" in warnings[0]
+        assert "values the question does not contain (40)" in warnings[2]
         generate_spreadsheet(questions, tmp_path / "again.xlsx", levels=["L0", "L1"], mode="llm",
                              llm=settings(server, tmp_path, max_attempts=2))
         assert len(server.bodies) == 2  # kept in the cache: checked again, not asked again
     again = [line for line in capfd.readouterr().err.splitlines() if "warning" in line]
-    assert len(again) == 2 and all("from the cache" in line for line in again)
+    assert len(again) == 3 and all("from the cache" in line for line in again)
     rows = audit_prompts([sheet], tmp_path / "audit.csv", questions_file=questions, levels=["L0", "L1"])
     l1 = next(r for r in rows if r["level"] == "L1")
     assert l1["status"] == "fail" and l1["leaked_values"].startswith("40") and l1["visible_output"] == "restate"
+    assert l1["numbers_not_in_question"] == "40"
 
 
 def test_the_controls_match_what_each_level_adds_and_a_level_left_out_is_still_written_as_a_base(

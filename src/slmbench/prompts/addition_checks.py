@@ -60,7 +60,8 @@ def content_words(text: str) -> set:
 _COUNT = (r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|fifty|a hundred|"
           r"a few|a couple of|a single|a handful of)")
 _UNIT = r"(?:words?|sentences?|lines?|paragraphs?|bullet points?|bullets|tokens?|characters?|pages?)"
-_REPLY = r"(?:reply|replies|answer|answers|response|responses|explanation|explanations|version|output|text|one)"
+_REPLY = (r"(?:reply|replies|answer|answers|response|responses|explanation|explanations|version|output|text|one|note|"
+          r"notes|message|messages|email|emails|letter|letters|summary|description|paragraph|post|essay)")
 LENGTH_INSTRUCTION = [re.compile(pattern, re.I) for pattern in (
     r"\b(?:brief(?:ly|er|est)?|concise(?:ly|ness)?|succinct(?:ly|ness)?|terse(?:ly|ness)?|wordy|wordiness|verbose|"
     r"verbosity|long-winded)\b",
@@ -74,7 +75,8 @@ LENGTH_INSTRUCTION = [re.compile(pattern, re.I) for pattern in (
     rf"limited to)\s+(?:about |roughly |around |only )?{_COUNT}(?:\s+(?:or|to)\s+{_COUNT})?\s+{_UNIT}\b",
     rf"\b{_COUNT}[- ]?(?:word|sentence|paragraph|page)s?[- ](?:reply|answer|response|limit|summary|text)\b",
     r"\b(?:\w+)-(?:word|sentence|paragraph|page)\b",
-    r"\bword (?:limit|count)\b|\blength limit\b|\bhow long\b|\blength of (?:the|a|your|its) (?:reply|answer|response)\b",
+    r"\bword (?:limit|count)\b|\blength limit\b|\bhow long\b|"
+    r"\blength of (?:the|a|your|its) (?:reply|answer|response)\b",
     rf"\b{_REPLY}(?:'s)? length\b",
     r"\b(?:in (?:great |full |more |much |some )?detail|at length|(?:highly |very )?detailed|exhaustive(?:ly)?|"
     r"elaborate(?:ly)?|expand on|as much detail)\b",
@@ -95,7 +97,8 @@ SUPPRESSES_REASONING = [re.compile(pattern, re.I) for pattern in (
     r"justify(?:ing)?|show(?:ing)?|spell(?:ing)? out|writ(?:e|ing) out|walk(?:ing)? through)\b(?! (?:up|off|in)\b)",
     r"\b(?:think|work|reason|calculate|plan)\w*\b[^.;]{0,30}\b(?:silently|in your head|internally|privately|"
     r"to yourself)\b",
-    rf"\b{_REASONING}\s+(?:are |is |need |needs )?(?:not |never )(?:be )?(?:shown|written|visible|needed|included|wanted)\b",
+    rf"\b{_REASONING}\s+(?:are |is |need |needs )?(?:not |never )(?:be )?"
+    rf"(?:shown|written|visible|needed|included|wanted)\b",
     r"\b(?:no|without(?: any)?|refrain from[^.;]{0,20}|avoid[^.;]{0,20})\s*(?:extraneous|extra|additional|unnecessary|"
     r"other|surrounding) (?:words|text|commentary|remarks|prose)\b",
 )]
@@ -156,7 +159,7 @@ DANGLING = frozenset("""a an the to of about for in on with and or but nor that 
     he she my our this these those such very more most less least not no so because since although though""".split())
 # words in the rest of the sentence that make what was left out a condition ("... using recursion")
 DROPPED_CONDITION = re.compile(r"\b(?:at least|at most|no more than|not more than|fewer than|less than|more than|only|"
-                               r"without|except|exactly|using|must(?!-)|never|not|no|in (?:json|csv|html|xml|yaml|a "
+                               r"without|except|exactly|using|must(?!-)|never|not|in (?:json|csv|html|xml|yaml|a "
                                r"table)|per|with (?:\w+ )?complexity|o\()", re.I)
 
 
@@ -194,8 +197,12 @@ def fragment_cuts(question: str, addition: str) -> List[str]:
         last = core.split()[-1]
         if piece.endswith(ELLIPSIS):
             cuts.append(f'"{quote}" (cut short with an ellipsis)')
-        elif last in DANGLING:
+        elif rest.strip() and last in DANGLING:
             cuts.append(f'"{quote}" (ends inside a phrase, at "{last}")')
+        elif re.match(r":\s*\S", rest):
+            cuts.append(f'"{quote}" (ends before what its colon introduces: "{_shown(rest[1:], 30)}")')
+        elif re.match(r"\s*,?\s*(?:and|or|nor|as well as|etc)\b", rest):
+            cuts.append(f'"{quote}" (ends inside a list, before "{_shown(rest, 30)}")')
         elif rest.strip(" ,;") and (dropped := [v for v in values_in(rest) if v not in values_in(core)]):
             cuts.append(f'"{quote}" (drops "{values_in(rest)[dropped[0]]}", stated in "...{_shown(rest)}")')
         elif rest.strip(" ,;") and DROPPED_CONDITION.search(rest):

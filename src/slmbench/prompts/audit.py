@@ -25,8 +25,16 @@ from .. import levels as design
 from ..errors import UserError
 from ..questions import read_questions
 from ..records import atomic_output
-from .addition_checks import (fragment_cuts, labelled_padding, length_instructions, numbers_not_in_question,
-                              padding_flaws, reused_examples, suppressed_reasoning, visible_output)
+from .addition_checks import (
+    fragment_cuts,
+    labelled_padding,
+    length_instructions,
+    numbers_not_in_question,
+    padding_flaws,
+    reused_examples,
+    suppressed_reasoning,
+    visible_output,
+)
 from .references import leaked, read_reference_values
 from .tokens import prompt_name
 
