@@ -40,10 +40,10 @@ MAY_ADD: Dict[str, str] = {
 }
 # ...and what none may add: a level that asked for a length or hid the working would measure that instead
 # (conciseness is a judged dimension, and with thinking disabled the visible working is the model's reasoning).
-NO_LEVEL_MAY = ("No level tells the model how long to answer (brief, short, concise, detailed, a number of words, "
-                "sentences or paragraphs) or to hide, skip or omit its reasoning or working (only the answer, no "
-                "explanation, no steps). Where the question itself says so, its own words are already in every level, "
-                "and no addition says it again.")
+NO_LEVEL_MAY = ("No addition tells the reader how long to answer (brief, short, concise, detailed, to the point, "
+                "a number of words, sentences or paragraphs) or to hide, skip or leave out its reasoning or working "
+                "(only the answer, no explanation, no steps). Where the question itself says so, its own words are "
+                "already in every level, and no addition says it again.")
 WITH_NUMBERS_OF_THE_QUESTION = ("clarification", "guidance")  # kinds that may state only the question's own values
 
 

@@ -64,7 +64,7 @@ def _llm_settings(args) -> dict:
     if args.price:
         budget["price_per_mtok"] = {"input": args.price[0], "output": args.price[1]}
     return {"max_retries": args.max_retries, **settings, **budget, "max_tokens": args.max_tokens,
-            "encoding": args.encoding, "max_attempts": args.max_attempts}
+            "encoding": args.encoding, "max_attempts": args.max_attempts, "concurrency": args.concurrency}
 
 
 def _generate(args) -> int:
@@ -143,6 +143,9 @@ def register(subparsers) -> None:
     generate.add_argument("--max-attempts", dest="max_attempts", type=int, default=3,
                           help="llm mode: requests per level until its addition passes every check")
     generate.add_argument("--max-tokens", dest="max_tokens", type=int, default=400, help="llm mode: per request")
+    generate.add_argument("--concurrency", type=_variants, default=8,
+                          help="llm mode: questions written at once (prompts.generator.concurrency; an in-process "
+                               "llama.cpp writer: one at a time)")
     generate.add_argument("--max-retries", dest="max_retries", type=int, default=6,
                           help="llm mode: retries of a 429/5xx/timeout, unless --llm-settings names max_retries")
     generate.set_defaults(func=_generate)
