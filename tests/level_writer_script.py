@@ -9,6 +9,7 @@ example another question already has); both answer cleanly to the follow-up."""
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 
 from openai_stub_server import chat_reply
@@ -105,9 +106,8 @@ def fitted(kind: str, body) -> str:
     target, seed = (low + high) // 2, seed_of(body)
     if kind == "example":
         return example_text(seed, target)
-    pool = PADDING_SENTENCES if kind == "padding" else CLEAN[kind]
-    start = seed % len(pool)
-    ordered = list(pool[start:]) + list(pool[:start])
+    ordered = list(PADDING_SENTENCES if kind == "padding" else CLEAN[kind])
+    random.Random(seed).shuffle(ordered)  # an order of this prompt's own: no two questions share the text
     text, i = ordered[0], 1
     while len(ENC.encode("\n\n" + text)) < target:
         text += " " + ordered[i % len(ordered)]

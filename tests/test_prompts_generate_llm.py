@@ -186,3 +186,103 @@ def test_a_two_variant_llm_sheet_asks_for_each_wording_and_carries_the_variant_c
     for row in rows:  # each wording cumulative on the same L0
         texts = dict(zip(header[3:], row[3:]))
         assert texts["L0"] == QUESTION and all(texts[b] in texts[a] for b, a in zip(LEVELS, LEVELS[1:]))
+
+
+SECOND = "A shop sells 4 pears for 2 dollars. How much do 10 pears cost?"
+
+
+def test_first_drafts_with_what_no_level_may_add_are_asked_again_naming_the_reason(tmp_path, clean_env):
+    """A writer whose first drafts say "answer briefly", "give only the final answer", quote the question cut
+    mid-phrase, state a number the question does not contain, or give two questions the same worked example:
+    each is asked again with that reason, and the sheet then passes the strict audit."""
+    from level_writer_script import DEFECTS, defective_first_drafts
+
+    questions = tmp_path / "question.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": q, "category": "math", "turns": [text]}) + "\n"
+                                 for q, text in ((5, QUESTION), (6, SECOND))), encoding="utf-8")
+    planted = {QUESTION: ["length instruction", "fragment cut", "example reuse"],
+               SECOND: ["suppresses reasoning", "invented number", "example reuse"]}
+    with StubServer(defective_first_drafts(planted)) as server:
+        sheet = generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=LEVELS, mode="llm",
+                                     llm=settings(server, tmp_path, concurrency=8))
+        bodies = list(server.bodies)
+    follow_ups = [b["messages"][-1]["content"] for b in bodies if len(b["messages"]) > 2]
+    for name in ("length instruction", "suppresses reasoning", "fragment cut", "invented number"):
+        reason = DEFECTS[name][2]
+        assert sum(reason in text for text in follow_ups) == 1, (name, follow_ups)
+    # one example for two questions: whichever was checked first keeps it, the other is asked again
+    reused = [text for text in follow_ups if DEFECTS["example reuse"][2] in text]
+    assert len(reused) == 1 and ("question 5" in reused[0] or "question 6" in reused[0]), reused
+    assert len(bodies) == 2 * 4 + 5  # every addition once, and the five rejected drafts once more
+    rows = audit_prompts([sheet], tmp_path / "audit.csv", questions_file=questions, strict=True)
+    assert {r["status"] for r in rows} == {"ok"}
+
+
+def test_questions_are_written_concurrently_and_the_ledger_holds_every_text_once(tmp_path, clean_env):
+    """Twelve questions with concurrency 8 against a server that keeps each request open a while: requests
+    overlap (never more than 8), the study's ledger records each of the 48 texts once with its cost, the budget's
+    hold is released, and the sheet is the one a sequential run writes."""
+    import threading
+    import time
+
+    from level_writer_script import clean_writer
+
+    texts = [f"A tank holds {n} litres and loses {n + 3} litres a day. After how many days is it empty?"
+             for n in range(20, 32)]
+    questions = tmp_path / "question.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": q, "category": "math", "turns": [t]}) + "\n"
+                                 for q, t in enumerate(texts, start=1)), encoding="utf-8")
+    in_flight, peak, lock = [0], [0], threading.Lock()
+
+    def slow_writer(n, body):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+        return clean_writer(n, body)
+
+    prices = {"input": 2.0, "output": 8.0}
+    with StubServer(slow_writer) as server:
+        concurrent = generate_spreadsheet(questions, tmp_path / "c.xlsx", levels=LEVELS, mode="llm",
+                                          llm=settings(server, tmp_path, price_per_mtok=prices, max_cost_usd=1.0,
+                                                       concurrency=8))
+        assert len(server.bodies) == 48 and 1 < peak[0] <= 8, peak
+        sequential = generate_spreadsheet(questions, tmp_path / "s.xlsx", levels=LEVELS, mode="llm",
+                                          llm=settings(server, tmp_path, cache=str(tmp_path / "other.sqlite"),
+                                                       concurrency=1))
+    assert sheet_texts(concurrent) == sheet_texts(sequential)
+    with sqlite3.connect(tmp_path / "study_cache.sqlite") as db:
+        spent = db.execute("SELECT key, usd FROM spend").fetchall()
+        held = db.execute("SELECT COUNT(*) FROM reservations").fetchone()[0]
+        stored = db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+    assert len(spent) == len({key for key, _ in spent}) == stored == 48
+    assert sum(usd for _, usd in spent) == pytest.approx(48 * (100 * 2.0 + 20 * 8.0) / 1e6)
+    assert held == 0  # the hold on the budget ends with the job
+
+
+def test_a_failing_question_stops_the_others_and_keeps_what_was_paid_for(tmp_path, clean_env):
+    from level_writer_script import clean_writer
+    from slmbench.errors import UserError
+
+    questions = tmp_path / "question.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": q, "category": "math",
+                                             "turns": [f"What is {q} times {q + 1}?"]}) + "\n"
+                                 for q in range(1, 31)), encoding="utf-8")
+
+    def refuses_question_3(n, body):
+        if "What is 3 times 4?" in body["messages"][1]["content"]:
+            return 401, {}, {"error": {"message": "bad key"}}
+        return clean_writer(n, body)
+
+    with StubServer(refuses_question_3) as server:
+        with pytest.raises(UserError, match="refused the key"):
+            generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=LEVELS, mode="llm",
+                                 llm=settings(server, tmp_path, concurrency=4))
+        sent = len(server.bodies)
+    assert sent < 30 * 4  # the queued questions were never started
+    assert not (tmp_path / "g.xlsx").exists()
+    with sqlite3.connect(tmp_path / "study_cache.sqlite") as db:
+        stored = db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+    assert 0 < stored < sent  # what was written before the fault is kept (a rerun does not pay for it again)
