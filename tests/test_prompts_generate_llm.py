@@ -145,18 +145,20 @@ def test_the_study_budget_stops_the_writer_before_any_request_with_one_line(tmp_
 
 def test_who_writes_the_levels_and_the_warnings_a_study_sees(repo_root):
     from slmbench.config import load_config
-    from slmbench.prompts.writer_config import writer_budget_args, writer_settings, writer_warnings
+    from slmbench.prompts.writer_config import writer_budget_args, writer_run_args, writer_settings, writer_warnings
     from slmbench.report.settings import settings_from_config
 
     config = load_config([str(repo_root / "config/config.yaml")])
     assert writer_warnings(config) == []  # the study reads the user's spreadsheet: nobody writes
     assert settings_from_config(config)["prompt_generator"].startswith("spreadsheet: the user's levels")
     config["prompts"].update(source="generate", generate_mode="llm")
+    assert writer_run_args(config) == f"--concurrency {config['judge']['concurrency']}"  # the judge's section writes
     [line] = writer_warnings(config)
     assert line.startswith("slmbench: warning: prompts.generator is not set: the judge's model gpt-4o-2024-08-06")
     assert writer_settings(config)["model"] == config["judge"]["model"]
     generator = {"backend": "openai", "model": "writer-x", "base_url": None, "api_key_env": "OPENAI_API_KEY",
-                 "model_path": None, "chat_format": None, "timeout_s": 30, "price_per_mtok": {"input": 1, "output": 4}}
+                 "model_path": None, "chat_format": None, "timeout_s": 30, "price_per_mtok": {"input": 1, "output": 4},
+                 "concurrency": 3}
     config["prompts"]["generator"] = generator
     assert writer_warnings(config) == []
     assert writer_settings(config) == {**{k: generator[k] for k in ("backend", "model", "base_url", "api_key_env",
@@ -164,6 +166,7 @@ def test_who_writes_the_levels_and_the_warnings_a_study_sees(repo_root):
                                        "cache": config["judge"]["cache"]}
     config["judge"]["max_cost_usd"] = 5
     assert writer_budget_args(config) == "--max-cost=5 --price 1 4"
+    assert writer_run_args(config) == "--concurrency 3"  # pacing, passed apart from the text-shaping settings
     note = settings_from_config(config)["prompt_generator"]
     assert note == "llm: writer-x wrote each level's addition for its question"
     config["judge"]["judges"] = [{"name": "second", "model": "writer-x"}]
