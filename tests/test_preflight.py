@@ -47,7 +47,7 @@ def study(root: Path, n: int) -> list:
 
 def run(tmp_path, shards, dry_run, check=None):
     check = check or CountingCheck()
-    lines = preflight(shards, dry_run=dry_run, workdir=tmp_path,
+    lines = preflight(shards, dry_run=dry_run, results_dir=tmp_path, workdir=tmp_path,
                       index=ShardIndex(tmp_path / INDEX_PATH, is_complete=check), emit=lambda line: None)
     return check, lines
 

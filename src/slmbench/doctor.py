@@ -263,6 +263,11 @@ def check_judge(config: dict) -> List[Check]:
             return [Check("judge", "ok", f"llamacpp judge {path}")]
         return [Check("judge", "warn", f"llamacpp judge model {path} is not there yet (the workflow fetches it)")]
     env = judge["api_key_env"]
+    if not env:
+        if judge["base_url"]:
+            return [Check("judge key", "ok", f"api_key_env is null: no key is sent to {judge['base_url']}")]
+        return [Check("judge key", "fail", "judge.api_key_env is null, but api.openai.com needs a key; name the "
+                                           "variable that holds it (e.g. OPENAI_API_KEY)")]
     if os.environ.get(env):
         return [Check("judge key", "ok", f"{env} is set (value not shown)")]
     if judge["base_url"]:

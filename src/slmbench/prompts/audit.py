@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from .. import levels as design
+from ..csv_text import safe_cells
 from ..errors import UserError
 from ..questions import read_questions
 from ..records import atomic_output
@@ -191,7 +192,7 @@ def audit_prompts(sources: Sequence, out_csv, *, encoding: str = "cl100k_base_of
     with atomic_output(out_csv) as fh:
         writer = csv.DictWriter(fh, fieldnames=AUDIT_FIELDS, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(safe_cells(r, AUDIT_FIELDS) for r in rows)  # read by people: csv_text
     if review_xlsx:
         from .review import write_review
 

@@ -335,7 +335,10 @@ SCRIPT = """
 
 
 def _cmd_viewer(args) -> int:
-    out = write_index_html(args.runs, args.scores, args.results_dir, args.out, title=args.title, note=args.note)
+    from ..locks import writing_into_study
+
+    with writing_into_study(args.out, "viewer"):  # a study another run holds is refused (slmbench.locks)
+        out = write_index_html(args.runs, args.scores, args.results_dir, args.out, title=args.title, note=args.note)
     print(f"slmbench: wrote {out}; open it in a browser (no server needed)")
     return 0
 
