@@ -173,7 +173,8 @@ def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, results_dir: st
     return lines
 
 
-def workflow_preflight(workflow, shards: Iterable[ShardProducts], results_dir: str | os.PathLike) -> None:
+def workflow_preflight(workflow, shards: Iterable[ShardProducts], results_dir: str | os.PathLike,
+                       configfiles: Sequence[str] = ()) -> None:
     """`preflight` as the workflow's parse calls it (main process only): a dry run changes nothing; `--unlock`
     means the user vouches no run is alive. Another live run ends the parse with one line. Cluster jobs parse
     the workflow again: only the main process takes part."""
@@ -184,6 +185,8 @@ def workflow_preflight(workflow, shards: Iterable[ShardProducts], results_dir: s
     # a dry run, and the commands that only read the workflow (they take no lock and change no file)
     dry_run = (workflow.dryrun or getattr(workflow.output_settings, "dryrun", False)
                or any(arg.split("=")[0] in READ_ONLY_FLAGS for arg in sys.argv))
+    if dry_run and configfiles and "--lint" not in sys.argv:  # the config a run with these options would use
+        print(f"slmbench: dry run of {' + '.join(configfiles)} (results in {results_dir}/)", file=sys.stderr)
     try:
         preflight(shards, dry_run=bool(dry_run), results_dir=results_dir, unlocking="--unlock" in sys.argv)
     except UserError as exc:

@@ -105,4 +105,4 @@ def judge_inputs(w):
 
 
 # Before the DAG is built (main process only): one run at a time, a killed run's lock, cut shards.
-workflow_preflight(workflow, study_shards(L, MODELS, LEVELS, CATEGORIES), L.results_dir)
+workflow_preflight(workflow, study_shards(L, MODELS, LEVELS, CATEGORIES), L.results_dir, CONFIGFILES)
