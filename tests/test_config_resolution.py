@@ -90,6 +90,7 @@ def test_a_profile_s_configfile_given_as_one_name_is_read_from_the_profile_s_fol
     profile.mkdir(exist_ok=True)
     (profile / "study.yaml").write_text((work / "config" / "demo.yaml").read_text())
     (profile / "config.yaml").write_text("configfile: study.yaml\n")
-    ours, theirs = cli_side(work, {"profile": "profiles/single"}), snakemake_side(work, ["--profile", "profiles/single"])
+    ours = cli_side(work, {"profile": "profiles/single"})
+    theirs = snakemake_side(work, ["--profile", "profiles/single"])
     assert ours["files"] == theirs["files"] == [str(profile / "study.yaml")]
     assert ours["digest"] == theirs["digest"]
