@@ -378,7 +378,7 @@ def run_doctor(config: dict, out: Optional[str] = None, apply: bool = False, str
 def _cmd_doctor(args) -> int:
     from .profile import load_study_config
 
-    config, _ = load_study_config(args.configfile, args.profile)
+    config, _ = load_study_config(args.configfile, args.profile, args.config_items)
     checks = run_doctor(config, args.out, apply=args.apply, min_free_gb=args.min_free_gb, root=args.root)
     return 1 if failures(checks) else 0  # the summary line, last on stdout, names the failed checks
 
@@ -386,12 +386,9 @@ def _cmd_doctor(args) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser("doctor", help="check the board, sensor, llama.cpp build, models, disk and judge "
                                                   "key before a long run")
-    parser.add_argument("--configfile", nargs="+", metavar="FILE",
-                        help="the config file(s) to check, merged in order as Snakemake does (default: the "
-                             "profile's, else config/config.yaml)")
-    parser.add_argument("--profile", metavar="DIR",
-                        help="check the config files this Snakemake profile names (e.g. profiles/jetson: "
-                             "config/config.yaml + jetpack6.yaml)")
+    from .profile import add_study_config_arguments
+
+    add_study_config_arguments(parser, verb="check")
     parser.add_argument("--apply", action="store_true",
                         help="set jetson.nvpmodel and jetson.clocks first (through sudo -n)")
     parser.add_argument("--out", help="write the report here when no check failed")

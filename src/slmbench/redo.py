@@ -109,7 +109,7 @@ def _cmd_redo(args) -> int:
     from .locks import claim_study, release_study, study_lock_holder
     from .profile import load_study_config
 
-    config, _ = load_study_config(args.configfile, args.profile)
+    config, _ = load_study_config(args.configfile, args.profile, args.config_items)
     layout = StudyLayout.from_config(config)
     chosen = choose_shards(config, args.shard or (), args.errors, args.no_energy, args.model or (),
                            args.level or (), args.category or ())

@@ -371,7 +371,7 @@ def run_end_line(layout: StudyLayout) -> str:
 def _cmd_status(args) -> int:
     from .profile import load_study_config
 
-    config, files = load_study_config(args.configfile, args.profile)
+    config, files = load_study_config(args.configfile, args.profile, args.config_items)
     print(format_status(collect_status(config, files)))
     return 0
 

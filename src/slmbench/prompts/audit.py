@@ -31,6 +31,8 @@ BOILERPLATE_SHARE = 0.25
 AUDIT_FIELDS = ["question_id", "variant", "category", "level", "generator", "tokens", "base_level", "growth", "band",
                 "in_band", "contains_base", "shared_by", "boilerplate", "leaked_values", "visible_output",
                 "labelled_padding", "padding_flaws", "problems", "status"]
+# columns quoting text of the prompts and references (a prompt may start with "="): defused for spreadsheets
+QUOTED_TEXT = ("leaked_values", "boilerplate", "visible_output", "labelled_padding", "padding_flaws", "problems")
 SHOW = 10  # problems printed in the summary
 
 
@@ -192,7 +194,7 @@ def audit_prompts(sources: Sequence, out_csv, *, encoding: str = "cl100k_base_of
     with atomic_output(out_csv) as fh:
         writer = csv.DictWriter(fh, fieldnames=AUDIT_FIELDS, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(safe_cells(r, AUDIT_FIELDS) for r in rows)  # read by people: csv_text
+        writer.writerows(safe_cells(r, QUOTED_TEXT) for r in rows)  # read by people: csv_text
     if review_xlsx:
         from .review import write_review
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 from .. import levels as design
-from ..csv_text import safe_cells
 from ..errors import UserError
 from ..llm.tokens import get_encoding
 from ..prompt_rows import read_prompt_rows
@@ -76,7 +75,7 @@ def token_report(prompt_csvs: Sequence[str | Path], out_csv, encoding: str, stri
     with atomic_output(out_csv) as fh:
         writer = csv.DictWriter(fh, fieldnames=REPORT_FIELDS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(safe_cells(r, ("problem",)) for r in report)  # read by people: csv_text
+        writer.writerows(report)
     for line in violations:
         print(f"slmbench: length: {line}", file=sys.stderr)
     if strict and violations:
