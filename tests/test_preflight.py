@@ -197,3 +197,20 @@ def test_a_second_snakemake_dry_run_reads_none_of_800_unchanged_shards(tmp_path)
 
     assert shards_read() == 800  # the first parse reads each once, and remembers size and mtime
     assert shards_read() == 0
+
+
+def test_a_dry_run_while_another_run_holds_the_study_says_so_and_touches_nothing(tmp_path):
+    from lock_holder import holding
+
+    shards = study(tmp_path, 4)
+    cut(shards[1][0])
+
+    def files():
+        return {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and ".snakemake" not in p.parts}
+
+    with holding(tmp_path) as holder:
+        before = files()
+        check, lines = run(tmp_path, shards, dry_run=True)
+        assert files() == before
+    assert len(lines) == 1 and f"(pid {holder.pid} " in lines[0] and "a real run now would be refused" in lines[0]
+    assert check.read == []  # the holder is writing them: not even read
