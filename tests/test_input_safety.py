@@ -49,8 +49,8 @@ def test_a_config_with_yaml_aliases_is_one_line_naming_file_and_line(tmp_path):
     with pytest.raises(UserError) as err:
         load_config([str(bad)])
     line = DEMO.splitlines().index("    chat_template_kwargs: null") + 3  # the first alias: *x0 on the x1 line
-    assert str(err.value) == (f"{bad}, line {line}: a YAML alias (*x0) is not allowed in a config; write the value "
-                              f"out in full")
+    assert str(err.value).startswith(f"{bad}, line {line}: a YAML alias (*x0) is not allowed in a config; write "
+                                     f"the value out in full")
     assert time.monotonic() - t0 < 5
     proc = cli("status", "--configfile", str(bad), cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "YAML alias" in proc.stderr

@@ -203,7 +203,8 @@ class _NoAliasLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise UserError(f"{self.name}, line {event.start_mark.line + 1}: a YAML alias (*{event.anchor}) is not "
-                            f"allowed in a config; write the value out in full")
+                            f"allowed in a config; write the value out in full (yaml.dump writes one for an object "
+                            f"met twice: dump a deep copy)")
         return super().compose_node(parent, index)
 
 
