@@ -185,3 +185,29 @@ def test_a_snakemake_lock_from_another_machine_is_kept_until_the_user_unlocks(tm
                     str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / ".snakemake" / "slmbench_owner.json").read_text())["host"] == socket.gethostname()
+
+
+def test_the_judge_and_viewer_commands_refuse_to_write_into_a_held_study(tmp_path):
+    """The commands a person runs by hand: refused in one line while a run holds the study, nothing written."""
+    runs = tmp_path / "runs_llamacpp.jsonl"
+    runs.write_text('{"question_id":1,"category":"math","model_id":"m","level":"L0","status":"ok","output":"4"}\n')
+    questions = tmp_path / "question.jsonl"
+    questions.write_text('{"question_id": 1, "category": "math", "turns": ["What is 2+2?"]}\n')
+    commands = {
+        "judge": ["judge", "--questions", str(questions), "--runs", str(runs), "--out",
+                  str(tmp_path / "scores" / "m.csv"), "--config", str(Path(SRC).parent / "config" / "demo.yaml"),
+                  "--cache", str(tmp_path / "c.sqlite")],
+        "viewer": ["viewer", "--runs", str(runs), "--results-dir", str(tmp_path), "--out",
+                   str(tmp_path / "index.html")],
+    }
+    with holding(tmp_path) as run:
+        for name, args in commands.items():
+            proc = subprocess.run([sys.executable, "-m", "slmbench.cli", *args], env=ENV, capture_output=True,
+                                  text=True, timeout=120)
+            assert proc.returncode == 2 and proc.stderr.count("\n") == 1, (name, proc.stderr)
+            assert f"pid {run.pid}" in proc.stderr and f"run `slmbench {name}` again" in proc.stderr
+    assert not (tmp_path / "scores").exists() and not (tmp_path / "index.html").exists()
+    assert not (tmp_path / "c.sqlite").exists()
+    proc = subprocess.run([sys.executable, "-m", "slmbench.cli", *commands["viewer"]], env=ENV, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and (tmp_path / "index.html").exists()  # the run is gone: written
