@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from .. import levels as design
+from ..csv_text import safe_cells
 from ..errors import UserError
 from ..questions import read_questions
 from ..records import atomic_output
@@ -43,6 +44,9 @@ AUDIT_FIELDS = ["question_id", "variant", "category", "level", "generator", "tok
                 "in_band", "contains_base", "shared_by", "boilerplate", "leaked_values", "visible_output",
                 "labelled_padding", "padding_flaws", "length_instruction", "suppresses_reasoning", "fragment_cut",
                 "example_reuse", "numbers_not_in_question", "problems", "status"]
+# columns quoting text of the prompts and references (a prompt may start with "="): defused for spreadsheets
+QUOTED_TEXT = ("leaked_values", "boilerplate", "visible_output", "labelled_padding", "padding_flaws",
+               "length_instruction", "suppresses_reasoning", "fragment_cut", "numbers_not_in_question", "problems")
 SHOW = 10  # problems printed in the summary
 
 
@@ -239,7 +243,7 @@ def audit_prompts(sources: Sequence, out_csv, *, encoding: str = "cl100k_base_of
     with atomic_output(out_csv) as fh:
         writer = csv.DictWriter(fh, fieldnames=AUDIT_FIELDS, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(safe_cells(r, QUOTED_TEXT) for r in rows)  # read by people: csv_text
     if review_xlsx:
         from .review import write_review
 
