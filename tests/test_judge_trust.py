@@ -166,7 +166,7 @@ def test_a_key_for_plain_http_to_another_machine_is_one_config_line(where):
         config["prompts"]["generator"] = {**(config["prompts"].get("generator") or {}), "backend": "openai",
                                           "model": "w", "base_url": url, "api_key_env": "OPENAI_API_KEY",
                                           "model_path": None, "chat_format": None, "timeout_s": 10,
-                                          "price_per_mtok": None}
+                                          "price_per_mtok": None, "concurrency": 8}
         name = "prompts.generator"
     with pytest.raises(UserError) as err:
         check_config(config)
