@@ -51,6 +51,8 @@ BENCHMARKS = [
     Benchmark("pipeline_overlap.py", ("--quick",), (), {"pipeline_overlap_ratio": ("<=", 1.05)}),
     # the 1600-run study on an Orin Nano
     Benchmark("protocol_overhead.py", ("--quick",), (), {"study_overhead_pct_projected": ("<=", 10.0)}),
+    # 80 questions x 4 additions, concurrency 8 vs 1, same run
+    Benchmark("prompt_writer_concurrency.py", ("--smoke",), (), {"writer_concurrency_ratio": ("<=", 0.25)}),
 ]
 
 
