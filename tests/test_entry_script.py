@@ -86,6 +86,24 @@ def test_with_a_terminal_a_menu_is_shown(tmp_path):
     assert "full all" in proc.stderr and "choice:" in proc.stderr and "Usage:" not in proc.stderr
 
 
+def test_the_menu_runs_its_choice_with_the_profile_given(tmp_path):
+    """`run_full_benchmark.sh --profile profiles/jetson` in a terminal: the menu's status reads the profile's
+    config files (jetpack6.yaml: the CUDA interpreter), as `status --profile` does."""
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        os.write(master, b"2\n")  # status
+        proc = entry("--profile", "profiles/jetson", cwd=tmp_path, stdin=slave, env={"SNAKEMAKE": "false"})
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 0, proc.stderr
+    assert "(--profile profiles/jetson)" in proc.stdout and "choice:" in proc.stderr
+    first = next(line for line in proc.stdout.splitlines() if line.startswith("slmbench status:"))
+    assert "config/config.yaml + profiles/jetson/jetpack6.yaml" in first, proc.stdout
+
+
 def test_doctor_command_checks_the_study_config(tmp_path):
     proc = entry("doctor", cwd=tmp_path, env={"OPENAI_API_KEY": ""})
     assert proc.returncode == 1

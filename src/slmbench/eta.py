@@ -10,7 +10,8 @@ measured, a prior from the board and the config:
   file's size tokens per second (`report.memory_bandwidth_gb_s`, matched in the board's name); llama.cpp gets
   ROOFLINE_SHARE of that bound. A machine not in the table (a laptop running the demo) is taken at
   UNKNOWN_BANDWIDTH_GB_S, which puts the demo's 253 MB model at the ~50 tokens/s it decodes on two CPU cores;
-- an answer is min(max_tokens, ANSWER_TOKENS) tokens, plus its prompt read at PREFILL_X times that speed;
+- an answer is min(max_tokens, ANSWER_TOKENS) tokens, plus its prompt read PREFILL_X_GPU (layers on the GPU)
+  or PREFILL_X_CPU times faster;
 - a shard adds a fixed cost (process start, imports, power sampler, model load, the warm-up generation), the
   idle re-measure (`power.idle_per_shard_s`) and the cooldown (`inference.cooldown_s`);
 - a verdict of a remote judge takes REMOTE_VERDICT_S, `judge.concurrency` at a time; a local (llama.cpp) judge
@@ -28,8 +29,9 @@ from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
 
 ANSWER_TOKENS = 400  # mean completion tokens of a study answer (the study models at max_tokens 1024)
 PROMPT_TOKENS = 300  # mean prompt tokens over the levels (L0 ~60 .. P ~550)
-ROOFLINE_SHARE = 0.65  # llama.cpp decodes at 60-70 % of the memory-bandwidth bound (README, How long)
-PREFILL_X = 8.0  # prompt tokens are read this many times faster than answer tokens are written
+ROOFLINE_SHARE = 0.65  # llama.cpp decodes at 60-70 % of the memory-bandwidth bound (docs/REFERENCE.md)
+PREFILL_X_CPU = 8.0  # prompt tokens are read this many times faster than answer tokens are written: on CPU cores
+PREFILL_X_GPU = 30.0  # ... and with the layers on a GPU (prefill is compute-bound, decoding bandwidth-bound)
 UNKNOWN_BANDWIDTH_GB_S = 20.0  # a machine not in report.memory_bandwidth_gb_s: a laptop CPU's share of DRAM
 SHARD_FIXED_S = 4.0  # start, imports, sampler, warm-up of a shard (benchmarks/protocol_overhead.py, less its idle)
 LOAD_GB_S = 1.0  # model load: the file read from storage (NVMe or page cache)
@@ -69,11 +71,15 @@ def decode_tok_s(model_gb: float, board: Board) -> float:
     return board.bandwidth_gb_s * ROOFLINE_SHARE / max(model_gb, 0.05)
 
 
+def prefill_x(config: Mapping) -> float:
+    return PREFILL_X_GPU if config["inference"].get("n_gpu_layers") else PREFILL_X_CPU
+
+
 def answer_s(config: Mapping, model_gb: float, board: Board, prompt_tokens: float = PROMPT_TOKENS) -> float:
     """Seconds of one answer: its prompt read, then min(max_tokens, ANSWER_TOKENS) tokens written."""
     tokens = min(int(config["inference"]["max_tokens"]), ANSWER_TOKENS)
     speed = decode_tok_s(model_gb, board)
-    return tokens / speed + prompt_tokens / (speed * PREFILL_X)
+    return tokens / speed + prompt_tokens / (speed * prefill_x(config))
 
 
 def runs_per_answer(config: Mapping) -> float:
@@ -95,7 +101,7 @@ def verdict_s(judge: Mapping, config: Mapping, board: Board, judge_gb: Optional[
     if judge.get("backend") == "llamacpp":
         speed = decode_tok_s(judge_gb or UNKNOWN_MODEL_GB, board)
         answer = min(int(config["inference"]["max_tokens"]), ANSWER_TOKENS)
-        return (JUDGE_PROMPT_TOKENS + answer) / (speed * PREFILL_X) + int(judge.get("max_tokens") or 512) / speed
+        return (JUDGE_PROMPT_TOKENS + answer) / (speed * PREFILL_X_CPU) + int(judge.get("max_tokens") or 512) / speed
     return REMOTE_VERDICT_S / max(1, int(judge.get("concurrency") or 1))
 
 

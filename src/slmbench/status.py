@@ -408,7 +408,9 @@ def format_status(status: StudyStatus) -> str:
     out += [f"unreadable shard {s.path}: {s.problem}" for s in broken]
     out.append(f"judged: {len(judged)}/{len(shards)} shards")
     cost = status.cost
-    if cost.estimate_usd is not None:
+    if cost.estimate_usd is not None and not status.total_answers:
+        out.append(f"judge cost: ${cost.spent_usd:.2f} spent; estimated once the answers are counted")
+    elif cost.estimate_usd is not None:
         out.append(f"judge cost: ${cost.spent_usd:.2f} spent ({cost.paid_verdicts} verdicts paid); "
                    f"${cost.estimate_usd:.2f} estimated for the whole study ({cost.note})")
     else:
@@ -461,7 +463,8 @@ def _next_step(status: StudyStatus, errors, no_energy, broken) -> str:
     steps = []
     if errors:
         steps.append(f"{sum(s.errors for s in errors)} runs failed: see their `error` in the shards, fix the cause "
-                     f"(README, When something goes wrong), then `slmbench redo --errors` and run the same command")
+                     f"(docs/REFERENCE.md, When something goes wrong), then `slmbench redo --errors` and run the "
+                     f"same command")
     if no_energy and any(s.no_energy < s.runs for s in no_energy):  # some measured, some not: a sensor dropout
         steps.append("`slmbench redo --no-energy` re-measures the runs without energy")
     if not Path(lay.workbook(WORKBOOKS[1])).exists():
