@@ -41,7 +41,7 @@ def test_unknown_command_and_category_are_one_line_errors(tmp_path, tiny_model):
     assert proc.returncode == 2 and "unknown command 'fulll'" in proc.stderr
     proc = entry("full", "writng", "--directory", str(work), "--configfile", "config/test.yaml", cwd=work)
     assert proc.returncode == 2
-    assert "unknown category 'writng'; the config has: writing roleplay" in proc.stderr
+    assert "unknown category 'writng'; the config has: writing reasoning" in proc.stderr
     assert not (work / "results").exists()
 
 

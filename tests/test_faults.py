@@ -126,7 +126,7 @@ def test_kill_during_judging_never_asks_an_answered_verdict_again(tmp_path, tiny
     from openai_stub_server import StubServer
 
     with StubServer(delay_s=0.3) as server:
-        # 8 questions x 2 levels: every question is a different request, whatever the tiny model answers
+        # the demo's questions x 2 levels: every question is a different request, whatever the tiny model answers
         # (identical answers to one question share a cached verdict, so answers alone may repeat)
         work = make_workdir(tmp_path, tiny_model.parent, levels=["L0", "L1"], **{
             "inference.max_tokens": 8, "judge.backend": "openai", "judge.base_url": server.base_url,

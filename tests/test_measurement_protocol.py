@@ -42,7 +42,9 @@ def stamp(text: str) -> datetime:
 def measured_demo(tmp_path_factory, tiny_model):
     tmp = tmp_path_factory.mktemp("quiet")
     work = make_workdir(tmp, tiny_model.parent, categories=CATEGORIES,
-                        **{"inference.max_tokens": 24, "judge.max_tokens": 96, "power.idle_per_shard_s": 1})
+                        **{"inference.max_tokens": 24, "judge.max_tokens": 96, "power.idle_per_shard_s": 1,
+                           # the study's protocol: a sensor found (the fake tegrastats), quiet windows
+                           "power.backend": "auto", "judge.overlap": False})
     env = with_fake_tegrastats(tmp)
     proc = snakemake(work, "--cores", "2", env=env)
     return work, proc.stdout + proc.stderr

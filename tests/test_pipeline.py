@@ -26,8 +26,9 @@ WORKBOOKS = ["quality_scores_detailed", "model_comparison", "energy_per_run", "l
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory, tiny_model):
+    # quiet windows as the study keeps them (the demo itself overlaps judge and inference: it measures no energy)
     work = make_workdir(tmp_path_factory.mktemp("demo"), tiny_model.parent, categories=CATEGORIES,
-                        **{"inference.max_tokens": 16, "judge.max_tokens": 96})
+                        **{"inference.max_tokens": 16, "judge.max_tokens": 96, "judge.overlap": False})
     proc = snakemake(work, "--cores", "2")
     return work, proc.stdout + proc.stderr
 

@@ -10,9 +10,9 @@ import csv
 import struct
 
 import pytest
-from figure_checks import drawn_texts, overlapping_texts
 from planted_study import LEVELS, MODELS, QUESTIONS, planted_rows, write_planted_study
 
+from figure_checks import drawn_texts, overlapping_texts
 from slmbench.layout import PLOT_FORMATS, PLOTS, SUMMARY_BY_LEVEL_CSV
 from slmbench.report.analysis import analyze
 from slmbench.report.build import build_reports

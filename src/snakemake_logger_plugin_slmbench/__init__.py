@@ -7,7 +7,8 @@ short of `--quiet all`, which hides warnings and errors too. So this handler wri
 console handler writes, through Snakemake's default filter and formatter (the profile's `quiet` still applies),
 less that chatter and the start banner, and one progress line with the time left every tenth of the jobs in
 place of "N of M steps done" (slmbench.console). Warnings, errors, a failed job's log and a dry run's job
-table pass as they are. `--verbose` writes everything, the profile's `quiet` list included.
+table pass as they are. `--verbose`, or a `--quiet` without `rules` (`--quiet host`: the job banners back), writes
+Snakemake's whole account.
 """
 
 from __future__ import annotations
@@ -39,11 +40,18 @@ def is_chatter(record: logging.LogRecord, dryrun: bool) -> bool:
     return event is None and bool(CHATTER.match(str(record.getMessage())))
 
 
+def _quiet_about_rules(settings) -> bool:
+    """Whether the run is quiet about its jobs (the profile's `quiet: [rules, host]`): then the scheduler's
+    per-job lines go too. A command line that brings the job banners back (`--quiet host`) gets Snakemake's
+    whole job-by-job account, its "Finished jobid" lines included."""
+    return any(getattr(q, "name", str(q)).lower() in ("rules", "all") for q in (getattr(settings, "quiet", None) or ()))
+
+
 class LogHandler(LogHandlerBase):
     def __post_init__(self) -> None:
         self.stream = sys.stdout if getattr(self.common_settings, "stdout", False) else sys.stderr
         self.verbose = bool(getattr(self.common_settings, "verbose", False))
-        if not self.verbose:
+        if not self.verbose and _quiet_about_rules(self.common_settings):
             self.addFilter(self._quiet)
 
     def _quiet(self, record: logging.LogRecord) -> bool:
