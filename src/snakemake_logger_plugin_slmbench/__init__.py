@@ -26,8 +26,10 @@ CHATTER = re.compile(
     r"|Provided cores: |Rules claiming more threads will be scaled down\.|Provided resources: "
     r"|Assuming unrestricted shared filesystem usage\.|Complete log(\(s\))?: |host: )"
 )
-# per-job events, the resources and the job table a real run prints first (the plan replaces it)
-CHATTER_EVENTS = {LogEvent.JOB_FINISHED, LogEvent.RESOURCES_INFO, LogEvent.RUN_INFO, LogEvent.WORKFLOW_STARTED}
+# per-job events ("Execute N jobs...", "Finished jobid"), the resources, the job table a real run prints first
+# (the plan replaces it)
+CHATTER_EVENTS = {LogEvent.JOB_STARTED, LogEvent.JOB_FINISHED, LogEvent.RESOURCES_INFO, LogEvent.RUN_INFO,
+                  LogEvent.WORKFLOW_STARTED}
 
 
 def is_chatter(record: logging.LogRecord, dryrun: bool) -> bool:
