@@ -24,10 +24,12 @@ def write_config(work: Path, **judge) -> Path:
     config["prompts"]["csv_dir"] = "data"
     config["categories"] = list(CATEGORIES)
     model = config["models"][0]
-    config["models"] = [{**model, "id": name, "file": f"{name}.gguf"} for name in MODELS]
+    config["models"] = [{**model, "id": name, "file": f"{name}.gguf",
+                         "source": {"kind": "huggingface", "repo": f"example/{name}", "filename": f"{name}.gguf",
+                                    "package": None}} for name in MODELS]
     config["judge"].update({"backend": "openai", "model": "gpt-4o", "model_path": None, "chat_format": None,
                             "price_per_mtok": {"input": 2.5, "output": 10.0}, "cache": "results/judge_cache.sqlite",
-                            "max_tokens": 200, **judge})
+                            "max_tokens": 200, "overlap": False, **judge})
     path = work / "config" / "study.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

@@ -13,7 +13,7 @@ measured, a prior from the board and the config:
 - an answer is min(max_tokens, ANSWER_TOKENS) tokens, plus its prompt read PREFILL_X_GPU (layers on the GPU)
   or PREFILL_X_CPU times faster;
 - a shard adds a fixed cost (process start, imports, power sampler, model load, the warm-up generation), the
-  idle re-measure (`power.idle_per_shard_s`) and the cooldown (`inference.cooldown_s`);
+  idle re-measure (`power.idle_per_shard_s`, none without a sensor) and the cooldown (`inference.cooldown_s`);
 - a verdict of a remote judge takes REMOTE_VERDICT_S, `judge.concurrency` at a time; a local (llama.cpp) judge
   reads its prompt and writes `judge.max_tokens` tokens at the same roofline as inference;
 - judge jobs never run while a shard is measured (quiet windows), so judging follows inference, unless
@@ -90,8 +90,8 @@ def runs_per_answer(config: Mapping) -> float:
 def prior_shard_s(config: Mapping, answers: int, model_gb: float, board: Board,
                   prompt_tokens: float = PROMPT_TOKENS) -> float:
     """A shard's seconds before any is measured: fixed costs, the model load, its answers and timing repeats."""
-    fixed = (SHARD_FIXED_S + model_gb / LOAD_GB_S + float(config["power"].get("idle_per_shard_s") or 0)
-             + float(config["inference"].get("cooldown_s") or 0))
+    idle = 0.0 if config["power"].get("backend") == "none" else float(config["power"].get("idle_per_shard_s") or 0)
+    fixed = SHARD_FIXED_S + model_gb / LOAD_GB_S + idle + float(config["inference"].get("cooldown_s") or 0)
     return fixed + answers * runs_per_answer(config) * answer_s(config, model_gb, board, prompt_tokens)
 
 

@@ -309,10 +309,25 @@ def design_lines(config: Mapping) -> List[str]:
     return []
 
 
+def _package_gb(source: Mapping) -> Optional[float]:
+    """A model assembled from a PyPI package (the demo's) before it is assembled: the size of its parts."""
+    try:
+        from importlib import import_module
+
+        parts = import_module(source["package"]).chunk_paths()
+        return sum(os.path.getsize(p) for p in parts) / 1e9
+    except Exception:  # another package's layout, or not installed: the study's typical size stands in
+        return None
+
+
 def _model_gb(config: Mapping, layout: StudyLayout) -> Dict[str, float]:
+    """GB per model file: on disk, else (a PyPI-built model) its package's parts, else a typical size."""
     sizes = {}
     for model in config["models"]:
-        sizes[model["id"]] = eta.file_gb(layout.model_file(model["file"])) or eta.UNKNOWN_MODEL_GB
+        source = model.get("source") or {}
+        sizes[model["id"]] = (eta.file_gb(layout.model_file(model["file"]))
+                              or (_package_gb(source) if source.get("kind") == "pypi" else None)
+                              or eta.UNKNOWN_MODEL_GB)
     return sizes
 
 
@@ -324,7 +339,9 @@ def _priors(config: Mapping, layout: StudyLayout, shards: List[ShardState], answ
     mean_answers = sum(per_shard) / len(per_shard)
     prior_shard = {m: eta.prior_shard_s(config, round(mean_answers), gb, board) for m, gb in sizes.items()}
     judges = _judges(config)
-    judge_gb = next((eta.file_gb(j.get("model_path")) for j in judges if j.get("backend") == "llamacpp"), None)
+    by_file = {layout.model_file(m["file"]): sizes[m["id"]] for m in config["models"]}
+    local = [j.get("model_path") for j in judges if j.get("backend") == "llamacpp"]
+    judge_gb = next((eta.file_gb(p) or by_file.get(p) for p in local), None)
     prior_judge = eta.prior_judge_shard_s(config, judges, mean_answers * verdicts_per_run, board, judge_gb)
     return prior_shard, prior_judge, board
 
