@@ -26,6 +26,7 @@ BENCHMARKS = [
     ("report_speed.py", [], ["--repeat", "1"]),
     ("pipeline_overlap.py", [], ["--quick"]),
     ("protocol_overhead.py", [], ["--quick"]),
+    ("prompt_writer_concurrency.py", [], ["--smoke"]),
 ]
 GOALS = {  # figure: (comparison, goal)
     "harness_decode_ratio": (">=", 0.97),
@@ -40,6 +41,7 @@ GOALS = {  # figure: (comparison, goal)
     "sampler_cpu_pct": ("<=", 1.0),
     "energy_err_pct_step_0.35s_100ms": ("<=", 2.0),
     "report_s": ("<=", 20.0),
+    "writer_concurrency_ratio": ("<=", 0.25),  # 80 questions x 4 additions, concurrency 8 vs 1, same run
 }
 
 

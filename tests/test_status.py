@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 import study_files as sf
 
+from lock_holder import start_holder
 from slmbench import eta
 from slmbench.cli import main
 from slmbench.live import inference_line
 from slmbench.llm.cache import ContentCache
+from slmbench.locks import study_lock_holder
 from slmbench.records import RunRecord
 from slmbench.status import collect_status, format_status
 
@@ -60,24 +62,23 @@ PRIOR_JUDGE_S = 3.0 + 2 * 6.0  # a job's start; 2 verdicts of a remote judge at 
 
 @pytest.fixture
 def live_run(study):
-    """A real run holding the study's lock in another process (slmbench.locks), with Snakemake's lock files
-    naming `outputs`; yields a function that writes them."""
+    """A real run holding a study's lock in another process (slmbench.locks, tests/lock_holder.py): this study's
+    (`results`) unless another one's is named; yields a function that also writes Snakemake's lock file of the
+    working directory, which status must leave alone."""
     work, _ = study
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom slmbench.locks import claim_results_dir\n"
-                               "claim_results_dir('.')\nprint('held', flush=True)\ntime.sleep(120)"],
-                              cwd=work, stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": str(REPO / "src")})
-    assert holder.stdout.readline().strip() == "held"
+    holders = []
 
-    def locks(*outputs: str) -> Path:
+    def run(*outputs: str, results_dir: str = "results") -> Path:
+        holders.append(start_holder(work / results_dir))
         lock = work / ".snakemake" / "locks" / "0.output.lock"
         lock.parent.mkdir(parents=True, exist_ok=True)
         lock.write_text("".join(f"{o}\n" for o in outputs))
         return lock
 
-    yield locks
-    holder.kill()
-    holder.wait()
+    yield run
+    for holder in holders:
+        holder.kill()
+        holder.wait()
 
 
 def test_before_the_start_it_prints_the_plan_and_its_estimate(study, capsys):
@@ -219,13 +220,15 @@ def test_during_a_run_it_shows_the_running_shard_and_leaves_the_lock_alone(study
     # alpha: 19 shards left at 100 s, the running one half done
     assert status.estimate.inference_s == pytest.approx(100.0 * 18.5)
     assert out.splitlines()[-1].startswith("next: the run is going (inference)")
+    assert "held by the run started " in out
+    assert study_lock_holder(work / "results") is not None  # status took nothing
     assert lock.exists() and lock.read_text() == "results/shards/alpha/L1/writing.jsonl\n"
 
 
 def test_a_run_of_another_study_in_the_same_folder_is_not_this_study_s(study, live_run, capsys):
     work, config = study
     sf.write_shard(work, "alpha", "L0", "writing")
-    live_run("results/demo/shards/gemma3-270m/L0/math.jsonl", "results/demo/runs_llamacpp.jsonl")
+    live_run("results/demo/shards/gemma3-270m/L0/math.jsonl", results_dir="results/demo")  # the demo, inside it
     out = status_of(config, capsys=capsys)
     assert "the run is going" not in out and "running:" not in out
     assert out.splitlines()[-1].startswith("next: continue with the same command")

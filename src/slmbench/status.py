@@ -2,10 +2,10 @@
 
 Read-only by design: it reads the prompt rows (or the spreadsheet, or the question file), the shard and score
 files, the jobs' logs and `benchmark:` timings and the judge cache's spending ledger (sqlite opened read-only),
-and never takes or clears a lock, so it is safe beside a running study. It prints shards done / total, the
-scored runs (timing and shard repeats counted apart), judged / total, error runs, runs without energy, the
-judge's cost so far and estimated, the time left for inference and for judging (slmbench.eta, the one model
-behind every time the project prints), and what to do next.
+and only asks the study's lock who holds it (never takes or clears a lock), so it is safe beside a running
+study. It prints shards done / total, the scored runs (timing and shard repeats counted apart), judged / total,
+error runs, runs without energy, the judge's cost so far and estimated, the time left for inference and for
+judging (slmbench.eta, the one model behind every time the project prints), and what to do next.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from . import eta
 from .layout import WORKBOOKS, StudyLayout
 from .live import INFERENCE_MARK
+from .locks import Holder, study_lock_holder
 from .records import read_jsonl
 
 
@@ -68,6 +70,7 @@ class StudyStatus:
     cost: Cost
     estimate: Optional[eta.Estimate] = None
     run_holds_lock: bool = False  # a live run of this study (slmbench.locks)
+    holder: Optional[Holder] = None  # who holds the study's lock
     validation: Optional[str] = None  # the RESULT line of validation.txt, when newer than the runs
     design_lines: List[str] = field(default_factory=list)  # the study's plan (power, MDE): issue 25's stats
 
@@ -169,43 +172,18 @@ def _read_shard(state: ShardState) -> None:
         state.seconds = latency + eta.SHARD_FIXED_S if latency else None
 
 
-def _own_parts(layout: StudyLayout) -> set:
-    """The first path components under results_dir that only this study writes (shards, scores, logs, ...):
-    another study's results_dir may sit inside this one's (the demo's results/demo in the study's results)."""
-    samples = [layout.shard("m", "l", "c"), layout.scores("m", "l", "c"), layout.log("x"), layout.benchmark("x"),
-               layout.plot("x"), layout.idle("h")]
-    results = os.path.normpath(layout.results_dir)
-    return {os.path.relpath(p, results).split(os.sep)[0] for p in samples}
+def study_run_owner(layout: StudyLayout) -> Optional[Holder]:
+    """Who holds THIS study's lock (`<results_dir>/.slmbench/`, slmbench.locks), whatever the working directory,
+    or None: the one place status asks the lock."""
+    return study_lock_holder(layout.results_dir)
 
 
-def _is_own_output(path: str, layout: StudyLayout) -> bool:
-    results = os.path.normpath(layout.results_dir)
-    relative = os.path.relpath(os.path.normpath(path), results)
-    if relative.startswith(".."):
-        return False
-    parts = relative.split(os.sep)
-    return len(parts) == 1 or parts[0] in _own_parts(layout)
-
-
-def study_run_owner(layout: StudyLayout, workdir: Path = Path(".")) -> Optional[dict]:
-    """The owner of a live run of THIS study ({} when unknown), or None. Today the lock is the working
-    directory's (slmbench.locks.live_run), which the demo and the study share, so a live run counts as this
-    study's when Snakemake's own lock files name one of its outputs. The one place that reads the lock: when
-    the lock moves into results_dir (issue 27), this function asks that lock instead."""
-    from .locks import live_run
-
-    owner = live_run(workdir)
-    if owner is None:
-        return None
+def _run_started(holder: Optional[Holder]) -> float:
+    """When the holding run started (epoch seconds): a shard log written since then is this run's."""
     try:
-        for lock in (workdir / ".snakemake" / "locks").iterdir():
-            for line in lock.read_text(encoding="utf-8", errors="replace").splitlines():
-                path = line.strip()
-                if path and _is_own_output(os.path.relpath(path, workdir) if os.path.isabs(path) else path, layout):
-                    return owner
-    except OSError:
-        return None
-    return None
+        return datetime.fromisoformat(holder.started_at).timestamp()
+    except (AttributeError, TypeError, ValueError):
+        return 0.0
 
 
 def _progress(log: str, since: float) -> Optional[int]:
@@ -352,8 +330,7 @@ def collect_status(config: dict, configfiles: List[str]) -> StudyStatus:
     levels, categories = list(config["levels"]), list(config["categories"])
     answers, source = answer_counts(config, layout)
     owner = study_run_owner(layout)
-    owner_file = Path(".snakemake/slmbench_owner.json")
-    run_started = owner_file.stat().st_mtime if owner is not None and owner_file.exists() else time.time() + 1
+    run_started = _run_started(owner) if owner is not None else time.time() + 1
     shards = []
     for model in models:
         for level in levels:
@@ -377,6 +354,7 @@ def collect_status(config: dict, configfiles: List[str]) -> StudyStatus:
     total_answers = sum(answers.get((s.category, s.level), 0) for s in shards)
     status = StudyStatus(configfiles, layout, shards, answers, source, verdicts_per_run,
                          _cost(config, round(total_answers * verdicts_per_run)), run_holds_lock=owner is not None,
+                         holder=owner,
                          validation=fresh_validation(layout), design_lines=design_lines(config))
     prior_shard, prior_judge, board = _priors(config, layout, shards, answers, verdicts_per_run)
     model_shards = [eta.Shard(s.model, status.answers(s), s.done, s.seconds,
@@ -418,8 +396,10 @@ def format_status(status: StudyStatus) -> str:
     if status.running:
         line += "; running: " + ", ".join(f"{s.name} ({s.answers_so_far}/{status.answers(s)} answers)"
                                           for s in status.running)
-    elif status.run_holds_lock and len(done) < len(shards):
-        line += "; a run of this study is going"
+    if status.run_holds_lock:  # the study's lock names its holder: from any working directory, clone or host
+        holder = status.holder
+        line += (f"; held by {holder.describe() if holder else 'another run'}"
+                 + (" (on another machine: cannot be checked from here)" if holder and holder.unverifiable else ""))
     out.append(line)
     out.append(_runs_line(status))
     out += [f"unreadable shard {s.path}: {s.problem}" for s in broken]
@@ -527,7 +507,7 @@ def run_end_line(layout: StudyLayout) -> str:
 def _cmd_status(args) -> int:
     from .profile import load_study_config
 
-    config, files = load_study_config(args.configfile, args.profile)
+    config, files = load_study_config(args.configfile, args.profile, args.config_items)
     print(format_status(collect_status(config, files)))
     return 0
 
