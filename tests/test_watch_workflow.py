@@ -190,6 +190,7 @@ def test_the_mission_target_after_a_planted_error_never_prints_a_stale_pass(demo
     """README: `snakemake --cores 1 results/model_comparison.xlsx`. A record turned into an error: the target
     rebuilds the validation (an input of the reports) and the viewer, and the end line says what they found."""
     work, config, lay, _, _ = demo
+    before = (work / lay.validation).read_text(encoding="utf-8").strip().splitlines()[-1]
     shard = work / lay.shard(config["models"][0]["id"], "L2", "math")
     records = list(read_jsonl(shard))
     records[0].update(status="error", output=None, error="planted: llama_decode returned -3")
@@ -197,10 +198,12 @@ def test_the_mission_target_after_a_planted_error_never_prints_a_stale_pass(demo
     proc = snakemake(work, "--cores", "2", lay.workbook("model_comparison"), "--quiet", "rules", "host")
     end = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("slmbench: validation")]
     assert len(end) == 1, proc.stderr[-3000:]
-    assert "PASS" not in end[0] and re.match(r"slmbench: validation (WARN|FAIL) ", end[0]), end[0]
-    assert "not rebuilt" not in end[0]  # the target brought every result file up to date
     validation = (work / lay.validation).read_text(encoding="utf-8")
-    assert re.search(r"^(WARN|FAIL) .*failed runs: 1", validation, re.M), validation
+    result = validation.strip().splitlines()[-1]  # RESULT: ... of the files as they are now
+    # a failed run is a warning: the end line gives the validation rebuilt by this run, never the earlier one
+    assert result != before and re.search(r"^WARN +failed runs \(status error\): 1: ", validation, re.M), validation
+    assert end[0].startswith(f"slmbench: validation {result.removeprefix('RESULT: ')} (see "), (end[0], result)
+    assert "not rebuilt" not in end[0]  # the target brought every result file up to date
     for made in (lay.validation, lay.judge_agreement, lay.index_html):
         assert (work / made).stat().st_mtime >= (work / lay.runs).stat().st_mtime, made
 
