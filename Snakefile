@@ -27,8 +27,10 @@ rule all:
 
 # The plan (or what is left) with its time and judge cost before the run; the validation result at its end.
 onstart:
+    from slmbench.console import register_study
     from slmbench.status import start_lines
 
+    register_study(config, CONFIGFILES)  # the progress lines' time left (the logger plugin of profiles/default)
     try:  # a status that cannot be read must not stop the run
         print(start_lines(config, CONFIGFILES), file=sys.stderr, flush=True)
     except Exception as exc:

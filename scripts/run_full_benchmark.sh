@@ -7,6 +7,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 usage() {
     cat <<'EOF'
 Usage: scripts/run_full_benchmark.sh COMMAND [SNAKEMAKE ARGS...]
+       scripts/run_full_benchmark.sh [--profile DIR] [--configfile FILE...]     (the menu, in a terminal)
 
 Commands:
   full all                  the whole study: every category of the config
@@ -17,7 +18,8 @@ Commands:
   status                    where the study stands: shards, judging, errors, cost, ETA and what to do
                             next (slmbench status; read-only, safe beside a running study);
                             takes --profile DIR and --configfile FILE...; for a dry run: full all -n
-  (none)                    an interactive menu, when standard input is a terminal
+  (none)                    an interactive menu, when standard input is a terminal; whatever is picked runs
+                            with the --profile/--configfile (and Snakemake arguments) given
 
 Anything after the command goes to Snakemake as it is, e.g.
   scripts/run_full_benchmark.sh full writing --cores 4 --profile profiles/jetson
@@ -198,15 +200,22 @@ cmd_doctor() {
     PYTHONPATH="$REPO/src${PYTHONPATH:+:$PYTHONPATH}" "$python" -m slmbench.cli doctor "${CONFIG_ARGS[@]}"
 }
 
+# The menu takes the options the commands take (--profile DIR, --configfile FILE..., and for `full` any
+# Snakemake argument): each choice runs with them, so `run_full_benchmark.sh --profile profiles/jetson` on a
+# board runs the study under JetPack 6's CUDA interpreter whatever is picked.
 menu() {
-    echo "slmbench: what shall we run? (config: ${SLMBENCH_CONFIG:-config/config.yaml})"
+    local options=("$@")
+    parse_passthrough "$@"
+    config_args
+    local shown="${CONFIG_ARGS[*]:-${SLMBENCH_CONFIG:+--configfile $SLMBENCH_CONFIG}}"
+    echo "slmbench: what shall we run? (${shown:-config/config.yaml, the study})"
     PS3="choice: "
     select choice in "doctor (check the board first)" "status (where it stands, ETA)" "full all" "full <category>" "quit"; do
         case "$REPLY" in
-            1) cmd_doctor; return ;;
-            2) cmd_status; return ;;
-            3) cmd_full all; return ;;
-            4) read -r -p "categories (space separated): " -a picked; cmd_full "${picked[@]}"; return ;;
+            1) cmd_doctor "${options[@]}"; return ;;
+            2) cmd_status "${CONFIG_ARGS[@]}"; return ;;
+            3) cmd_full all "${options[@]}"; return ;;
+            4) read -r -p "categories (space separated): " -a picked; cmd_full "${picked[@]}" "${options[@]}"; return ;;
             5) return 0 ;;
             *) echo "pick 1-5" ;;
         esac
@@ -214,9 +223,9 @@ menu() {
 }
 
 main() {
-    if (($# == 0)); then
+    if (($# == 0)) || [[ "$1" == -* && "$1" != "-h" && "$1" != "--help" ]]; then
         if [[ -t 0 ]]; then
-            menu
+            menu "$@"
             return
         fi
         usage >&2

@@ -5,28 +5,35 @@ reads a finished run, copied for each test that changes it (fixtures `demo_study
 The run is config/demo.yaml reduced to 2 categories (math, coding) x 5 levels = 10 shards of one question each,
 short answers, the tiny model answering and judging in-process, `--cores 2` with the default profile's quiet
 console (no job banners), and a fake tegrastats first on PATH, so power.backend auto measures energy as on a
-board. Everything else is the demo's own: timing repeats, the designed run order, the idle baseline, the
-prompt audit, every report, the viewer.
+board, with the study's protocol (quiet windows: judging after inference; the warm-up generation). Everything
+else is the demo's own: timing repeats, the designed run order, the idle baseline, the prompt audit, every
+report, the viewer. `slmbench status` is taken once while the run judges (`status_during_judging`).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Optional
 
 import yaml
 
 from fake_tegrastats import install_fake_tegrastats
-from pipeline_helpers import apply_changes, make_workdir, snakemake
+from pipeline_helpers import apply_changes, make_workdir, snakemake, snakemake_call
 from slmbench.layout import StudyLayout
 
 CATEGORIES = ["math", "coding"]
 LEVELS = ["L0", "L1", "L2", "L3", "P"]
 CHANGES = {"categories": CATEGORIES, "inference.max_tokens": 16, "judge.max_tokens": 96,
-           "power.idle_per_shard_s": 1}
+           "power.idle_per_shard_s": 1,
+           # the study's measurement protocol, which the demo itself relaxes to stay within 5 minutes (it measures
+           # no energy, so it judges beside inference and skips the warm-up): a sensor, quiet windows, warm-up
+           "power.backend": "auto", "judge.overlap": False, "inference.warmup": True}
 # the fake tegrastats' module power: rising from its start (each shard starts its own), so every run, measured after
 # the shard's idle re-measurement, has a net energy above 0 (a constant would make it 0, or -0.000 J)
 FAKE_BOARD_MW = {"kind": "ramp", "start_mw": 5000.0, "slope_mw_per_s": 100.0}
@@ -42,6 +49,7 @@ class DemoStudy:
     config: dict
     layout: StudyLayout
     console: str  # Snakemake's stdout and stderr of the run
+    status_during_judging: Optional[str] = None  # `slmbench status`, taken once while the run was judging
     env: Dict[str, str] = field(default_factory=dict)  # the run's environment changes (the fake tegrastats)
 
     @property
@@ -64,13 +72,34 @@ def fake_board_env(bin_dir: Path) -> dict:
 
 
 def build_demo_study(base: Path, models_dir: Path) -> DemoStudy:
-    """Run the demo study in `base`/work (the fake tegrastats in `base`/bin); its console is kept in
-    `base`/console.txt, written last: a folder with one holds a finished study."""
+    """Run the demo study in `base`/work (the fake tegrastats in `base`/bin), taking `slmbench status` once while
+    it judges (every shard written, not every score: judging follows inference in quiet windows); the console is
+    kept in `base`/console.txt, written last: a folder with one holds a finished study."""
     env = fake_board_env(base / "bin")
     work = make_workdir(base, models_dir, **CHANGES)
-    proc = snakemake(work, "--cores", "2", "--quiet", "rules", "host", env=env)  # as the default profile
+    config = yaml.safe_load((work / "config" / "test.yaml").read_text(encoding="utf-8"))
+    lay, model = StudyLayout.from_config(config), config["models"][0]["id"]
+    shards = [work / lay.shard(model, lvl, c) for lvl in LEVELS for c in CATEGORIES]
+    scores = [work / lay.scores(model, lvl, c) for lvl in LEVELS for c in CATEGORIES]
+    cmd, run_env = snakemake_call(work, "--cores", "2", "--quiet", "rules", "host", env=env)  # as the profile
+    status_cmd = [sys.executable, "-m", "slmbench.cli", "status", "--configfile", "config/test.yaml"]
+    during = None
+    with open(base / "console.raw", "w", encoding="utf-8") as out:
+        run = subprocess.Popen(cmd, cwd=work, env=run_env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 1500
+        while run.poll() is None and time.monotonic() < deadline:
+            if during is None and all(p.exists() for p in shards) and not all(p.exists() for p in scores):
+                during = subprocess.run(status_cmd, cwd=work, env=run_env, capture_output=True, text=True,
+                                        timeout=300).stdout
+            time.sleep(0.2)
+        code = run.wait(timeout=60)
+    console = (base / "console.raw").read_text(encoding="utf-8")
+    if code != 0:
+        raise AssertionError(f"the demo study failed ({code}):\n{console[-8000:]}")
+    if during is not None:
+        (base / "status_during_judging.txt").write_text(during, encoding="utf-8")
     part = base / "console.txt.part"
-    part.write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    part.write_text(console, encoding="utf-8")
     os.replace(part, base / "console.txt")
     return open_demo_study(base)
 
@@ -81,7 +110,9 @@ def open_demo_study(base: Path) -> DemoStudy:
     config = yaml.safe_load((work / "config" / "test.yaml").read_text(encoding="utf-8"))
     env = {"PATH": f"{base / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     console = (base / "console.txt").read_text(encoding="utf-8")
-    return DemoStudy(work, config, StudyLayout.from_config(config), console, env)
+    during = base / "status_during_judging.txt"
+    return DemoStudy(work, config, StudyLayout.from_config(config), console, env,
+                     during.read_text(encoding="utf-8") if during.exists() else None)
 
 
 def shared_demo_study(folder: Path, models_dir: Path) -> DemoStudy:

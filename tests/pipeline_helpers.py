@@ -50,8 +50,9 @@ def inference_settings(**changes) -> dict:
     return {**settings, **changes, "power": power}
 
 
-def snakemake(work: Path, *args: str, configfile: str = "config/test.yaml", env: dict | None = None,
-              check: bool = True) -> subprocess.CompletedProcess:
+def snakemake_call(work: Path, *args: str, configfile: str = "config/test.yaml",
+                   env: dict | None = None) -> tuple[list, dict]:
+    """(command, environment) of a Snakemake run in `work`, as the tests start it."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work)]
     if configfile:
         cmd += ["--configfile", configfile]
@@ -60,7 +61,13 @@ def snakemake(work: Path, *args: str, configfile: str = "config/test.yaml", env:
     run_env = {**os.environ, **(env or {})}
     # the venv's bin first, so `python -m slmbench...` commands find the same interpreter's packages
     run_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), run_env.get("PATH", "")])
-    proc = subprocess.run(cmd + list(args), cwd=work, env=run_env, capture_output=True, text=True, timeout=1500)
+    return cmd + list(args), run_env
+
+
+def snakemake(work: Path, *args: str, configfile: str = "config/test.yaml", env: dict | None = None,
+              check: bool = True) -> subprocess.CompletedProcess:
+    cmd, run_env = snakemake_call(work, *args, configfile=configfile, env=env)
+    proc = subprocess.run(cmd, cwd=work, env=run_env, capture_output=True, text=True, timeout=1500)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
     return proc

@@ -26,10 +26,12 @@ def write_config(work: Path, **judge) -> Path:
     config["categories"] = list(CATEGORIES)
     model = config["models"][0]
     # deep copies: yaml.safe_dump writes one object met twice as an alias, which a config refuses
-    config["models"] = [{**copy.deepcopy(model), "id": name, "file": f"{name}.gguf"} for name in MODELS]
+    config["models"] = [{**copy.deepcopy(model), "id": name, "file": f"{name}.gguf",
+                         "source": {"kind": "huggingface", "repo": f"example/{name}", "filename": f"{name}.gguf",
+                                    "package": None}} for name in MODELS]
     config["judge"].update({"backend": "openai", "model": "gpt-4o", "model_path": None, "chat_format": None,
                             "price_per_mtok": {"input": 2.5, "output": 10.0}, "cache": "results/judge_cache.sqlite",
-                            "max_tokens": 200, **judge})
+                            "max_tokens": 200, "overlap": False, **judge})
     path = work / "config" / "study.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -70,9 +72,10 @@ def write_shard(work: Path, model: str, level: str, category: str, errors: int =
     return path
 
 
-def write_benchmark(work: Path, model: str, level: str, category: str, seconds: float) -> None:
-    """The TSV Snakemake's `benchmark:` directive writes for a job."""
-    path = work / layout().benchmark(f"inference/{model}/{level}/{category}")
+def write_benchmark(work: Path, model: str, level: str, category: str, seconds: float,
+                    stage: str = "inference") -> None:
+    """The TSV Snakemake's `benchmark:` directive writes for a job (of an inference shard, or `stage="judge"`)."""
+    path = work / layout().benchmark(f"{stage}/{model}/{level}/{category}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
                     f"{seconds:.4f}\t0:01:00\t500.1\t900.2\t400.0\t410.0\t1.0\t0.5\t90.0\t55.0\n")
@@ -90,8 +93,8 @@ def write_scores(work: Path, model: str, level: str, category: str) -> Path:
 def write_reports(work: Path) -> list[Path]:
     """Every merged and report file, as a finished run leaves them."""
     lay = layout()
-    files = [lay.runs, lay.scores_merged, lay.judge_agreement, lay.summary, lay.validation, lay.export_csv,
-             lay.index_html] + [lay.workbook(n) for n in WORKBOOKS] + [lay.plot(n) for n in PLOTS]
+    files = [lay.runs, lay.scores_merged, lay.judge_agreement, lay.summary, lay.validation, lay.export_csv] + [
+        lay.workbook(n) for n in WORKBOOKS] + [lay.plot(n) for n in PLOTS] + [lay.index_html]  # the viewer last
     paths = []
     for name in files:
         path = work / name

@@ -34,10 +34,11 @@ def check(tmp_path, text: str) -> subprocess.CompletedProcess:
 
 def test_the_ci_runs_the_readmes_test_command():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    command = re.search(r"^python3 -m venv \.venv && \.venv/bin/pip install -e '\.\[dev\]' && (.+)$", readme, re.M)
+    install = r"^python3 -m venv \.venv && \.venv/bin/pip install -c constraints\.txt -e '\.\[dev\]' && (.+)$"
+    command = re.search(install, readme, re.M)
     assert command, "the README's test command moved"
     run = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'" in run
+    assert "python3 -m venv .venv && .venv/bin/pip install -c constraints.txt -e '.[dev]'" in run
     assert re.search(rf"^{re.escape(command[1])}$", run, re.M)
     assert "bash .ci/lint" in run and '"$status" -eq 5' in run  # the lint lane, and pytest's "no tests" fails
 

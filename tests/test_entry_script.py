@@ -41,7 +41,7 @@ def test_unknown_command_and_category_are_one_line_errors(tmp_path, tiny_model):
     assert proc.returncode == 2 and "unknown command 'fulll'" in proc.stderr
     proc = entry("full", "writng", "--directory", str(work), "--configfile", "config/test.yaml", cwd=work)
     assert proc.returncode == 2
-    assert "unknown category 'writng'; the config has: writing roleplay" in proc.stderr
+    assert "unknown category 'writng'; the config has: writing reasoning" in proc.stderr
     assert not (work / "results").exists()
 
 
@@ -86,6 +86,24 @@ def test_with_a_terminal_a_menu_is_shown(tmp_path):
         os.close(slave)
     assert proc.returncode == 0, proc.stderr
     assert "full all" in proc.stderr and "choice:" in proc.stderr and "Usage:" not in proc.stderr
+
+
+def test_the_menu_runs_its_choice_with_the_profile_given(tmp_path):
+    """`run_full_benchmark.sh --profile profiles/jetson` in a terminal: the menu's status reads the profile's
+    config files (jetpack6.yaml: the CUDA interpreter), as `status --profile` does."""
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        os.write(master, b"2\n")  # status
+        proc = entry("--profile", "profiles/jetson", cwd=tmp_path, stdin=slave, env={"SNAKEMAKE": "false"})
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 0, proc.stderr
+    assert "(--profile profiles/jetson)" in proc.stdout and "choice:" in proc.stderr
+    first = next(line for line in proc.stdout.splitlines() if line.startswith("slmbench status:"))
+    assert "config/config.yaml + profiles/jetson/jetpack6.yaml" in first, proc.stdout
 
 
 def test_doctor_command_checks_the_study_config(tmp_path):

@@ -140,7 +140,7 @@ def test_kill_during_judging_never_asks_an_answered_verdict_again(demo_workdir):
     from openai_stub_server import StubServer
 
     with StubServer(delay_s=0.3) as server:
-        # 8 questions x 2 levels: every question is a different request, whatever the tiny model answers
+        # the demo's questions x 2 levels: every question is a different request, whatever the tiny model answers
         # (identical answers to one question share a cached verdict, so answers alone may repeat)
         study = demo_workdir(categories=EIGHT_CATEGORIES, levels=["L0", "L1"], **{
             "inference.max_tokens": 8, "judge.backend": "openai", "judge.base_url": server.base_url,

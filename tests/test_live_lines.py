@@ -97,3 +97,16 @@ def test_a_script_job_echoes_its_live_lines_to_the_console_and_keeps_everything_
     assert log.read_text().splitlines() == ["llama_model_loader: 12 tensors",
                                             "[1/2] Judging Q1 - m - L0  Score: 7/10 - fine",
                                             "slmbench: judge gpt-4o: 2 rows (2 ok)"]
+
+
+def test_a_verdict_from_the_cache_prints_its_line_too(tmp_path, clean_env, capsys):
+    clean_env.setenv("SLMBENCH_TEST_KEY", "sk-test-not-a-real-key")
+    with StubServer() as server:
+        judge_records(records(n_error=1), QUESTIONS, {1: "4"}, settings(tmp_path, server))
+        capsys.readouterr()
+        asked = len(server.bodies)
+        judge_records(records(n_error=1), QUESTIONS, {1: "4"}, settings(tmp_path, server))
+        assert len(server.bodies) == asked  # nothing asked again
+    lines = [line for line in capsys.readouterr().err.splitlines() if "Judging" in line]
+    assert sorted(lines) == ["[1/2] Judging Q1 - secret-model-x - L3  Score: 7/10 - fine  (cached)",
+                             "[2/2] Judging Q2 - secret-model-x - L3  Score: 7/10 - fine  (cached)"]

@@ -1,19 +1,23 @@
-"""Figures for a paper: every plot as vector PDF and 300-dpi PNG, no text outside the figure, captions in
-summary.md rather than in the figure, the padding level apart from the L0..L3 line, and the tidy CSV."""
+"""Figures for a paper: every plot as vector PDF and 300-dpi PNG in one style (width, fonts, dpi), no text
+outside the figure and no two texts overprinting (checked with matplotlib's renderer, and shown to catch a
+planted overlap), no empty panel (a study without energy draws none; a figure without data is left out and
+summary.md says why), captions in summary.md rather than in the figure, the padding level apart from the
+L0..L3 line, and the tidy CSV."""
 
 from __future__ import annotations
 
 import csv
 import struct
-from unittest import mock
 
 import pytest
-from planted_study import LEVELS, MODELS, QUESTIONS, write_planted_study
+from planted_study import LEVELS, MODELS, QUESTIONS, planted_rows, write_planted_study
 
+from figure_checks import drawn_texts, overlapping_texts
 from slmbench.layout import PLOT_FORMATS, PLOTS, SUMMARY_BY_LEVEL_CSV
 from slmbench.report.analysis import analyze
 from slmbench.report.build import build_reports
 from slmbench.report.data import load_study
+from slmbench.report.plots import FONT, WIDTH_IN, NotDrawn, figure, omitted
 
 SETTINGS = {"levels": LEVELS, "bootstrap_samples": 200, "demo_note": "A long judge note " * 8}
 
@@ -33,7 +37,19 @@ def png_size_and_dpi(data: bytes):
     return width, height, per_metre * 0.0254
 
 
-def test_every_plot_exists_as_vector_and_300_dpi_png(built):
+@pytest.fixture(scope="module")
+def demo_shaped(tmp_path_factory):
+    """The demo's shape: one model, no power sensor (energy null), the reports of a real build."""
+    tmp = tmp_path_factory.mktemp("demo-figures")
+    runs, scores = planted_rows()
+    runs = [{**r, "energy_j": None, "power_source": "none"} for r in runs if r["model_id"] == "gains"]
+    scores = [s for s in scores if s["model_id"] == "gains"]
+    runs_path, scores_path, _, _ = write_planted_study(tmp / "in", runs, scores)
+    build_reports(runs_path, scores_path, tmp / "out", SETTINGS, only=["plots", "summary"])
+    return {"out": tmp / "out", "analysis": analyze(load_study(runs_path, scores_path, SETTINGS))}
+
+
+def test_every_plot_exists_as_vector_and_300_dpi_png_of_one_width(built):
     assert PLOT_FORMATS == ("png", "pdf")
     for name in PLOTS:
         pdf = (built["out"] / "plots" / f"{name}.pdf").read_bytes()
@@ -41,29 +57,78 @@ def test_every_plot_exists_as_vector_and_300_dpi_png(built):
         assert pdf.startswith(b"%PDF-"), name
         assert png.startswith(b"\x89PNG\r\n\x1a\n"), name
         width, height, dpi = png_size_and_dpi(png)
-        assert dpi == pytest.approx(300, abs=1) and width >= 1200, (name, width, dpi)
+        # one width for all: a paper's text width at 300 dpi, so a font size reads the same in every figure
+        assert dpi == pytest.approx(300, abs=1) and width == pytest.approx(WIDTH_IN * 300, abs=2), (name, width)
+
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_every_text_is_in_the_one_font_size(built, name):
+    sizes = {text.get_fontsize() for text in drawn_texts(figure(built["analysis"], name))}
+    assert sizes <= {FONT, FONT - 1}, (name, sizes)
+
+
+@pytest.mark.parametrize("study", ["built", "demo_shaped"])
+@pytest.mark.parametrize("name", PLOTS)
+def test_no_two_texts_overlap(request, study, name):
+    fig = figure(request.getfixturevalue(study)["analysis"], name)
+    assert overlapping_texts(fig) == [], (study, name)
+
+
+def test_the_overlap_check_catches_a_planted_overlap(built):
+    fig = figure(built["analysis"], "energy_quality_pareto")
+    assert overlapping_texts(fig) == []
+    ax = fig.axes[0]
+    # two labels of nearby points, as the old figure wrote them beside each point: they overprint
+    ax.annotate("L2", (0.5, 0.5), xycoords="axes fraction", fontsize=FONT)
+    ax.annotate("L3 29%", (0.51, 0.505), xycoords="axes fraction", fontsize=FONT)
+    assert ("L2", "L3 29%") in overlapping_texts(fig)
+    fig = figure(built["analysis"], "dimensions_radar")
+    fig.axes[0].text(0.0, 0.0, "factuality", transform=fig.axes[0].transAxes)  # a label over another panel's
+    fig.axes[0].text(0.02, 0.01, "2.50", transform=fig.axes[0].transAxes)
+    assert ("factuality", "2.50") in overlapping_texts(fig)
+
+
+def test_a_study_without_energy_draws_no_energy_panel_and_no_figure_says_not_measured(demo_shaped):
+    analysis = demo_shaped["analysis"]
+    assert omitted(analysis) == {}
+    for name in PLOTS:
+        texts = " ".join(t.get_text() for t in drawn_texts(figure(analysis, name))).lower()
+        assert "not measured" not in texts and "energy" not in texts, (name, texts)
+        assert (demo_shaped["out"] / "plots" / f"{name}.png").exists()
+    assert len(figure(analysis, "energy_quality_pareto").axes) == 1  # latency only
+    assert len(figure(analysis, "latency_energy_by_level").axes) == 1
+    summary = (demo_shaped["out"] / "summary.md").read_text(encoding="utf-8")
+    assert "Energy was not measured (no power sensor), so only latency is shown." in summary
+
+
+def test_a_figure_without_data_is_left_out_and_summary_says_why(tmp_path, built):
+    runs, scores = planted_rows()
+    scores = [{**s, "judge_status": "parse_error", "total_score": None, "factuality": None, "helpfulness": None,
+               "structure": None, "conciseness": None} for s in scores]  # not one usable verdict
+    runs_path, scores_path, _, _ = write_planted_study(tmp_path / "in", runs, scores)
+    out = tmp_path / "out"
+    (out / "plots").mkdir(parents=True)
+    (out / "plots" / "quality_by_level.png").write_bytes(b"an older figure")  # from an earlier build
+    build_reports(runs_path, scores_path, out, SETTINGS, only=["plots", "summary"])
+    analysis = analyze(load_study(runs_path, scores_path, SETTINGS))
+    left_out = omitted(analysis)
+    assert set(left_out) == {"quality_vs_prompt_tokens", "energy_quality_pareto", "dimensions_radar",
+                             "quality_gain_vs_extra_energy", "quality_by_level"}
+    with pytest.raises(NotDrawn):
+        figure(analysis, "quality_by_level")
+    drawn = sorted(p.name for p in (out / "plots").iterdir())
+    assert drawn == ["latency_energy_by_level.pdf", "latency_energy_by_level.png"]  # the older figure is gone
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "- Figure `quality_by_level` is not drawn: no answer has a usable judge score." in summary
+    assert "*Figure 1. Mean latency and energy per answer" in summary and "*Figure 2." not in summary
 
 
 @pytest.mark.parametrize("name", PLOTS)
 def test_no_text_lies_outside_the_figure(built, name):
-    from matplotlib.text import Text
-
-    from slmbench.report.plots import figure
-
     fig = figure(built["analysis"], name)
-    drawn = []  # the text artists matplotlib really draws (not, e.g., labels of ticks outside the view)
-    original = Text.draw
-
-    def recording_draw(self, renderer):
-        if self.get_visible() and self.get_text().strip():
-            drawn.append(self)
-        return original(self, renderer)
-
-    with mock.patch.object(Text, "draw", recording_draw):
-        fig.canvas.draw()
+    texts = drawn_texts(fig)
     renderer = fig.canvas.get_renderer()
     bounds = fig.bbox
-    texts = list(dict.fromkeys(drawn))
     assert texts, name
     for text in texts:
         box = text.get_window_extent(renderer)
@@ -74,8 +139,6 @@ def test_no_text_lies_outside_the_figure(built, name):
 
 
 def test_padding_level_is_its_own_marker_beside_the_line(built):
-    from slmbench.report.plots import figure
-
     fig = figure(built["analysis"], "quality_vs_prompt_tokens")
     ax = fig.axes[0]
     joined = [line for line in ax.get_lines() if line.get_linestyle() not in ("None", "none", "")

@@ -19,7 +19,8 @@ from slmbench.report.synthetic import CATEGORIES, write_synthetic_study
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 R = "results/demo"
-SNAKEFILE = """configfile: "config/demo.yaml"
+SNAKEFILE = f"""configfile: "config/demo.yaml"
+config["categories"] = {list(CATEGORIES)!r}  # the synthetic study's eight (the demo runs four)
 report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/report.smk"
@@ -49,6 +50,8 @@ def workflow(tmp_path_factory):
     _, _, runs, _ = write_synthetic_study(results, models=("gemma3-270m",), per_category=1, energy=False)
     (results / "models").mkdir()
     (results / "models/gemma3-270m.json").write_text(json.dumps({"file": "gemma3-270m.gguf", "size_bytes": 1}))
+    # the judge agreement is an input of the reports (judge.smk writes it; this workflow has no judge rules)
+    (results / "judge_agreement.csv").write_text("judge,metric,value\n", encoding="utf-8")
     (results / "prompts").mkdir()
     for i, category in enumerate(CATEGORIES):
         with open(results / f"prompts/{category}_prompts_hierarchical.csv", "w", newline="") as fh:

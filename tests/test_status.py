@@ -1,4 +1,5 @@
-"""`slmbench status` on a real study folder: shard, score and benchmark files, a real judge cache, a lock."""
+"""`slmbench status` on a real study folder: prompt rows, a spreadsheet or a question file, shard, score and
+benchmark files, a real judge cache, a real lock held by another process."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from pathlib import Path
 import pytest
 import study_files as sf
 
-from lock_holder import holding
+from lock_holder import start_holder
+from slmbench import eta
 from slmbench.cli import main
 from slmbench.live import inference_line
 from slmbench.llm.cache import ContentCache
 from slmbench.locks import study_lock_holder
 from slmbench.records import RunRecord
-from slmbench.status import ESTIMATED_LOAD_S, ESTIMATED_S_PER_ANSWER, collect_status, format_status
+from slmbench.status import collect_status, format_status
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,20 +52,92 @@ def load(config):
     return collect_status(cfg, files)
 
 
+# The prior for this machine (not in the board table: 20 GB/s) and the study's models (files not there: 2.5 GB),
+# written out from the documented model (slmbench/eta.py) as a check of the numbers status prints.
+SPEED = 20.0 * 0.65 / 2.5  # tokens/s
+ANSWER_S = 48 / SPEED + 300 / (SPEED * 8)  # demo max_tokens 48 < 400 tokens; 300 prompt tokens
+PRIOR_SHARD_S = 4.0 + 2.5 + 2 * 1.15 * ANSWER_S  # fixed, load (no sensor: no idle re-measure); 2 answers, 15 % again
+PRIOR_JUDGE_S = 3.0 + 2 * 6.0  # a job's start; 2 verdicts of a remote judge at concurrency 1
+
+
+@pytest.fixture
+def live_run(study):
+    """A real run holding a study's lock in another process (slmbench.locks, tests/lock_holder.py): this study's
+    (`results`) unless another one's is named; yields a function that also writes Snakemake's lock file of the
+    working directory, which status must leave alone."""
+    work, _ = study
+    holders = []
+
+    def run(*outputs: str, results_dir: str = "results") -> Path:
+        holders.append(start_holder(work / results_dir))
+        lock = work / ".snakemake" / "locks" / "0.output.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        lock.write_text("".join(f"{o}\n" for o in outputs))
+        return lock
+
+    yield run
+    for holder in holders:
+        holder.kill()
+        holder.wait()
+
+
 def test_before_the_start_it_prints_the_plan_and_its_estimate(study, capsys):
     work, config = study
     out = status_of(config, capsys=capsys)
     assert "inference shards: 0/20 done" in out
     assert "judged: 0/20 shards" in out
-    per_shard = 2 * ESTIMATED_S_PER_ANSWER + ESTIMATED_LOAD_S
     status = load(config)
-    assert status.eta_s == pytest.approx(20 * per_shard)
-    assert "plan: 40 answers in 20 shards" in out
+    assert status.estimate.inference_s == pytest.approx(20 * PRIOR_SHARD_S)
+    assert status.estimate.judging_s == pytest.approx(20 * PRIOR_JUDGE_S)
+    # no judge.overlap: judge jobs wait for the quiet windows of inference, so the two add up
+    assert status.eta_s == pytest.approx(20 * (PRIOR_SHARD_S + PRIOR_JUDGE_S))
+    plan = next(line for line in out.splitlines() if line.startswith("plan:"))
+    assert plan.startswith(f"plan: 40 answers (the prompt CSVs) in 20 shards, about {eta.duration(status.eta_s)}: ")
+    assert f"inference about {eta.duration(20 * PRIOR_SHARD_S)}" in plan
+    assert f"judging about {eta.duration(20 * PRIOR_JUDGE_S)} (estimated at 15 s per judge job" in plan
+    assert f"estimated (none measured yet): alpha {PRIOR_SHARD_S:.0f} s/shard, beta {PRIOR_SHARD_S:.0f} s/shard" in plan
+    assert "20 GB/s assumed" in plan
     # the judge's upper estimate for 40 verdicts is printed before anything is spent
     assert "$0.00 spent" in out and "upper estimate, nothing judged yet" in out
     assert status.cost.estimate_usd > 0
-    assert "estimated at 9 s/answer, none measured yet" in out
     assert out.rstrip().splitlines()[-1].startswith("next: check the board (`slmbench doctor`), then start")
+
+
+def test_before_the_prompt_csvs_the_plan_counts_the_question_file(tmp_path, monkeypatch, capsys):
+    """prompts.source: generate: the questions of each category in questions.file (never a guessed 10)."""
+    monkeypatch.chdir(tmp_path)
+    config = sf.write_config(tmp_path)
+    questions = tmp_path / "config" / "demo_questions.jsonl"
+    questions.write_text("".join(f'{{"question_id": {q}, "category": "{c}", "turns": ["Q{q}?"]}}\n'
+                                 for q, c in ((1, "writing"), (2, "writing"), (3, "writing"), (4, "math"),
+                                              (5, "coding"))), encoding="utf-8")  # coding: not in the study
+    status = load(config)
+    assert status.total_answers == 2 * 5 * 4 and status.answers_source == "config/demo_questions.jsonl"
+    assert "plan: 40 answers (config/demo_questions.jsonl) in 20 shards" in status_of(config, capsys=capsys)
+    questions.unlink()  # the study before its download: nothing to count, and it says so
+    out = status_of(config, capsys=capsys)
+    assert "plan: 20 shards; the answers are counted once config/demo_questions.jsonl is there" in out
+
+
+def test_before_the_prompt_csvs_the_plan_counts_the_spreadsheet(tmp_path, monkeypatch, capsys):
+    import openpyxl
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    config = sf.write_config(tmp_path)
+    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+    settings["prompts"].update({"source": "spreadsheet", "spreadsheet": "data/generated_prompts.xlsx"})
+    config.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["question_id", "category", *sf.LEVELS])
+    for qid, category in ((81, "writing"), (82, "writing"), (83, "writing"), (111, "math"), (131, "coding")):
+        sheet.append([qid, category, *[f"Q{qid} {lvl}" for lvl in sf.LEVELS]])
+    (tmp_path / "data").mkdir()
+    book.save(tmp_path / "data" / "generated_prompts.xlsx")
+    status = load(config)
+    assert status.total_answers == 2 * 5 * 4 and status.answers_source == "data/generated_prompts.xlsx"
+    assert "plan: 40 answers (data/generated_prompts.xlsx) in 20 shards" in status_of(config, capsys=capsys)
 
 
 def test_counts_errors_missing_energy_judged_shards_and_the_eta_per_model(study, capsys):
@@ -80,10 +154,23 @@ def test_counts_errors_missing_energy_judged_shards_and_the_eta_per_model(study,
     assert "inference shards: 3/20 done" in out
     assert "runs: 6/40 recorded, 1 errors (in alpha/L0/writing), 2 without energy" in out
     assert "judged: 1/20 shards" in out
-    alpha = (60.0 + 80.0 + 4.0 + ESTIMATED_LOAD_S) / 3
+    alpha = (60.0 + 80.0 + 4.0 + eta.SHARD_FIXED_S) / 3
     # beta has no measured shard: it takes alpha's mean
-    assert status.eta_s == pytest.approx(alpha * 7 + alpha * 10)
+    assert status.estimate.inference_s == pytest.approx(alpha * 7 + alpha * 10)
+    assert status.estimate.judging_s == pytest.approx(19 * PRIOR_JUDGE_S)  # no judge job measured yet
     assert "alpha" in out and "measured over 3" in out and "other models' mean" in out
+
+
+def test_timing_and_shard_repeats_are_counted_apart_from_the_runs(study, capsys):
+    from slmbench.records import read_jsonl, write_jsonl
+
+    work, config = study
+    path = sf.write_shard(work, "alpha", "L0", "writing")
+    records = list(read_jsonl(path))
+    write_jsonl(path, records + [{**records[0], "repeat": 1}, {**records[0], "shard_repeat": 1},
+                                 {**records[1], "shard_repeat": 1}])
+    out = format_status(load(config))
+    assert "runs: 2/40 recorded (besides them 1 timing repeats and 2 shard-repeat runs, never judged)" in out
 
 
 def test_cost_so_far_comes_from_the_ledger_read_only_even_while_a_judge_writes(study, capsys):
@@ -113,19 +200,11 @@ def test_a_local_judge_costs_nothing(tmp_path, monkeypatch, capsys):
     assert "no cost: local judge" in status_of(config, capsys=capsys)
 
 
-def test_during_a_run_it_shows_the_running_shard_and_leaves_the_lock_alone(study, capsys):
+def test_during_a_run_it_shows_the_running_shard_and_leaves_the_lock_alone(study, live_run, capsys):
     work, config = study
     sf.write_shard(work, "alpha", "L0", "writing")
     sf.write_benchmark(work, "alpha", "L0", "writing", 100.0)
-    lock = work / ".snakemake" / "locks" / "0.input.lock"
-    lock.parent.mkdir(parents=True)
-    lock.write_text("results/shards/alpha/L1/writing.jsonl\n")
-    with holding(work / "results") as run:  # a live run holds the study (its lock is in results_dir)
-        time.sleep(1.1)  # the run started before the shard's log was written (1 s resolution of its start)
-        _during_a_run(work, config, lock, run)
-
-
-def _during_a_run(work, config, lock, run):
+    lock = live_run("results/shards/alpha/L1/writing.jsonl")
     log = work / sf.layout().log("inference/alpha/L1/writing")
     log.parent.mkdir(parents=True, exist_ok=True)
     record = RunRecord(model_id="alpha", model_file="a.gguf", model_sha256=None, quant=None, level="L1",
@@ -139,11 +218,42 @@ def _during_a_run(work, config, lock, run):
     out = format_status(status)
     assert "running: alpha/L1/writing (1/2 answers)" in out and "alpha/L2/writing" not in out
     # alpha: 19 shards left at 100 s, the running one half done
-    assert status.eta_s == pytest.approx(100.0 * 18.5)
-    assert out.splitlines()[-1].startswith("next: the run is going")
-    assert "held by the run started " in out and f"(pid {run.pid} on host " in out
+    assert status.estimate.inference_s == pytest.approx(100.0 * 18.5)
+    assert out.splitlines()[-1].startswith("next: the run is going (inference)")
+    assert "held by the run started " in out
+    assert study_lock_holder(work / "results") is not None  # status took nothing
     assert lock.exists() and lock.read_text() == "results/shards/alpha/L1/writing.jsonl\n"
-    assert study_lock_holder(work / "results").pid == run.pid  # status took nothing
+
+
+def test_a_run_of_another_study_in_the_same_folder_is_not_this_study_s(study, live_run, capsys):
+    work, config = study
+    sf.write_shard(work, "alpha", "L0", "writing")
+    live_run("results/demo/shards/gemma3-270m/L0/math.jsonl", results_dir="results/demo")  # the demo, inside it
+    out = status_of(config, capsys=capsys)
+    assert "the run is going" not in out and "running:" not in out
+    assert out.splitlines()[-1].startswith("next: continue with the same command")
+
+
+def test_during_judging_runs_are_n_of_n_with_a_judging_eta_and_no_rerun_advice(study, live_run, capsys):
+    work, config = study
+    for m in sf.MODELS:
+        for level in sf.LEVELS:
+            for c in sf.CATEGORIES:
+                sf.write_shard(work, m, level, c)
+    start = time.time() - 100
+    for i, level in enumerate(sf.LEVELS[:2]):  # 4 judge jobs of 10 s, two at a time
+        for c in sf.CATEGORIES:
+            path = sf.write_scores(work, "alpha", level, c)
+            sf.write_benchmark(work, "alpha", level, c, 10.0, stage="judge")
+            os.utime(path, (start + 10 * (i + 1),) * 2)
+    live_run("results/scores/alpha/L2/math.csv")
+    status = load(config)
+    out = format_status(status)
+    assert "runs: 40/40 recorded" in out and "judged: 4/20 shards" in out
+    assert status.estimate.inference_s == 0 and status.estimate.judging_s == pytest.approx(16 * 10.0 / 2)
+    assert "ETA: judging about 1 min for 16 shards (10 s per judge job measured over 4, 2.0 at once)" in out
+    assert out.splitlines()[-1].startswith("next: the run is going (judging)")
+    assert "run the same command again" not in out
 
 
 def test_when_everything_is_done_it_says_what_to_open_and_how_to_redo_errors(study, capsys):
@@ -198,7 +308,7 @@ def test_bad_inputs_are_one_line_naming_the_file(study, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "profiles/nowhere/config.yaml" in err
     broken = work / "config" / "broken.yaml"
-    broken.write_text(re.sub(r"\n +max_tokens: 128\n", "\n", config.read_text(), count=1))
+    broken.write_text(re.sub(r"\n +max_tokens: \d+\n", "\n", config.read_text(), count=1))  # inference's
     assert main(["status", "--configfile", str(broken)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "max_tokens" in err
@@ -235,11 +345,28 @@ def test_the_end_of_run_line_names_the_validation_result_and_the_page_to_open(st
 
     work, _ = study
     lay = sf.layout()
-    assert "no validation yet" in run_end_line(lay)
+    assert "no results yet" in run_end_line(lay)
     sf.write_reports(work)
     (work / lay.validation).write_text("FAIL runs\n\nRESULT: FAIL (1 failed, 0 warnings)\n")
     assert run_end_line(lay) == ("slmbench: validation FAIL (1 failed, 0 warnings) (see results/validation.txt); "
                                  "open results/index.html")
+
+
+def test_a_validation_older_than_the_runs_is_never_the_result(study):
+    """A run that rebuilt the runs but not validation.txt (a target other than the whole study)."""
+    from slmbench.status import run_end_line
+
+    work, _ = study
+    lay = sf.layout()
+    sf.write_reports(work)
+    (work / lay.validation).write_text("PASS runs\n\nRESULT: PASS (0 failed, 0 warnings)\n")
+    later = time.time() + 5
+    for newer in (lay.runs, lay.scores_merged, lay.workbook("model_comparison")):
+        os.utime(work / newer, (later, later))
+    line = run_end_line(lay)
+    assert "PASS" not in line and line.startswith("slmbench: validation not rebuilt by this run")
+    assert "not rebuilt: validation.txt, judge_agreement.csv, index.html" in line
+    assert "open results/model_comparison.xlsx" in line  # not the older viewer page
 
 
 def test_the_start_of_a_run_prints_the_plan_its_time_and_cost(study):
@@ -252,7 +379,7 @@ def test_the_start_of_a_run_prints_the_plan_its_time_and_cost(study):
 
 
 def test_with_two_prompt_variants_the_plan_counts_every_wording(tmp_path, monkeypatch, capsys):
-    """prompts.variants: 2 doubles the answers: from the prompt CSVs' rows, or 10 x 2 per shard before them."""
+    """prompts.variants: 2 doubles the answers: from the prompt CSVs' rows, or the question file x 2 before them."""
     import yaml
 
     from slmbench.prompt_rows import PromptRow, write_prompt_rows
@@ -262,8 +389,10 @@ def test_with_two_prompt_variants_the_plan_counts_every_wording(tmp_path, monkey
     settings = yaml.safe_load(config.read_text(encoding="utf-8"))
     settings["prompts"]["variants"] = 2
     config.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
-    assert load(config).total_answers == 20 * 10 * 2  # no prompt CSVs yet: the design's 10 questions x 2
+    (tmp_path / "config" / "demo_questions.jsonl").write_text(
+        '{"question_id": 1, "category": "writing", "turns": ["Q?"]}\n', encoding="utf-8")
+    assert load(config).total_answers == 10 * 1 * 2  # no prompt CSVs yet: 1 writing question x 2 wordings
     for category, qids in sf.QUESTIONS.items():
         rows = [PromptRow(q, category, lvl, f"Q{q} {lvl} v{v}", v) for q in qids for v in (0, 1) for lvl in sf.LEVELS]
         write_prompt_rows(rows, tmp_path / sf.layout().prompts_csv(category))
-    assert "plan: 80 answers in 20 shards" in status_of(config, capsys=capsys)
+    assert "plan: 80 answers (the prompt CSVs) in 20 shards" in status_of(config, capsys=capsys)

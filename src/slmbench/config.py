@@ -27,6 +27,7 @@ from .errors import UserError
 STUDY_CONFIG = "config/config.yaml"
 DEFAULT_CONFIG = STUDY_CONFIG
 DEMO_CONFIG = "config/demo.yaml"
+EXAMPLE_SPREADSHEET = "data/generated_prompts.example.xlsx"  # three questions in the spreadsheet's format
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
 
 
@@ -298,6 +299,6 @@ def missing_input_problem(config: Mapping) -> Optional[str]:
     sheet = prompts["spreadsheet"]
     if prompts["source"] == "spreadsheet" and not Path(sheet).is_file():
         return (f"the prompt spreadsheet {sheet} (prompts.spreadsheet) is missing: put your prompt levels there "
-                f"(README, Prompt levels), or set prompts.source: generate; the demo needs none: "
-                f"--configfile {DEMO_CONFIG}")
+                f"(the format: {EXAMPLE_SPREADSHEET}), or set prompts.source: generate to write the levels from "
+                f"questions.file; the demo needs none: --configfile {DEMO_CONFIG}")
     return None

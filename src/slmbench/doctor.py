@@ -193,7 +193,7 @@ def check_inference_interpreter(config: dict) -> List[Check]:
         checks.append(Check("CUDA offload", "fail", f"llama-cpp-python in {python} is a CPU-only build "
                             f"(llama_supports_gpu_offload is false) while inference.n_gpu_layers is {layers}: "
                             f"inference would run ~10x slower; rebuild it with CMAKE_ARGS=-DGGML_CUDA=on (README, "
-                            f"'Running on a Jetson')"))
+                            f"'Run the study on a Jetson', step 2)"))
     return checks
 
 
@@ -326,8 +326,11 @@ def check_monitors(root: str = "/", own_pids: frozenset = frozenset()) -> List[C
 def run_checks(config: dict, apply: bool = False, emit: Optional[Callable[[Check], None]] = None,
                min_free_gb: float = MIN_FREE_GB, root: str = "/") -> List[Check]:
     """Every check, in the order a run needs them; `emit` sees each result as soon as it is known."""
+    from .input_checks import check_inputs
+
     steps = [
-        lambda: check_power_mode(config, apply, root),  # first: the sensor check then reads the chosen mode
+        lambda: check_inputs(config),  # what the run stops on first: the spreadsheet, the question file
+        lambda: check_power_mode(config, apply, root),  # the sensor check then reads the chosen mode
         lambda: check_power_sensor(config),
         lambda: check_board(config, root),
         lambda: check_inference_interpreter(config),

@@ -1,10 +1,11 @@
 """`slmbench status`: where a study stands, from a second terminal while it runs.
 
-Read-only by design: it reads the shard and score files, the shards' logs and `benchmark:` timings and the
-judge cache's spending ledger (sqlite opened read-only), and only asks the study's lock who holds it (never
-takes or clears a lock), so it is safe beside a running study. It prints shards done / total, judged / total,
-error runs, runs without energy, the judge's cost so far and estimated, an ETA from the measured shard times
-of each model (or the study's estimate before any shard is measured), and what to do next.
+Read-only by design: it reads the prompt rows (or the spreadsheet, or the question file), the shard and score
+files, the jobs' logs and `benchmark:` timings and the judge cache's spending ledger (sqlite opened read-only),
+and only asks the study's lock who holds it (never takes or clears a lock), so it is safe beside a running
+study. It prints shards done / total, the scored runs (timing and shard repeats counted apart), judged / total,
+error runs, runs without energy, the judge's cost so far and estimated, the time left for inference and for
+judging (slmbench.eta, the one model behind every time the project prints), and what to do next.
 """
 
 from __future__ import annotations
@@ -16,19 +17,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
+from . import eta
 from .layout import WORKBOOKS, StudyLayout
 from .live import INFERENCE_MARK
 from .locks import Holder, study_lock_holder
 from .records import read_jsonl
-
-# Before any shard is measured: the reference study's 3-5 hours for 1600 answers is ~9 s per answer.
-ESTIMATED_S_PER_ANSWER = 9.0
-ESTIMATED_LOAD_S = 10.0  # model load and warm-up, per shard
-QUESTIONS_PER_CATEGORY = 10  # MT-Bench: 10 questions per category (used when the prompt CSVs are not written yet)
-# An upper estimate of a verdict's prompt besides the answer: rubric, canonical question and reference
-JUDGE_PROMPT_TOKENS = 900
 
 
 @dataclass
@@ -38,11 +33,15 @@ class ShardState:
     category: str
     path: str
     done: bool = False
-    runs: int = 0
+    runs: int = 0  # scored runs: repeat 0 of the shard's own measurement
+    timing_repeats: int = 0  # records with repeat > 0 (measured again, never judged)
+    shard_repeats: int = 0  # records with shard_repeat 1 (the shard measured again, never judged)
     errors: int = 0
     no_energy: int = 0
     judged: bool = False
     seconds: Optional[float] = None  # measured wall time of the shard's job (its benchmark TSV)
+    judge_seconds: Optional[float] = None  # measured wall time of its judge job
+    judge_ended: Optional[float] = None  # the score file's mtime
     problem: Optional[str] = None  # an unreadable shard
     answers_so_far: Optional[int] = None  # running: inference lines in its log
 
@@ -65,14 +64,15 @@ class StudyStatus:
     configfiles: List[str]
     layout: StudyLayout
     shards: List[ShardState]
-    answers_per_shard: Dict[str, int]  # category -> prompts per shard
-    verdicts_per_run: int
+    answers_per_shard: Dict[Tuple[str, str], int]  # (category, level) -> scored answers of its shards
+    answers_source: str  # where those counts come from
+    verdicts_per_run: float
     cost: Cost
-    eta_s: float = 0.0
-    eta_basis: List[str] = field(default_factory=list)
-    lock_held: bool = False
-    holder: Optional[Holder] = None  # who holds the study's lock (slmbench.locks)
-    validation: Optional[str] = None  # the RESULT line of validation.txt
+    estimate: Optional[eta.Estimate] = None
+    run_holds_lock: bool = False  # a live run of this study (slmbench.locks)
+    holder: Optional[Holder] = None  # who holds the study's lock
+    validation: Optional[str] = None  # the RESULT line of validation.txt, when newer than the runs
+    design_lines: List[str] = field(default_factory=list)  # the study's plan (power, MDE): issue 25's stats
 
     @property
     def done(self) -> List[ShardState]:
@@ -82,20 +82,67 @@ class StudyStatus:
     def running(self) -> List[ShardState]:
         return [s for s in self.shards if s.answers_so_far is not None]
 
+    def answers(self, shard: ShardState) -> int:
+        return self.answers_per_shard.get((shard.category, shard.level), 0)
+
     @property
     def total_answers(self) -> int:
-        return sum(self.answers_per_shard[s.category] for s in self.shards)
+        return sum(self.answers(s) for s in self.shards)
+
+    @property
+    def eta_s(self) -> float:
+        return self.estimate.total_s if self.estimate else 0.0
 
 
-def _count_prompts(layout: StudyLayout, category: str, level: str, variants: int = 1) -> int:
-    """A shard's answers: its rows of the prompt CSV (every question and variant), or before the CSV is written
-    the design's 10 questions x prompts.variants."""
-    try:
-        with open(layout.prompts_csv(category), encoding="utf-8-sig", newline="") as fh:
-            n = sum(1 for row in csv.DictReader(fh) if row.get("level") == level)
-    except (OSError, csv.Error):
-        n = 0
-    return n or QUESTIONS_PER_CATEGORY * variants
+def _rows_per_shard(rows, levels, categories) -> Dict[Tuple[str, str], int]:
+    counts = {(c, lvl): 0 for c in categories for lvl in levels}
+    for category, level in rows:
+        if (category, level) in counts:
+            counts[(category, level)] += 1
+    return counts
+
+
+def answer_counts(config: Mapping, layout: StudyLayout) -> Tuple[Dict[Tuple[str, str], int], str]:
+    """Scored answers per (category, level), from what the study will really run: the prompt CSVs once written,
+    else the spreadsheet (prompts.source: spreadsheet), else the question file x prompts.variants (generate);
+    and where the counts come from. A source not there yet counts nothing (`once ...` says when it will):
+    nothing is guessed."""
+    from .prompt_rows import read_prompt_rows
+
+    levels, categories = list(config["levels"]), list(config["categories"])
+    variants = int(config["prompts"].get("variants") or 1)
+    none = _rows_per_shard([], levels, categories)
+    csvs = {c: layout.prompts_csv(c) for c in categories}
+    if all(Path(p).is_file() for p in csvs.values()):
+        try:
+            rows = [(r.category, r.level) for c in categories for r in read_prompt_rows(csvs[c])]
+            return _rows_per_shard(rows, levels, categories), "the prompt CSVs"
+        except Exception:  # a CSV being written or broken: the stage that reads it says what is wrong
+            pass
+    prompts, questions = config["prompts"], config["questions"]
+    present = questions["file"] if Path(questions["file"]).is_file() else None
+    if prompts["source"] == "spreadsheet":
+        sheet = prompts["spreadsheet"]
+        if not Path(sheet).is_file():
+            return none, f"once the spreadsheet {sheet} is there"
+        try:
+            from .prompts.convert import read_prompts
+
+            found = read_prompts(sheet, sheet=prompts.get("sheet"), mapping=prompts.get("columns"),
+                                 questions_file=present, levels=levels, categories=categories, variants=variants)
+        except Exception as exc:  # the prompts stage stops on it with the same one line
+            return none, f"once the spreadsheet reads ({str(exc).splitlines()[0]})"
+        return _rows_per_shard([(p.category, p.level) for p in found], levels, categories), sheet
+    if present is None:
+        return none, f"once {questions['file']} is there" + (" (the run downloads it first)" if questions.get("url")
+                                                              else "")
+    from .questions import read_questions
+
+    per_category: Dict[str, int] = {}
+    for item in read_questions(present).values():
+        per_category[item.get("category")] = per_category.get(item.get("category"), 0) + 1
+    counts = {(c, lvl): per_category.get(c, 0) * variants for c in categories for lvl in levels}
+    return counts, present + (f" x {variants} wordings" if variants > 1 else "")
 
 
 def _benchmark_seconds(path: str) -> Optional[float]:
@@ -114,19 +161,28 @@ def _read_shard(state: ShardState) -> None:
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         state.problem = str(exc)
         return
-    state.runs = len(records)
-    state.errors = sum(r.get("status") != "ok" for r in records)
-    state.no_energy = sum(r.get("status") == "ok" and r.get("energy_j") is None for r in records)
-    if state.seconds is None:  # no benchmark TSV (a shard made by hand): its answers' time plus a load
+    scored = [r for r in records if not (r.get("repeat") or 0) and not (r.get("shard_repeat") or 0)]
+    state.runs = len(scored)
+    state.shard_repeats = sum(bool(r.get("shard_repeat")) for r in records)
+    state.timing_repeats = sum(bool(r.get("repeat")) and not r.get("shard_repeat") for r in records)
+    state.errors = sum(r.get("status") != "ok" for r in scored)
+    state.no_energy = sum(r.get("status") == "ok" and r.get("energy_j") is None for r in scored)
+    if state.seconds is None:  # no benchmark TSV (a shard made by hand): its generations' time plus a start
         latency = sum(float(r.get("latency_ms") or 0) for r in records) / 1000
-        state.seconds = latency + ESTIMATED_LOAD_S if latency else None
+        state.seconds = latency + eta.SHARD_FIXED_S if latency else None
 
 
-def _run_started(holder) -> float:
+def study_run_owner(layout: StudyLayout) -> Optional[Holder]:
+    """Who holds THIS study's lock (`<results_dir>/.slmbench/`, slmbench.locks), whatever the working directory,
+    or None: the one place status asks the lock."""
+    return study_lock_holder(layout.results_dir)
+
+
+def _run_started(holder: Optional[Holder]) -> float:
     """When the holding run started (epoch seconds): a shard log written since then is this run's."""
     try:
         return datetime.fromisoformat(holder.started_at).timestamp()
-    except (TypeError, ValueError):
+    except (AttributeError, TypeError, ValueError):
         return 0.0
 
 
@@ -191,45 +247,13 @@ def _cost(config: dict, verdicts_total: int) -> Cost:
         basis = "from the verdicts so far"
     else:  # upper estimate: the whole answer (max_tokens) in the prompt and judge.max_tokens out
         answer = int(config["inference"]["max_tokens"])
-        per_verdict = sum((JUDGE_PROMPT_TOKENS + answer) / 1e6 * float(j["price_per_mtok"]["input"])
+        per_verdict = sum((eta.JUDGE_PROMPT_TOKENS + answer) / 1e6 * float(j["price_per_mtok"]["input"])
                           + int(j.get("max_tokens") or 512) / 1e6 * float(j["price_per_mtok"]["output"])
                           for j in priced) / len(judges)
         basis = "upper estimate, nothing judged yet"
     cost.estimate_usd = cost.spent_usd + per_verdict * remaining
     cost.note = basis
     return cost
-
-
-def _eta(shards: List[ShardState], answers: Dict[str, int]) -> Tuple[float, List[str]]:
-    """Seconds of inference left: each model's remaining shards at that model's mean measured shard time;
-    a model with none measured takes the other models' mean, else the study's estimate per answer. A running
-    shard counts for the share of its answers not yet written."""
-    def share_left(s: ShardState) -> float:
-        return 1.0 - min(1.0, (s.answers_so_far or 0) / answers[s.category])
-
-    measured = [s.seconds for s in shards if s.done and s.seconds]
-    overall = sum(measured) / len(measured) if measured else None
-    eta, basis, estimated = 0.0, [], []
-    for model in dict.fromkeys(s.model for s in shards):
-        mine = [s for s in shards if s.model == model]
-        left = [s for s in mine if not s.done]
-        if not left:
-            continue
-        times = [s.seconds for s in mine if s.done and s.seconds]
-        if times:
-            per = sum(times) / len(times)
-            basis.append(f"{model} {per:.0f} s/shard measured over {len(times)}")
-            eta += per * sum(map(share_left, left))
-        elif overall is not None:
-            basis.append(f"{model} {overall:.0f} s/shard, the other models' mean")
-            eta += overall * sum(map(share_left, left))
-        else:
-            eta += sum((answers[s.category] * ESTIMATED_S_PER_ANSWER + ESTIMATED_LOAD_S) * share_left(s) for s in left)
-            estimated.append(model)
-    if estimated:
-        who = "" if len(estimated) == len(set(s.model for s in shards)) else f"{', '.join(estimated)} "
-        basis.append(f"{who}estimated at {ESTIMATED_S_PER_ANSWER:.0f} s/answer, none measured yet")
-    return eta, basis
 
 
 def _validation(layout: StudyLayout) -> Optional[str]:
@@ -240,41 +264,107 @@ def _validation(layout: StudyLayout) -> Optional[str]:
     return next((line.strip() for line in reversed(lines) if line.startswith("RESULT:")), None)
 
 
+def stale(path: str, sources: List[str]) -> bool:
+    """True when `path` is missing or older than one of the files it is made from."""
+    try:
+        made = os.stat(path).st_mtime
+    except OSError:
+        return True
+    return any(os.stat(s).st_mtime > made for s in sources if os.path.exists(s))
+
+
+def fresh_validation(layout: StudyLayout) -> Optional[str]:
+    """validation.txt's RESULT line, only when it is at least as new as the runs and scores it checks: a
+    validation of older files is never shown as the result."""
+    if stale(layout.validation, [layout.runs, layout.scores_merged]):
+        return None
+    return _validation(layout)
+
+
+def design_lines(config: Mapping) -> List[str]:
+    """The study's design before it runs: power and minimum detectable effect (issue 25, `slmbench plan`),
+    added here by one call; none yet."""
+    return []
+
+
+def _package_gb(source: Mapping) -> Optional[float]:
+    """A model assembled from a PyPI package (the demo's) before it is assembled: the size of its parts."""
+    try:
+        from importlib import import_module
+
+        parts = import_module(source["package"]).chunk_paths()
+        return sum(os.path.getsize(p) for p in parts) / 1e9
+    except Exception:  # another package's layout, or not installed: the study's typical size stands in
+        return None
+
+
+def _model_gb(config: Mapping, layout: StudyLayout) -> Dict[str, float]:
+    """GB per model file: on disk, else (a PyPI-built model) its package's parts, else a typical size."""
+    sizes = {}
+    for model in config["models"]:
+        source = model.get("source") or {}
+        sizes[model["id"]] = (eta.file_gb(layout.model_file(model["file"]))
+                              or (_package_gb(source) if source.get("kind") == "pypi" else None)
+                              or eta.UNKNOWN_MODEL_GB)
+    return sizes
+
+
+def _priors(config: Mapping, layout: StudyLayout, shards: List[ShardState], answers: Mapping,
+            verdicts_per_run: float) -> Tuple[Dict[str, float], float, eta.Board]:
+    board = eta.this_board(config)
+    sizes = _model_gb(config, layout)
+    per_shard = [answers.get((s.category, s.level), 0) for s in shards] or [0]
+    mean_answers = sum(per_shard) / len(per_shard)
+    prior_shard = {m: eta.prior_shard_s(config, round(mean_answers), gb, board) for m, gb in sizes.items()}
+    judges = _judges(config)
+    by_file = {layout.model_file(m["file"]): sizes[m["id"]] for m in config["models"]}
+    local = [j.get("model_path") for j in judges if j.get("backend") == "llamacpp"]
+    judge_gb = next((eta.file_gb(p) or by_file.get(p) for p in local), None)
+    prior_judge = eta.prior_judge_shard_s(config, judges, mean_answers * verdicts_per_run, board, judge_gb)
+    return prior_shard, prior_judge, board
+
+
 def collect_status(config: dict, configfiles: List[str]) -> StudyStatus:
     layout = StudyLayout.from_config(config)
     models = [m["id"] for m in config["models"]]
     levels, categories = list(config["levels"]), list(config["categories"])
-    variants = int((config.get("prompts") or {}).get("variants") or 1)
-    answers = {c: _count_prompts(layout, c, levels[0], variants) for c in categories}
-    holder = study_lock_holder(layout.results_dir)  # the study's own lock, whatever the working directory
-    lock = holder is not None
-    run_started = _run_started(holder) if lock else time.time() + 1
+    answers, source = answer_counts(config, layout)
+    owner = study_run_owner(layout)
+    run_started = _run_started(owner) if owner is not None else time.time() + 1
     shards = []
     for model in models:
         for level in levels:
             for category in categories:
                 state = ShardState(model, level, category, layout.shard(model, level, category))
                 state.done = Path(state.path).is_file()
-                state.judged = Path(layout.scores(model, level, category)).is_file()
+                scores = layout.scores(model, level, category)
+                state.judged = Path(scores).is_file()
+                if state.judged:
+                    state.judge_seconds = _benchmark_seconds(layout.benchmark(f"judge/{state.name}"))
+                    state.judge_ended = os.stat(scores).st_mtime
                 if state.done:
                     state.seconds = _benchmark_seconds(layout.benchmark(f"inference/{state.name}"))
                     _read_shard(state)
-                elif lock:
+                elif owner is not None:
                     state.answers_so_far = _progress(layout.log(f"inference/{state.name}"), run_started)
                 shards.append(state)
-    repeats = int(config["judge"].get("repeats") or 1)
-    verdicts_per_run = repeats * len(_judges(config))
-    total_answers = sum(answers[s.category] for s in shards)
-    status = StudyStatus(configfiles, layout, shards, answers, verdicts_per_run,
-                         _cost(config, total_answers * verdicts_per_run), lock_held=lock, holder=holder,
-                         validation=_validation(layout))
-    status.eta_s, status.eta_basis = _eta(shards, answers)
+    judge = config["judge"]
+    verdicts_per_run = ((int(judge.get("repeats") or 1) + float(judge.get("repeat_fraction") or 0))
+                        * len(_judges(config)))
+    total_answers = sum(answers.get((s.category, s.level), 0) for s in shards)
+    status = StudyStatus(configfiles, layout, shards, answers, source, verdicts_per_run,
+                         _cost(config, round(total_answers * verdicts_per_run)), run_holds_lock=owner is not None,
+                         holder=owner,
+                         validation=fresh_validation(layout), design_lines=design_lines(config))
+    prior_shard, prior_judge, board = _priors(config, layout, shards, answers, verdicts_per_run)
+    model_shards = [eta.Shard(s.model, status.answers(s), s.done, s.seconds,
+                              min(1.0, (s.answers_so_far or 0) / max(1, status.answers(s))), s.judged,
+                              s.judge_seconds, s.judge_ended) for s in shards]
+    status.estimate = eta.study_estimate(config, model_shards, prior_shard, prior_judge)
+    if not any(s.done and s.seconds for s in shards):
+        status.estimate.basis.append(f"board: {board.name}" + ("" if board.known else
+                                                                f", {board.bandwidth_gb_s:g} GB/s assumed"))
     return status
-
-
-def _duration(seconds: float) -> str:
-    minutes = int(round(seconds / 60))
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _names(shards: List[ShardState], limit: int = 4) -> str:
@@ -282,9 +372,21 @@ def _names(shards: List[ShardState], limit: int = 4) -> str:
     return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+def _runs_line(status: StudyStatus) -> str:
+    done = status.done
+    errors = [s for s in done if s.errors]
+    line = f"runs: {sum(s.runs for s in done)}/{status.total_answers} recorded"
+    repeats = sum(s.timing_repeats for s in done)
+    shard_repeats = sum(s.shard_repeats for s in done)
+    extra = [f"{n} {what}" for n, what in ((repeats, "timing repeats"), (shard_repeats, "shard-repeat runs")) if n]
+    if extra:
+        line += f" (besides them {' and '.join(extra)}, never judged)"
+    return (line + f", {sum(s.errors for s in done)} errors" + (f" (in {_names(errors)})" if errors else "")
+            + f", {sum(s.no_energy for s in done)} without energy")
+
+
 def format_status(status: StudyStatus) -> str:
     lay, shards, done = status.layout, status.shards, status.done
-    runs = sum(s.runs for s in done)
     errors = [s for s in done if s.errors]
     no_energy = [s for s in done if s.no_energy]
     broken = [s for s in done if s.problem]
@@ -292,41 +394,61 @@ def format_status(status: StudyStatus) -> str:
     out = [f"slmbench status: config {' + '.join(status.configfiles)}; results in {lay.results_dir}/"]
     line = f"inference shards: {len(done)}/{len(shards)} done"
     if status.running:
-        line += "; running: " + ", ".join(
-            f"{s.name} ({s.answers_so_far}/{status.answers_per_shard[s.category]} answers)" for s in status.running)
-    if status.lock_held:  # the study's lock names its holder: from any working directory, clone or host
+        line += "; running: " + ", ".join(f"{s.name} ({s.answers_so_far}/{status.answers(s)} answers)"
+                                          for s in status.running)
+    if status.run_holds_lock:  # the study's lock names its holder: from any working directory, clone or host
         holder = status.holder
         line += (f"; held by {holder.describe() if holder else 'another run'}"
                  + (" (on another machine: cannot be checked from here)" if holder and holder.unverifiable else ""))
     out.append(line)
-    out.append(f"runs: {runs}/{status.total_answers} recorded, {sum(s.errors for s in done)} errors"
-               + (f" (in {_names(errors)})" if errors else "")
-               + f", {sum(s.no_energy for s in done)} without energy")
+    out.append(_runs_line(status))
     out += [f"unreadable shard {s.path}: {s.problem}" for s in broken]
     out.append(f"judged: {len(judged)}/{len(shards)} shards")
     cost = status.cost
-    if cost.estimate_usd is not None:
+    if cost.estimate_usd is not None and not status.total_answers:
+        out.append(f"judge cost: ${cost.spent_usd:.2f} spent; estimated once the answers are counted")
+    elif cost.estimate_usd is not None:
         out.append(f"judge cost: ${cost.spent_usd:.2f} spent ({cost.paid_verdicts} verdicts paid); "
                    f"${cost.estimate_usd:.2f} estimated for the whole study ({cost.note})")
     else:
         out.append(f"judge cost: ${cost.spent_usd:.2f} spent; {cost.note}")
-    left = len(shards) - len(done)
-    if not done:
-        out.append(f"plan: {status.total_answers} answers in {len(shards)} shards, about "
-                   f"{_duration(status.eta_s)} of inference ({'; '.join(status.eta_basis)})")
-    elif left:
-        out.append(f"ETA: about {_duration(status.eta_s)} of inference for {left} shards "
-                   f"({'; '.join(status.eta_basis)}), plus judging and reports")
+    out += _time_lines(status)
+    out += status.design_lines
     if status.validation:
         out.append(f"validation: {status.validation} ({lay.validation})")
-    out.append("next: " + _next_step(status, left, errors, no_energy, broken))
+    out.append("next: " + _next_step(status, errors, no_energy, broken))
     return "\n".join(out)
 
 
-def _next_step(status: StudyStatus, left: int, errors, no_energy, broken) -> str:
+def _time_lines(status: StudyStatus) -> List[str]:
+    est, shards, done = status.estimate, status.shards, status.done
+    if est is None:
+        return []
+    left = len(shards) - len(done)
+    unjudged = sum(not s.judged for s in shards)
+    judging = f"judging about {eta.duration(est.judging_s)} ({est.judge_basis})"
+    if not status.total_answers:
+        return [f"plan: {len(shards)} shards; the answers are counted {status.answers_source}"]
+    if not done:
+        return [f"plan: {status.total_answers} answers ({status.answers_source}) in {len(shards)} shards, about "
+                f"{eta.duration(est.total_s)}: inference about {eta.duration(est.inference_s)} "
+                f"({'; '.join(est.basis)}), {judging}"]
+    if left:
+        return [f"ETA: about {eta.duration(est.total_s)}: inference about {eta.duration(est.inference_s)} for {left} "
+                f"shards ({'; '.join(est.basis)}), {judging}; then the reports"]
+    if unjudged:
+        return [f"ETA: judging about {eta.duration(est.judging_s)} for {unjudged} shards ({est.judge_basis}); "
+                f"then the reports"]
+    return []
+
+
+def _next_step(status: StudyStatus, errors, no_energy, broken) -> str:
     lay = status.layout
-    if status.lock_held and left:
-        return "the run is going; check again with `slmbench status` (add the same --profile/--configfile)"
+    left = sum(not s.done for s in status.shards)
+    if status.run_holds_lock:
+        stage = "inference" if left else ("judging" if any(not s.judged for s in status.shards) else "the reports")
+        return (f"the run is going ({stage}); check again with `slmbench status` (add the same "
+                f"--profile/--configfile)")
     if broken:
         return "run the same command again: an unreadable shard is moved to *.corrupt and redone"
     if left == len(status.shards):
@@ -338,7 +460,8 @@ def _next_step(status: StudyStatus, left: int, errors, no_energy, broken) -> str
     steps = []
     if errors:
         steps.append(f"{sum(s.errors for s in errors)} runs failed: see their `error` in the shards, fix the cause "
-                     f"(README, When something goes wrong), then `slmbench redo --errors` and run the same command")
+                     f"(docs/REFERENCE.md, When something goes wrong), then `slmbench redo --errors` and run the "
+                     f"same command")
     if no_energy and any(s.no_energy < s.runs for s in no_energy):  # some measured, some not: a sensor dropout
         steps.append("`slmbench redo --no-energy` re-measures the runs without energy")
     if not Path(lay.workbook(WORKBOOKS[1])).exists():
@@ -352,20 +475,33 @@ def start_lines(config: dict, configfiles: List[str]) -> str:
     """What the start of a run prints (the workflow's onstart): the plan or what is left, its time and judge cost."""
     wanted = ("inference shards:", "plan:", "ETA:", "judge cost:")
     status = collect_status(config, configfiles)
-    status.lock_held = False  # the lock is this run's own: nothing to say about it
+    status.run_holds_lock = False  # the lock is this run's own: nothing to say about it
     text = format_status(status)
     return "\n".join(line for line in text.splitlines() if line.startswith(wanted))
 
 
 def run_end_line(layout: StudyLayout) -> str:
     """The one line the end of every run prints (the workflow's onsuccess): the validation result and the file
-    to open; a FAIL is said on the console, not only in validation.txt."""
-    result = _validation(layout)
+    to open, when they describe the runs and scores on disk; a FAIL is said on the console, not only in
+    validation.txt. What this run did not rebuild (a target other than the whole study) is named, never shown
+    as a result: a validation older than the runs, a viewer older than the reports."""
+    made = [p for p in (layout.runs, layout.scores_merged) if os.path.exists(p)]
+    if not made:
+        return f"slmbench: no results yet (no {layout.runs}); `slmbench status` says what is left"
+    behind = [p for p, sources in ((layout.validation, made), (layout.judge_agreement, [layout.scores_merged]),
+                                   (layout.index_html, made + [layout.workbook(WORKBOOKS[1])]))
+              if stale(p, sources)]
+    result = fresh_validation(layout)
+    page = layout.index_html if layout.index_html not in behind else layout.workbook(WORKBOOKS[1])
     if result is None:
-        return f"slmbench: no validation yet ({layout.validation}); `slmbench status` says what is left"
-    verdict = result.replace("RESULT: ", "", 1)
-    page = layout.index_html if Path(layout.index_html).exists() else layout.workbook(WORKBOOKS[1])
-    return f"slmbench: validation {verdict} (see {layout.validation}); open {page}"
+        head = f"slmbench: validation not rebuilt by this run ({layout.validation} is missing or older than the runs)"
+    else:
+        head = f"slmbench: validation {result.replace('RESULT: ', '', 1)} (see {layout.validation})"
+    tail = f"; open {page}" if os.path.exists(page) else ""
+    if behind:
+        tail += (f"; not rebuilt: {', '.join(os.path.basename(p) for p in behind)} (run without a target, or "
+                 f"`slmbench status`, for them)")
+    return head + tail
 
 
 def _cmd_status(args) -> int:

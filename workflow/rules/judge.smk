@@ -10,6 +10,8 @@ rule judge_shard:
         L.scores("{model}", "{level}", "{category}"),
     log:
         L.log("judge/{model}/{level}/{category}"),
+    benchmark:
+        L.benchmark("judge/{model}/{level}/{category}")  # the measured time per judge job: status's judging ETA
     threads: 1  # the in-process judge's llama.cpp threads (an HTTP judge uses no CPU to speak of)
     # judge.judges: every judge of the panel scores the shard here, one after the other
     params:

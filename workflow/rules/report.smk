@@ -1,7 +1,9 @@
 # Reports from the merged runs and scores: the six workbooks, plots, summary.md, exports, validation and the
 # results viewer. One job computes the analysis once and writes every report from it
-# (slmbench.report.build_reports); the validation and the viewer read only the files. None of these touches
-# the board, so they run beside inference (--cores > 1).
+# (slmbench.report.build_reports), then the viewer; validation reads only the files. The validation and the
+# judge agreement are inputs of the reports, so any report as a target (the README's
+# `snakemake --cores 1 results/model_comparison.xlsx`) also brings them up to date. None of these touches
+# the board.
 from slmbench.layout import EXPORT_RESPONSES_DIR, PLOT_FORMATS, PLOTS, WORKBOOKS
 from slmbench.report.settings import settings_from_config
 
@@ -9,7 +11,7 @@ from slmbench.report.settings import settings_from_config
 REPORT_SETTINGS = settings_from_config(config)
 # what `rule all` asks for beside the six workbooks (common.smk's final_outputs)
 REPORT_OUTPUTS = L.plot_files() + [L.summary, L.summary_by_level, L.export_csv, L.export_summary]
-REPORT_OUTPUTS += [L.validation, L.index_html]
+REPORT_OUTPUTS += [L.validation, L.judge_agreement, L.index_html]
 # the outputs of the reports rule, named as the files, each with its caption and labels in the Snakemake report
 WORKBOOK_OUTPUTS = {
     name: report(
@@ -40,6 +42,9 @@ rule reports:
         scores=L.scores_merged,
         # model file sizes for the decode roofline
         facts=expand(L.model_facts("{model}"), model=MODELS),
+        # not read by the analysis: built first so that a report as a target leaves no stale file behind
+        validation=L.validation,
+        agreement=L.judge_agreement,
     output:
         **WORKBOOK_OUTPUTS,
         **PLOT_OUTPUTS,
@@ -53,11 +58,20 @@ rule reports:
         export_csv=L.export_csv,
         export_summary=L.export_summary,
         export_texts=directory(f"{L.exported_dir}/{EXPORT_RESPONSES_DIR}"),
+        # the static results viewer (one offline page): every question's answers and scores per level and
+        # model, the headline tables, the plots, the validation result and links to the workbooks
+        viewer=report(
+            L.index_html,
+            caption="../report/viewer.rst",
+            category="Summary",
+            labels={"file": "index.html", "what": "the results viewer"},
+        ),
     log:
         L.log("report/reports"),
     params:
         settings=REPORT_SETTINGS,
         outdir=lambda w, output: os.path.dirname(output.summary),  # <results_dir>
+        note=config["judge"]["demo_note"] or "",
     script:
         "../scripts/reports.py"
 
@@ -82,30 +96,3 @@ rule validate:
         strict=config["report"]["strict_validation"],
     script:
         "../scripts/validate_results.py"
-
-
-# The static results viewer (one offline page): every question's answers and scores per level and model,
-# the headline tables, the plots, the validation result and links to the workbooks.
-rule viewer:
-    input:
-        runs=L.runs,
-        scores=L.scores_merged,
-        workbooks=[L.workbook(name) for name in WORKBOOKS],
-        plots=L.plot_files(),
-        validation=L.validation,
-        summary=L.summary,
-    output:
-        report(
-            L.index_html,
-            caption="../report/viewer.rst",
-            category="Summary",
-            labels={"file": "index.html", "what": "the results viewer"},
-        ),
-    log:
-        L.log("report/viewer"),
-    params:
-        results_dir=lambda w, output: os.path.dirname(output[0]),  # <results_dir>
-        note=config["judge"]["demo_note"] or "",
-    shell:
-        "{SLMBENCH} viewer --runs {input.runs:q} --scores {input.scores:q} --results-dir {params.results_dir:q}"
-        " --out {output:q} --note={params.note:q} > {log:q} 2>&1"

@@ -133,6 +133,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
     cache = ContentCache(settings["cache"]) if settings.get("cache") else None
     rows: List[dict] = []
     todo = []
+    hits: List[dict] = []  # rows whose verdict came from the cache
     identity = judge_identity(settings)  # from the settings alone: an all-cached rerun needs no key, loads no GGUF
     bad_cached: List[Tuple[dict, str]] = []  # cache entries that fail the check a fresh reply gets: asked again
     try:
@@ -157,6 +158,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
                 problem = cached_row_problem(cached, bool(reference)) if cached is not None else None
                 if cached is not None and problem is None:
                     row.update(cached)
+                    hits.append(row)
                 else:
                     if problem is not None:
                         bad_cached.append((row, problem))
@@ -166,6 +168,10 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
             print(f"slmbench: judge {name}: warning: {len(bad_cached)} cached verdict(s) in {settings['cache']} are "
                   f"not valid verdicts (first: Q{row['question_id']} {row['model_id']} {row['level']}: {why}); asking "
                   f"again", file=sys.stderr)
+        # a verdict from the cache has its live line too (the console shows every answer's verdict), first
+        total = len(hits) + len(todo)
+        for i, row in enumerate(hits, start=1):
+            print(verdict_line(i, total, row) + "  (cached)", file=sys.stderr, flush=True)
         if not todo:
             _report(name, rows, 0, settings.get("price_per_mtok"))
             return rows
@@ -178,7 +184,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
         sleep_s = float(settings.get("sleep_s", 0) or 0)
         pace = RequestPacer(settings.get("rate_limit_rps"))
         stop = threading.Event()
-        said, said_lock = [0], threading.Lock()
+        said, said_lock = [len(hits)], threading.Lock()
         unavailable: List[Tuple[dict, str]] = []
         cut_rows: List[dict] = []
 
@@ -203,7 +209,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
             row.update(verdict)
             with said_lock:  # one live line per verdict: [2/200] Judging Q81 - model - L0  Score: 8.5/10 - ...
                 said[0] += 1
-                print(verdict_line(said[0], len(todo), row), file=sys.stderr, flush=True)
+                print(verdict_line(said[0], total, row), file=sys.stderr, flush=True)
             if sleep_s:
                 stop.wait(sleep_s)
 

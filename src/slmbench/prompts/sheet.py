@@ -143,7 +143,8 @@ def load_rows(excel: Path, sheet: Optional[str]) -> List[Tuple[str, bool, List[t
     from openpyxl.utils.exceptions import InvalidFileException
 
     if not excel.is_file():
-        raise UserError(f"{excel}: spreadsheet not found; check prompts.spreadsheet (or --excel)")
+        raise UserError(f"{excel}: spreadsheet not found; check prompts.spreadsheet (or --excel), or set "
+                        f"prompts.source: generate (the format: data/generated_prompts.example.xlsx)")
     try:
         # read twice: the cells as written (formulas, merged ranges) and the values Excel saved for formulas
         book = openpyxl.load_workbook(excel, data_only=False)

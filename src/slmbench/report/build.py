@@ -76,7 +76,8 @@ def build_reports(runs_path, scores_path, outdir, settings=None, only: Iterable[
                 if "exports" in only:  # the helper's next job, while this process goes on
                     exports = pool.submit(write_exports, study, outdir / "exported_responses")
                 mine = {name: render_figure(analysis, name) for name in PLOTS if name not in theirs}
-                figures = {name: mine[name] if name in mine else theirs[name].result() for name in PLOTS}
+                drawn = {name: mine[name] if name in mine else theirs[name].result() for name in PLOTS}
+                figures = {name: encoded for name, encoded in drawn.items() if encoded is not None}  # None: no data
             if "plots" in only:
                 written += write_plots(analysis, outdir / "plots", figures)
             if "workbooks" in only:

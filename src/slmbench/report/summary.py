@@ -118,19 +118,33 @@ def render_summary(analysis: Analysis, plots_dir: Optional[str] = None) -> str:
         lines += [f"- {_md(f.text)}" for f in found] or ["- Nothing to report: no data for this question."]
         lines.append("")
     if plots_dir is not None:
-        lines += ["## Figures", ""]
-        for number, name in enumerate(PLOTS, start=1):
-            lines += [f"![{name}]({plots_dir}/{name}.png)", "",
-                      f"*Figure {number}. {_md(caption(analysis, name))}* "
-                      f"(vector: [{name}.{VECTOR}]({plots_dir}/{name}.{VECTOR}))", ""]
+        lines += _figures_section(analysis, plots_dir)
     lines += ["## Caveats", ""] + _caveats(analysis) + [""]
     return "\n".join(lines)
+
+
+def _figures_section(analysis: Analysis, plots_dir: str) -> List[str]:
+    """Each figure drawn (PNG shown, PDF linked) with its caption, numbered; in the place of one left out for
+    lack of data (plots.omitted), why."""
+    from .plots import omitted
+
+    left_out = omitted(analysis)
+    lines, number = ["## Figures", ""], 0
+    for name in PLOTS:
+        if name in left_out:
+            lines += [f"- Figure `{name}` is not drawn: {_md(left_out[name])}.", ""]
+            continue
+        number += 1
+        lines += [f"![{name}]({plots_dir}/{name}.png)", "",
+                  f"*Figure {number}. {_md(caption(analysis, name))}* "
+                  f"(vector: [{name}.{VECTOR}]({plots_dir}/{name}.{VECTOR}))", ""]
+    return lines
 
 
 def write_summary_from(analysis: Analysis, out_path, plots_dir=None) -> Path:
     out_path = Path(out_path)
     relative = None
-    if plots_dir is not None and all((Path(plots_dir) / f"{name}.png").exists() for name in PLOTS):
+    if plots_dir is not None and Path(plots_dir).is_dir():
         relative = Path(os.path.relpath(plots_dir, out_path.parent)).as_posix()
     with atomic_output(out_path) as fh:
         fh.write(render_summary(analysis, relative))
@@ -138,6 +152,6 @@ def write_summary_from(analysis: Analysis, out_path, plots_dir=None) -> Path:
 
 
 def write_summary(runs_path, scores_path, out_path, settings=None, plots_dir=None) -> Path:
-    """Write summary.md; links the plots when all of them exist in plots_dir (default: <out dir>/plots)."""
+    """Write summary.md; links the plots when plots_dir (default: <out dir>/plots) exists."""
     plots_dir = plots_dir if plots_dir is not None else Path(out_path).parent / "plots"
     return write_summary_from(load_analysis(runs_path, scores_path, settings), out_path, plots_dir)
