@@ -152,7 +152,11 @@ def _read_int(path: str) -> Optional[int]:
 
 def power_mode_description(root: str = "/") -> Optional[str]:
     """What every run record stores as `power_mode`, e.g. "MAXN (nvpmodel 0); clocks max"; None off a Jetson."""
-    mode = query_nvpmodel()
+    return describe_power_mode(query_nvpmodel(), root)
+
+
+def describe_power_mode(mode: Optional[PowerMode], root: str = "/") -> Optional[str]:
+    """`power_mode` of a mode already queried: the mode and the clock state; None for no mode (not a Jetson)."""
     if mode is None:
         return None
     clocks = clocks_state(root)
