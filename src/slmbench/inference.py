@@ -95,6 +95,9 @@ class ShardSpec:
     shard_position: Optional[int] = None  # in the study's designed order (the rule passes it)
     board: Optional[str] = None  # host name of the board (the rule passes it)
     sysfs_root: str = "/"  # where /proc and /sys are read (tests point it at a fake tree)
+    power_mode: Optional[str] = None  # jetson.power_modes: the mode to switch to first (slmbench.power_modes)
+    settle_s: float = 0.0  # jetson.settle_s: the wait after a switch
+    clocks: Optional[str] = None  # jetson.clocks, applied again after a switch
 
 
 def read_prompts(path: Path, level: str, category: str) -> List[PromptRow]:
@@ -336,6 +339,10 @@ def run_shard(spec: ShardSpec) -> int:
     # a shard's items are its (question, variant) rows; with one variant the order is the questions' own
     by_item = {(row.question_id, row.variant): row for row in rows}
     ordered = [by_item[item] for item in question_order(list(by_item), settings.order_seed, shard)]
+    if spec.power_mode is not None:  # switched, settled and verified before anything is loaded or measured
+        from .power_modes import switch_mode
+
+        switch_mode(spec.power_mode, spec.settle_s, spec.clocks, spec.sysfs_root, say=_say)
     if settings.cooldown_s > 0:
         _say(f"cooling down {settings.cooldown_s:g} s before the shard (inference.cooldown_s)")
         time.sleep(settings.cooldown_s)
@@ -412,6 +419,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="the shard to write (JSON lines, atomically)")
     parser.add_argument("--shard-position", type=int, help="the shard's position in the designed order")
     parser.add_argument("--board", help="host name of the board (recorded on every run)")
+    parser.add_argument("--power-mode", help="switch the board to this nvpmodel mode first (jetson.power_modes)")
+    from .power_modes import add_switch_arguments
+
+    add_switch_arguments(parser)
 
 
 def spec_from_args(args) -> ShardSpec:
@@ -427,6 +438,7 @@ def spec_from_args(args) -> ShardSpec:
         chat_template=Path(args.chat_template) if args.chat_template else None,
         chat_template_kwargs=json.loads(args.chat_template_kwargs) or None,
         shard_position=args.shard_position, board=args.board or None,
+        power_mode=args.power_mode or None, settle_s=args.settle_s, clocks=args.clocks or None,
     )
 
 

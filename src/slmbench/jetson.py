@@ -163,6 +163,16 @@ def describe_power_mode(mode: Optional[PowerMode], root: str = "/") -> Optional[
     return f"{mode}; clocks {clocks}" if clocks else str(mode)
 
 
+def mode_label(power_mode: Optional[str], power_mode_id: Optional[int]) -> str:
+    """A record's mode as the reports name it: the nvpmodel name of its `power_mode` ("15W" from "15W (nvpmodel 1);
+    clocks max", the format describe_power_mode writes), else "nvpmodel <id>", else "" (none recorded)."""
+    if power_mode:
+        name = power_mode.split(";", 1)[0].split(" (nvpmodel ", 1)[0].strip()
+        if name:
+            return name
+    return f"nvpmodel {power_mode_id}" if power_mode_id is not None and power_mode_id >= 0 else ""
+
+
 def _privileged(cmd: List[str]) -> List[str]:
     """Root runs the command itself; anyone else through `sudo -n`, which fails instead of asking."""
     return cmd if os.geteuid() == 0 else ["sudo", "-n"] + cmd

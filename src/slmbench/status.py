@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from .layout import WORKBOOKS, StudyLayout
+from .layout import WORKBOOKS, StudyLayout, shard_keys
 from .live import INFERENCE_MARK
 from .records import read_jsonl
 
@@ -43,10 +43,11 @@ class ShardState:
     seconds: Optional[float] = None  # measured wall time of the shard's job (its benchmark TSV)
     problem: Optional[str] = None  # an unreadable shard
     answers_so_far: Optional[int] = None  # running: inference lines in its log
+    mode: Optional[str] = None  # its power mode, in a study of several (jetson.power_modes)
 
     @property
     def name(self) -> str:
-        return f"{self.model}/{self.level}/{self.category}"
+        return f"{self.model}/{self.level}/{self.category}" + (f"/{self.mode}" if self.mode is not None else "")
 
 
 @dataclass
@@ -243,19 +244,19 @@ def collect_status(config: dict, configfiles: List[str]) -> StudyStatus:
     lock = _lock_held()
     owner = Path(".snakemake/slmbench_owner.json")
     run_started = owner.stat().st_mtime if lock and owner.exists() else time.time() + 1
+    from .power_modes import study_modes
+
     shards = []
-    for model in models:
-        for level in levels:
-            for category in categories:
-                state = ShardState(model, level, category, layout.shard(model, level, category))
-                state.done = Path(state.path).is_file()
-                state.judged = Path(layout.scores(model, level, category)).is_file()
-                if state.done:
-                    state.seconds = _benchmark_seconds(layout.benchmark(f"inference/{state.name}"))
-                    _read_shard(state)
-                elif lock:
-                    state.answers_so_far = _progress(layout.log(f"inference/{state.name}"), run_started)
-                shards.append(state)
+    for key in shard_keys(models, levels, categories, study_modes(config["jetson"])):
+        state = ShardState(*key[:3], layout.shard(*key), mode=key[3] if len(key) > 3 else None)
+        state.done = Path(state.path).is_file()
+        state.judged = Path(layout.scores(*key[:3])).is_file()  # one scores file holds every mode's verdicts
+        if state.done:
+            state.seconds = _benchmark_seconds(layout.benchmark(f"inference/{state.name}"))
+            _read_shard(state)
+        elif lock:
+            state.answers_so_far = _progress(layout.log(f"inference/{state.name}"), run_started)
+        shards.append(state)
     repeats = int(config["judge"].get("repeats") or 1)
     verdicts_per_run = repeats * len(_judges(config))
     total_answers = sum(answers[s.category] for s in shards)

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import scores
 from ..errors import UserError
 from ..layout import timing_repeats_beside
-from ..records import FIELD_KINDS, RECORD_KEY, RUN_RECORD_FIELDS, iter_run_records
+from ..records import FIELD_KINDS, NO_POWER_MODE, RECORD_KEY, RUN_RECORD_FIELDS, iter_run_records
 from .settings import ReportSettings
 
 # lists: the report concatenates them with other column names
@@ -51,6 +51,14 @@ def read_runs(path) -> pd.DataFrame:
             frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     frame["question_id"] = frame["question_id"].astype(int)
     frame["variant"] = frame["variant"].astype(int)
+    return with_mode_key(frame)
+
+
+def with_mode_key(frame: pd.DataFrame) -> pd.DataFrame:
+    """power_mode_id as a key column: an integer everywhere, NO_POWER_MODE where none was recorded (a null key
+    would be dropped by every groupby and never equal itself in a set)."""
+    frame["power_mode_id"] = frame["power_mode_id"].astype(object).where(frame["power_mode_id"].notna(),
+                                                                         NO_POWER_MODE).astype(int)
     return frame
 
 
@@ -63,7 +71,7 @@ def _score_frame(rows: List[dict]) -> pd.DataFrame:
     frame["question_id"] = frame["question_id"].astype(int)
     frame["variant"] = frame["variant"].astype(int)
     frame["row"] = frame["row"].astype(int)
-    return frame
+    return with_mode_key(frame)
 
 
 def _empty_scores() -> pd.DataFrame:
@@ -104,12 +112,14 @@ def collapse_repeats(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def duplicate_keys(frame: pd.DataFrame, position: str) -> List[str]:
-    """'(model, level, question[, variant v]) at <position>s a, b' for every key that occurs more than once."""
+    """'(model, level, question[, variant v][, mode m]) at <position>s a, b' for every key occurring more than once."""
     dup = frame[frame.duplicated(KEY, keep=False)]
     found = []
     for key, group in dup.groupby(KEY, sort=False):
         variant = f", variant {key[3]}" if key[3] else ""
-        found.append(f"({key[0]}, {key[1]}, {key[2]}{variant}) at {position}s {', '.join(map(str, group[position]))}")
+        mode = f", power mode {key[4]}" if key[4] != NO_POWER_MODE else ""
+        found.append(f"({key[0]}, {key[1]}, {key[2]}{variant}{mode}) at {position}s "
+                     f"{', '.join(map(str, group[position]))}")
     return found
 
 
