@@ -26,6 +26,7 @@ BENCHMARKS = [
     ("report_speed.py", [], ["--repeat", "1"]),
     ("pipeline_overlap.py", [], ["--quick"]),
     ("protocol_overhead.py", [], ["--quick"]),
+    ("mode_contrasts.py", [], ["--smoke"]),
 ]
 GOALS = {  # figure: (comparison, goal)
     "harness_decode_ratio": (">=", 0.97),
@@ -40,6 +41,12 @@ GOALS = {  # figure: (comparison, goal)
     "sampler_cpu_pct": ("<=", 1.0),
     "energy_err_pct_step_0.35s_100ms": ("<=", 2.0),
     "report_s": ("<=", 20.0),
+    # power modes (report/modes.py), known truth: at most alpha with Monte Carlo error (200 studies: sd 0.015)
+    "mode_contrasts_fwer_null": ("<=", 0.08),
+    "mode_contrasts_coverage_null": (">=", 0.90),
+    "mode_contrasts_coverage_effect": (">=", 0.90),
+    "mode_contrasts_power": (">=", 0.8),
+    "mode_mixed_type1_null": ("<=", 0.10),
 }
 
 

@@ -24,7 +24,8 @@ CATEGORIES, LEVELS = ["math", "coding"], ["L0", "L1"]
 MODES = [2, 0]  # ids (the workflow reads the board's /etc/nvpmodel.conf, which this machine lacks): 7W and MAXN
 RES = "results/demo"
 REDUCED = {"categories": CATEGORIES, "levels": LEVELS, "inference.max_tokens": 12, "inference.timing_repeats": 0.0,
-           "power.interval_ms": 20, "power.idle_seconds": 0.5, "power.idle_per_shard_s": 0.3,
+           "power.interval_ms": 50, "power.max_gap_factor": 10, "power.idle_seconds": 0.5,
+           "power.idle_per_shard_s": 0.3,
            "judge.repeat_fraction": 0.0}
 
 

@@ -192,3 +192,18 @@ def test_a_shard_whose_mode_cannot_be_set_stops_before_measuring(board, tmp_path
         run_shard(server_spec(tmp_path, _placeholder(tmp_path), {"url": "http://127.0.0.1:9/v1"},
                               power_mode="MAXN", sysfs_root=str(root)))
     assert not (tmp_path / "shard.jsonl").exists()
+
+
+def test_the_doctor_checks_every_study_mode_against_the_board(board):
+    from slmbench.doctor import check_power_mode
+
+    root = board(mode=1)
+    config = {"jetson": {"nvpmodel": None, "power_modes": ["MAXN", "7W"], "clocks": None, "require": False}}
+    first = check_power_mode(config, apply=True, root=str(root))[0]
+    assert (first.name, first.status) == ("nvpmodel", "ok")
+    assert first.detail == "in 15W (nvpmodel 1); the study measures MAXN (nvpmodel 0), 7W (nvpmodel 2), each job " \
+                           "switching first"
+    assert [c for c in calls(root) if "-m" in c] == []  # the jobs switch, not the doctor
+    config["jetson"]["power_modes"] = ["MAXN", "25W"]
+    bad = check_power_mode(config, apply=True, root=str(root))[0]
+    assert bad.status == "fail" and "'25W' is not defined on this board (modes: 0=MAXN, 1=15W, 2=7W)" in bad.detail

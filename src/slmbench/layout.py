@@ -29,6 +29,7 @@ PLOTS = (
     "latency_energy_by_level",
     "quality_gain_vs_extra_energy",
     "quality_by_level",
+    "power_modes_by_model",
 )
 PLOT_FORMATS = ("png", "pdf")  # 300-dpi raster and vector
 

@@ -45,6 +45,10 @@ INFERENCE_PYTHON = config["inference"]["python"] or sys.executable
 # Commands run the package through the interpreter running Snakemake, so an unactivated venv works too.
 SLMBENCH = f"{shlex.quote(sys.executable)} -m slmbench.cli"
 SAFE = "[A-Za-z0-9._-]+"
+# The priority of a job whose output shards need (a category's prompt CSV, a model, a board's check): above every
+# shard's (the designed order), so no category or model waits behind the shards of another and enters the order
+# late. Snakemake runs the ready job of highest priority first, and a shard leaves no core for anything beside it.
+PREPARE = 10**7
 BOARD_THREADS, SHARD_THREADS = quiet_threads(config)  # quiet windows: board-pinned jobs take every core
 
 

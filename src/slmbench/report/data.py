@@ -30,6 +30,7 @@ RUN_NUMERIC = [
 ]
 TOTAL_TOLERANCE = 1e-6  # a total further than this from the sum of its dimensions is not a score
 MISSING_SCORE = "missing"  # judge_status of a run with no row in the scores file
+MODE = "mode"  # the run's power mode as the reports name it (jetson.mode_label); "" where none was recorded
 # a run's several ok verdicts ({total_score: (v1, v2, ...), factuality: ...}) where it has 2 or more, else None
 REPEAT_VERDICTS = "repeat_verdicts"
 
@@ -52,6 +53,14 @@ def read_runs(path) -> pd.DataFrame:
     frame["question_id"] = frame["question_id"].astype(int)
     frame["variant"] = frame["variant"].astype(int)
     return with_mode_key(frame)
+
+
+def mode_labels(frame: pd.DataFrame) -> list:
+    """MODE of every run: "15W" from "15W (nvpmodel 1); clocks max" (jetson.mode_label)."""
+    from ..jetson import mode_label
+
+    modes = frame["power_mode"] if "power_mode" in frame else [None] * len(frame)
+    return [mode_label(m, int(i)) for m, i in zip(modes, frame["power_mode_id"])]
 
 
 def with_mode_key(frame: pd.DataFrame) -> pd.DataFrame:
@@ -155,6 +164,12 @@ class Study:
         return sorted(self.runs["question_id"].unique().tolist())
 
     @property
+    def modes(self) -> List[str]:
+        """The power modes' labels in nvpmodel id order ([""] for a study that recorded none)."""
+        first = self.runs.groupby(MODE, sort=False)["power_mode_id"].min()
+        return sorted(first.index, key=lambda label: (first[label], label))
+
+    @property
     def variants(self) -> List[int]:
         """The prompt variants the runs hold ([0] for a one-variant study)."""
         return sorted(self.runs["variant"].unique().tolist())
@@ -199,6 +214,7 @@ def load_study(runs_path, scores_path=None, settings=None) -> Study:
     if dups:
         raise UserError(f"{scores_path}: duplicate score {dups[0]}; re-merge the scores (rule merge_scores)")
     joined = join_runs_scores(runs, scores)
+    joined[MODE] = mode_labels(joined)
     matched = scores.merge(runs[KEY], on=KEY, how="inner")
     return Study(
         runs=joined,

@@ -20,6 +20,7 @@ from .analysis import Analysis, load_analysis
 from .captions import PNG_DPI
 from .contrasts import PADDING_LEVEL
 from .data import DIMENSIONS
+from .mode_figure import power_modes_by_model
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
@@ -271,6 +272,7 @@ RENDERERS = {
     "latency_energy_by_level": latency_energy_by_level,
     "quality_gain_vs_extra_energy": quality_gain_vs_extra_energy,
     "quality_by_level": quality_by_level,
+    "power_modes_by_model": power_modes_by_model,  # mode_figure.py
 }
 assert tuple(RENDERERS) == PLOTS  # layout.PLOTS is what the workflow declares as outputs
 
