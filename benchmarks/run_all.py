@@ -43,8 +43,8 @@ GOALS = {  # figure: (comparison, goal)
     "report_s": ("<=", 20.0),
     # power modes (report/modes.py), known truth: at most alpha with Monte Carlo error (200 studies: sd 0.015)
     "mode_contrasts_fwer_null": ("<=", 0.08),
-    "mode_contrasts_coverage_null": (">=", 0.90),
-    "mode_contrasts_coverage_effect": (">=", 0.90),
+    "mode_contrasts_coverage_null": (">=", 0.88),  # percentile bootstrap, 20 questions: about 0.92
+    "mode_contrasts_coverage_effect": (">=", 0.88),
     "mode_contrasts_power": (">=", 0.8),
     "mode_mixed_type1_null": ("<=", 0.10),
 }

@@ -134,8 +134,8 @@ def test_the_openai_server_runtime_answers_as_in_process_with_energy(two_modes, 
     in_process, _, _, _ = two_modes
     root, env = board_env(tmp_path)
     with StubServer() as judge:
-        work = make_workdir(tmp_path, tiny_model.parent, **REDUCED, **{
-            "levels": ["L1"], "inference.runtime": "openai-server", "judge.backend": "openai",
+        work = make_workdir(tmp_path, tiny_model.parent, **{
+            **REDUCED, "levels": ["L1"], "inference.runtime": "openai-server", "judge.backend": "openai",
             "judge.base_url": judge.base_url, "judge.model": "stub-judge", "judge.concurrency": 1})
         snakemake(work, "--cores", "1", f"{RES}/runs_llamacpp.jsonl", env=env)
     served = runs_of(work)
