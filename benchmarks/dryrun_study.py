@@ -21,6 +21,7 @@ Goal: each <= 1.2. Also prints the absolute seconds.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import statistics
@@ -46,7 +47,9 @@ def scratch_study(work: Path, model_copies: int) -> None:
     (work / "config/demo.yaml").write_bytes((ROOT / "config/demo.yaml").read_bytes())
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     base = config["models"]
-    config["models"] = [dict(m, id=f"{m['id']}-{k}" if k else m["id"]) for k in range(model_copies) for m in base]
+    # deep copies: a dump of one object met twice is a YAML alias, which a config refuses
+    config["models"] = [dict(copy.deepcopy(m), id=f"{m['id']}-{k}" if k else m["id"]) for k in range(model_copies)
+                        for m in base]
     (work / "config/study.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     book = openpyxl.Workbook()
     sheet = book.active

@@ -27,6 +27,7 @@ BENCHMARKS = [
     ("pipeline_overlap.py", [], ["--quick"]),
     ("protocol_overhead.py", [], ["--quick"]),
     ("mode_contrasts.py", [], ["--smoke"]),
+    ("prompt_writer_concurrency.py", [], ["--smoke"]),
 ]
 GOALS = {  # figure: (comparison, goal)
     "harness_decode_ratio": (">=", 0.97),
@@ -47,6 +48,7 @@ GOALS = {  # figure: (comparison, goal)
     "mode_contrasts_coverage_effect": (">=", 0.88),
     "mode_contrasts_power": (">=", 0.8),
     "mode_mixed_type1_null": ("<=", 0.10),
+    "writer_concurrency_ratio": ("<=", 0.25),  # 80 questions x 4 additions, concurrency 8 vs 1, same run
 }
 
 

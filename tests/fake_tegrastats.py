@@ -15,6 +15,7 @@ system-wide on Linux), so `expected_energy_j(profile, t0, t1)` gives the exact e
 
 The fake appends one JSON line per event to `calls_path(directory)`: {"event": "start", "argv", "pid"},
 {"event": "terminated", "pid"} on SIGTERM, {"event": "stop-all"} if ever run with `--stop`.
+`late_line=n, late_s=s`: line n comes s seconds late, once (an isolated late sample on a loaded board).
 """
 
 from __future__ import annotations
@@ -147,6 +148,9 @@ def main(argv):
         line = render(CONFIG["fmt"], mw, total // (i + 1), peak, i)
         if CONFIG["garbage_every"] and i % CONFIG["garbage_every"] == CONFIG["garbage_every"] - 1:
             line = "\x00\x07 garbage \xff VDD_IN 12"
+        if CONFIG.get("late_line") is not None and i == CONFIG["late_line"]:
+            time.sleep(CONFIG["late_s"])  # one isolated late sample (a loaded board), then the usual cadence
+            next_t += CONFIG["late_s"]
         if CONFIG["stall_after_lines"] is None or i < CONFIG["stall_after_lines"]:
             try:  # like a C program's printf: a reader that went away does not stop us
                 os.write(1, (line + "\n").encode("utf-8", errors="surrogateescape"))
@@ -175,7 +179,8 @@ def install_fake_tegrastats(directory: Union[str, Path], profile_mw: Profile = 5
                             fmt: str = "jp6", *, garbage_every: int = 0, exit_after_lines: Optional[int] = None,
                             stall_after_lines: Optional[int] = None, exit_code: int = 0, stderr_text: str = "",
                             name: str = "tegrastats", exit_after_s: Optional[float] = None,
-                            exits_first_n: Optional[int] = None, sick_until_healed: bool = False) -> Path:
+                            exits_first_n: Optional[int] = None, sick_until_healed: bool = False,
+                            late_line: Optional[int] = None, late_s: float = 0.0) -> Path:
     """Write an executable `directory/name` and return its path (put its directory first on PATH)."""
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}")
@@ -184,7 +189,8 @@ def install_fake_tegrastats(directory: Union[str, Path], profile_mw: Profile = 5
     config = dict(profile=profile_mw, fmt=fmt, interval_default_ms=interval_default_ms, garbage_every=garbage_every,
                   exit_after_lines=exit_after_lines, stall_after_lines=stall_after_lines, exit_code=exit_code,
                   stderr_text=stderr_text, calls_path=str(calls_path(directory)), exit_after_s=exit_after_s,
-                  exits_first_n=exits_first_n, sick_until_healed=sick_until_healed)
+                  exits_first_n=exits_first_n, sick_until_healed=sick_until_healed, late_line=late_line,
+                  late_s=late_s)
     exe = directory / name
     text = SCRIPT.replace("__PYTHON__", sys.executable).replace("__CONFIG__", repr(json.dumps(config)))
     exe.write_text(text, encoding="utf-8")

@@ -3,6 +3,7 @@ slmbench.records, score CSVs, Snakemake benchmark TSVs, a real judge cache and t
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import yaml
@@ -24,7 +25,8 @@ def write_config(work: Path, **judge) -> Path:
     config["prompts"]["csv_dir"] = "data"
     config["categories"] = list(CATEGORIES)
     model = config["models"][0]
-    config["models"] = [{**model, "id": name, "file": f"{name}.gguf"} for name in MODELS]
+    # deep copies: yaml.safe_dump writes one object met twice as an alias, which a config refuses
+    config["models"] = [{**copy.deepcopy(model), "id": name, "file": f"{name}.gguf"} for name in MODELS]
     config["judge"].update({"backend": "openai", "model": "gpt-4o", "model_path": None, "chat_format": None,
                             "price_per_mtok": {"input": 2.5, "output": 10.0}, "cache": "results/judge_cache.sqlite",
                             "max_tokens": 200, **judge})

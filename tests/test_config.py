@@ -3,6 +3,7 @@ naming the file and the key; the CLIs that take a config file read it through lo
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -77,7 +78,7 @@ def test_a_bad_config_is_one_line_naming_the_file_and_key(tmp_path, text, expect
 def test_two_models_with_one_id_are_named(tmp_path):
     model = read(DEMO)["models"][0]
     twice = tmp_path / "twice.yaml"
-    twice.write_text(yaml.safe_dump({"models": [model, model]}))
+    twice.write_text(yaml.safe_dump({"models": [model, copy.deepcopy(model)]}))  # one object dumped twice: an alias
     with pytest.raises(UserError, match="twice.yaml: config error: models: two models share an id"):
         load_config([DEMO, str(twice)])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -243,3 +244,37 @@ def test_out_of_memory_at_load_names_n_ctx_in_one_line_and_writes_no_shard(tmp_p
     error = [line for line in proc.stderr.splitlines() if line.startswith("slmbench: error:")]
     assert len(error) == 1 and "lower inference.n_ctx (2147483647)" in error[0], proc.stderr[-2000:]
     assert not out.exists() and not list(tmp_path.glob(".shard.jsonl*"))
+
+
+# --- the sensor check (issue 27): an isolated late sample is reported, not a failure; a failure says what happened
+
+def sensor_config(tmp_path: Path, **power) -> dict:
+    study = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    study["power"].update(power)
+    return study
+
+
+@pytest.mark.parametrize("late_s, status", [(0.0, "ok"), (0.45, "ok")])
+def test_an_isolated_late_sample_is_reported_with_the_worst_gap_not_failed(tmp_path, monkeypatch, late_s, status):
+    from slmbench.doctor import check_power_sensor
+
+    exe = install_fake_tegrastats(tmp_path / "bin", profile_mw=4200, fmt="jp6", late_line=5 if late_s else None,
+                                  late_s=late_s)
+    monkeypatch.setenv("PATH", f"{exe.parent}{os.pathsep}{os.environ['PATH']}")
+    [check] = check_power_sensor(sensor_config(tmp_path, interval_ms=100))
+    worst = int(re.search(r"worst gap (\d+) ms", check.detail).group(1))
+    assert check.status == status and "4200 mW" in check.detail, check.detail
+    if late_s:
+        assert worst >= 450 and "1 late sample" in check.detail  # the 415 ms case of the issue: reported, passes
+    else:
+        assert worst < 300
+
+
+def test_a_sensor_that_prints_no_board_power_fails_saying_what_happened(tmp_path, monkeypatch):
+    from slmbench.doctor import check_power_sensor
+
+    exe = install_fake_tegrastats(tmp_path / "bin", profile_mw=4200, fmt="jp6", stall_after_lines=0)
+    monkeypatch.setenv("PATH", f"{exe.parent}{os.pathsep}{os.environ['PATH']}")
+    [check] = check_power_sensor(sensor_config(tmp_path, interval_ms=100))
+    assert check.status == "fail" and "tegrastats" in check.detail and "\n" not in check.detail
+    assert "no power reading" in check.detail or "no board power reading" in check.detail, check.detail

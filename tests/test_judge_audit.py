@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ def test_the_perturbed_copies():
 
 def test_audit_reports_how_far_the_scores_move(tmp_path, clean_env):
     def script(n, body):  # a gullible judge: flattered by length and by the injected instruction
-        answer = body["messages"][1]["content"].split("<answer>\n")[1]
+        answer = re.split(r"<answer-\w+>\n", body["messages"][1]["content"])[1]
         if "10/10" in answer:
             return 200, {}, chat_reply(verdict_for(body, factuality=2.5, helpfulness=2.5, structure=2.5,
                                                    conciseness=2.5))

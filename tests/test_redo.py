@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import study_files as sf
 
+from lock_holder import holding
 from slmbench.cli import main
 
 
@@ -98,18 +96,37 @@ def test_bad_choices_are_one_line_naming_the_option(done_study, capsys, args, wo
 
 def test_refuses_while_a_live_run_holds_the_lock(done_study, capsys):
     work, config, _ = done_study
-    # a live run: another process holding the run's claim on the directory (as a running Snakemake does)
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom slmbench.locks import claim_results_dir"
-                               "\nclaim_results_dir(sys.argv[1]); print('claimed', flush=True); time.sleep(600)",
-                               str(work)], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
-    try:
-        assert holder.stdout.readline().strip() == "claimed"
+    # a live run: another process holding the study's lock in its results directory, as a running Snakemake does
+    with holding(work / "results") as run:
         before = existing(work)
         assert main(["redo", "--errors", "--configfile", config]) == 2
-        assert "is working in this directory" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert f"(pid {run.pid} on host " in err and "is working on the study in" in err and err.count("\n") == 1
         assert existing(work) == before
-    finally:
-        holder.kill()
-        holder.wait()
-    assert main(["redo", "--errors", "--configfile", config, "--dry-run"]) == 0  # the run is gone: allowed
+    assert main(["redo", "--errors", "--configfile", config]) == 0  # the run is gone: allowed
+    assert sf.layout().shard("beta", "L2", "math") not in existing(work)
+
+
+def test_a_run_from_another_directory_is_seen_and_nothing_is_deleted(done_study, tmp_path_factory, capsys):
+    """The study's lock is in its results directory: a run started elsewhere (another clone, `snakemake -d`) on
+    the same absolute results_dir holds it, and redo from here refuses."""
+    work, config, _ = done_study
+    elsewhere = tmp_path_factory.mktemp("other_clone")
+    with holding((work / "results").resolve(), cwd=elsewhere) as run:
+        before = existing(work)
+        assert main(["redo", "--model", "alpha", "--configfile", config]) == 2
+        err = capsys.readouterr().err
+        assert f"pid {run.pid}" in err and f"from {elsewhere}" in err
+        assert existing(work) == before
+
+
+def test_nothing_found_is_an_error_naming_the_path(done_study, tmp_path_factory, capsys, monkeypatch):
+    """From the wrong working directory a relative results_dir holds nothing: not "deleted 0 files", exit 0."""
+    _, config, _ = done_study
+    empty = tmp_path_factory.mktemp("wrong_cwd")
+    monkeypatch.chdir(empty)
+    for args in (["--shard", "alpha/L0/math"], ["--errors"], ["--model", "beta"]):
+        assert main(["redo", *args, "--configfile", config]) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"nothing found at {empty / 'results'}" in err and err.count("\n") == 0, err
+    assert not any(empty.iterdir())  # nothing written there either

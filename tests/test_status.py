@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 import study_files as sf
 
+from lock_holder import holding
 from slmbench.cli import main
 from slmbench.live import inference_line
 from slmbench.llm.cache import ContentCache
+from slmbench.locks import study_lock_holder
 from slmbench.records import RunRecord
 from slmbench.status import ESTIMATED_LOAD_S, ESTIMATED_S_PER_ANSWER, collect_status, format_status
 
@@ -118,7 +120,12 @@ def test_during_a_run_it_shows_the_running_shard_and_leaves_the_lock_alone(study
     lock = work / ".snakemake" / "locks" / "0.input.lock"
     lock.parent.mkdir(parents=True)
     lock.write_text("results/shards/alpha/L1/writing.jsonl\n")
-    (work / ".snakemake" / "slmbench_owner.json").write_text('{"pid": %d, "host": "h", "boot_id": "b"}' % os.getpid())
+    with holding(work / "results") as run:  # a live run holds the study (its lock is in results_dir)
+        time.sleep(1.1)  # the run started before the shard's log was written (1 s resolution of its start)
+        _during_a_run(work, config, lock, run)
+
+
+def _during_a_run(work, config, lock, run):
     log = work / sf.layout().log("inference/alpha/L1/writing")
     log.parent.mkdir(parents=True, exist_ok=True)
     record = RunRecord(model_id="alpha", model_file="a.gguf", model_sha256=None, quant=None, level="L1",
@@ -134,7 +141,9 @@ def test_during_a_run_it_shows_the_running_shard_and_leaves_the_lock_alone(study
     # alpha: 19 shards left at 100 s, the running one half done
     assert status.eta_s == pytest.approx(100.0 * 18.5)
     assert out.splitlines()[-1].startswith("next: the run is going")
+    assert "held by the run started " in out and f"(pid {run.pid} on host " in out
     assert lock.exists() and lock.read_text() == "results/shards/alpha/L1/writing.jsonl\n"
+    assert study_lock_holder(work / "results").pid == run.pid  # status took nothing
 
 
 def test_when_everything_is_done_it_says_what_to_open_and_how_to_redo_errors(study, capsys):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 import shutil
 import subprocess
@@ -12,7 +15,7 @@ import pytest
 from slmbench.cli import main
 from slmbench.layout import PLOTS, StudyLayout
 from slmbench.report.synthetic import write_synthetic_study
-from slmbench.report.viewer import write_index_html
+from slmbench.report.viewer import TEXT_CHARS, write_index_html
 
 HOSTILE = "<script>console.error('injected {model}')</script></td></table><img src=x onerror=alert(1)> & {qid}"
 
@@ -113,8 +116,67 @@ def test_the_cli_writes_the_page_and_paths_follow_the_layout(results, capsys, mo
 
 def test_a_bad_runs_file_is_one_line_naming_it(results, capsys):
     out, runs, scores = results
-    runs.write_text('{"model_id": "x"}\n{"broken\n')
+    good = runs.read_text().splitlines()[0]
+    runs.write_text(good + '\n{"broken\n')
     assert main(["viewer", "--runs", str(runs), "--results-dir", str(out), "--out", str(out / "i.html")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "runs_llamacpp.jsonl:2" in err
     assert not (out / "i.html").exists()
+
+
+# --- the checked readers (issue 27): one line naming the file, line and field, and no page -----------------------
+
+@pytest.mark.parametrize("change, words", [
+    (lambda lines: [lines[0].replace('"question_id":81', '"question_id":"Q1"'), *lines[1:]],
+     ["runs_llamacpp.jsonl:1", "question_id is 'Q1', not an integer"]),
+    (lambda lines: [*lines, lines[0]], ["is listed twice (also line 1)"]),
+    (lambda lines: [lines[0].replace('"level":', '"levle":', 1), *lines[1:]], ["runs_llamacpp.jsonl:1", "levle"]),
+])
+def test_a_bad_or_doubled_run_is_one_line_and_no_page(results, capsys, change, words):
+    out, runs, scores = results
+    runs.write_text("\n".join(change(runs.read_text().splitlines())) + "\n")
+    assert main(["viewer", "--runs", str(runs), "--scores", str(scores), "--results-dir", str(out), "--out",
+                 str(out / "i.html")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and all(w in err for w in words), err
+    assert not (out / "i.html").exists()
+
+
+def test_a_128_kib_cell_in_the_scores_is_one_line_and_no_page(results, capsys):
+    out, runs, scores = results
+    lines = scores.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cells = next(csv.reader([lines[1]]))
+    cells[header.index("reason")] = "x" * (128 * 1024 + 1)
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    scores.write_text("\n".join([lines[0], buffer.getvalue().rstrip("\n"), *lines[2:]]) + "\n", encoding="utf-8")
+    assert main(["viewer", "--runs", str(runs), "--scores", str(scores), "--results-dir", str(out), "--out",
+                 str(out / "i.html")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "scores_absolute.csv" in err and "not a readable CSV" in err, err
+    assert not (out / "i.html").exists()
+
+
+def test_a_2_mb_answer_is_cut_with_a_note_and_the_page_loads(tmp_path):
+    out = tmp_path / "results"
+    huge = "word " * 400_000  # 2 MB
+    runs, scores, *_ = write_synthetic_study(
+        out, models=("rising",), categories=("math",), per_category=2,
+        output_text=lambda model, level, qid: huge if (qid, level) == (81, "L2") else f"short answer {qid} {level}")
+    page = write_index_html(runs, scores, out, out / "index.html")
+    assert page.stat().st_size < 400_000  # the 2 MB are not in the page
+    dom, console = load_in_chromium(page)
+    assert console == [] and 'data-viewer="ready"' in dom
+    assert f"{len(huge) - TEXT_CHARS:,} more characters not shown" in dom
+    assert "short answer 82 L2" in dom  # every other answer whole
+
+
+def test_timing_and_shard_repeats_are_not_shown_as_answers(results):
+    out, runs, scores = results
+    records = [json.loads(line) for line in runs.read_text().splitlines()]
+    extra = [{**records[0], "repeat": 1, "output": "timing repeat text"},
+             {**records[0], "shard_repeat": 1, "output": "shard repeat text"}]
+    runs.write_text("".join(json.dumps(r) + "\n" for r in records + extra))
+    text = write_index_html(runs, scores, out, out / "index.html").read_text(encoding="utf-8")
+    assert "repeat text" not in text and text.count('class="text answer"') == len(records)

@@ -14,16 +14,26 @@ What the template itself decides is found out by rendering probe conversations, 
 model's name:
 - a template that refuses or drops the system role (Gemma) gets the system text folded into the first user turn;
 - the marker that ends an assistant turn (`<|end|>` for Phi-3.5, `<end_of_turn>`, `<|im_end|>`) becomes a stop.
+
+A template is code from the GGUF's author, run at every render: each render has a deadline (RENDER_DEADLINE_S,
+a template's loops that never end would hang the shard and the doctor) and a size cap (RENDER_MAX_CHARS,
+`{{ 'a' * 300000000 }}` would be a 300 MB prompt), and ends in one line naming the GGUF. The deadline is a trace
+function on the template's own frames (any thread, no signal); the cap is checked where a Jinja template can
+grow text (`*` and `+`, every call and filter, the rendered output), before the text is joined.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import re
+import sys
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 from .errors import UserError
 
@@ -33,6 +43,107 @@ _ASSISTANT_PROBE = "slmbench-assistant-probe-7f3a"
 # a turn-end marker is a special-token-like tag; plain text such as "###" would cut answers using headings
 _MARKER = re.compile(r"<[^<>\s]{1,40}>")
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+RENDER_DEADLINE_S = 5.0  # a real chat template renders in milliseconds, even on a Jetson's CPU
+RENDER_MAX_CHARS = 1_000_000  # a rendered prompt larger than any context a study uses (128k tokens ~ 0.5 M chars)
+
+
+class _RenderLimit(BaseException):
+    """A render passed its deadline or size cap. A BaseException: the probes' `except Exception` (a template
+    that refuses a role) must not take it for an answer; ChatTemplate turns it into one UserError line."""
+
+
+def _too_large(value: Any) -> None:
+    if isinstance(value, (str, bytes, list, tuple)) and len(value) > RENDER_MAX_CHARS:
+        raise _RenderLimit(f"would render more than {RENDER_MAX_CHARS:,} characters")
+
+
+@contextmanager
+def render_limits(deadline_s: Optional[float] = None) -> Iterator[None]:
+    """Raise _RenderLimit inside a Jinja template (frames of code compiled from "<template>") once the deadline
+    has passed: checked on the template's own lines, so loops that never call anything are caught too."""
+    deadline = time.monotonic() + (RENDER_DEADLINE_S if deadline_s is None else deadline_s)
+    limit = RENDER_DEADLINE_S if deadline_s is None else deadline_s
+    count = [0]
+
+    def local(frame, event, arg):
+        count[0] += 1
+        if count[0] % 256 == 0 and time.monotonic() > deadline:
+            raise _RenderLimit(f"did not finish rendering within {limit:g} s (a loop that does not end?)")
+        return local
+
+    def tracer(frame, event, arg):
+        return local if frame.f_code.co_filename == "<template>" else None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
+_GUARDED: dict = {}  # sandboxed environment class -> its guarded subclass
+
+
+def _guarded_class(base: type) -> type:
+    """`base` (llama-cpp-python's ImmutableSandboxedEnvironment) with the size cap where text can grow."""
+    if base not in _GUARDED:
+        class Guarded(base):  # type: ignore[valid-type, misc]
+            intercepted_binops = frozenset({"*", "+", "%"})
+
+            def call_binop(self, context, operator, left, right):
+                if operator == "*":  # checked before the text is made: 'a' * 300000000 is one C call
+                    sized, times = (left, right) if isinstance(right, int) else (right, left)
+                    if isinstance(sized, (str, list, tuple)) and isinstance(times, int) \
+                            and len(sized) * times > RENDER_MAX_CHARS:
+                        raise _RenderLimit(f"would render more than {RENDER_MAX_CHARS:,} characters")
+                result = super().call_binop(context, operator, left, right)
+                _too_large(result)
+                return result
+
+            def call(__self, __context, __obj, *args, **kwargs):  # Jinja's own names: no clash with kwargs
+                result = super().call(__context, __obj, *args, **kwargs)
+                _too_large(result)
+                return result
+
+            def concat(self, pieces):  # Template.render joins the output with environment.concat
+                out, total = [], 0
+                for piece in pieces:
+                    total += len(piece)
+                    if total > RENDER_MAX_CHARS:
+                        raise _RenderLimit(f"would render more than {RENDER_MAX_CHARS:,} characters")
+                    out.append(piece)
+                return "".join(out)
+
+        _GUARDED[base] = Guarded
+    return _GUARDED[base]
+
+
+def _sized(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A Jinja filter whose result is checked against the size cap (functools.wraps keeps Jinja's pass_*
+    markers, which live in the function's __dict__)."""
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        result = function(*args, **kwargs)
+        _too_large(result)
+        return result
+
+    return checked
+
+
+def _guard_environment(formatter: Any, text: str) -> bool:
+    """Compile `text` into a Jinja2ChatFormatter built empty, in a guarded copy of its sandbox; False where a
+    llama-cpp-python build keeps its template elsewhere (the deadline and the check of the rendered prompt
+    still hold there)."""
+    compiled = getattr(formatter, "_environment", None)
+    env = getattr(compiled, "environment", None)
+    if env is None or not getattr(env, "sandboxed", False) or not hasattr(formatter, "template"):
+        return False
+    env.__class__ = _guarded_class(type(env))
+    env.filters = {name: _sized(f) for name, f in env.filters.items()}
+    formatter.template = text
+    formatter._environment = env.from_string(text)
+    return True
 
 
 @dataclass
@@ -51,12 +162,22 @@ class ChatTemplate:
         self.origin = origin  # the run record's chat_template_source: gguf | file | chat_format
         self.sha256 = hashlib.sha256(template_text.encode("utf-8")).hexdigest() if template_text else None
         self.kwargs = dict(template_kwargs or {})
-        self.folds_system = not self._keeps_system_role()
-        self.turn_end = self._turn_end_marker()
+        try:
+            self.folds_system = not self._keeps_system_role()
+            self.turn_end = self._turn_end_marker()
+        except _RenderLimit as exc:
+            raise self._limit_error(exc) from None
         self.stop = _unique([self.turn_end, eos_token])
 
     def _call(self, messages: List[dict]) -> Any:
-        return self._formatter(messages=messages, **self.kwargs)
+        with render_limits():
+            response = self._formatter(messages=messages, **self.kwargs)
+        _too_large(response.prompt)
+        return response
+
+    def _limit_error(self, exc: _RenderLimit) -> UserError:
+        return UserError(f"chat template of {self.source} {exc}; fix or override it (models[].chat_template or "
+                         f"models[].chat_format)")
 
     def _keeps_system_role(self) -> bool:
         probe = [{"role": "system", "content": _SYSTEM_PROBE}, {"role": "user", "content": "hi"}]
@@ -80,6 +201,8 @@ class ChatTemplate:
             messages = fold_system_into_user(messages)
         try:
             response = self._call(messages)
+        except _RenderLimit as exc:
+            raise self._limit_error(exc) from None
         except Exception as exc:  # jinja2 errors and the template's own raise_exception
             raise UserError(f"chat template of {self.source} failed to render ({exc}); fix or override it "
                             f"(models[].chat_template or models[].chat_format)") from None
@@ -141,7 +264,14 @@ def jinja_template(template: str, source: str, bos_token: str = "", eos_token: s
     from llama_cpp import llama_chat_format as lcf
 
     try:
-        formatter = lcf.Jinja2ChatFormatter(template=template, eos_token=eos_token, bos_token=bos_token)
+        # built empty, then compiled in the guarded sandbox: Jinja folds constants while it compiles, and its
+        # own sandbox would make `'a' * 300000000` there (a 300 MB string written into Python source)
+        formatter = lcf.Jinja2ChatFormatter(template="", eos_token=eos_token, bos_token=bos_token)
+        if not _guard_environment(formatter, template):
+            formatter = lcf.Jinja2ChatFormatter(template=template, eos_token=eos_token, bos_token=bos_token)
+    except _RenderLimit as exc:  # a constant the compiler folded is already too large
+        raise UserError(f"chat template of {source} {exc}; fix or override it (models[].chat_template or "
+                        f"models[].chat_format)") from None
     except Exception as exc:  # jinja2.TemplateSyntaxError and friends
         raise UserError(f"chat template of {source} is not valid Jinja ({exc}); fix it or set "
                         f"models[].chat_format") from None
@@ -175,7 +305,9 @@ def build_formatter(llm: Any, chat_format: Optional[str], template_kwargs: Optio
             "the model's GGUF has no tokenizer.chat_template; set models[].chat_format (e.g. gemma, chatml) or "
             "models[].chat_template (a Jinja file) in the config"
         )
-    return jinja_template(template, "the GGUF (tokenizer.chat_template)", bos, eos, template_kwargs, origin="gguf")
+    gguf = getattr(llm, "model_path", None)  # named in every error: the doctor and a shard say which model
+    source = f"{Path(gguf).name} (tokenizer.chat_template)" if gguf else "the GGUF (tokenizer.chat_template)"
+    return jinja_template(template, source, bos, eos, template_kwargs, origin="gguf")
 
 
 def _special_text(llm: Any, token: int) -> str:

@@ -53,9 +53,10 @@ class Vocabulary:
     vocabulary-only load: no weights and no context, so no llama.cpp warning about a context the render
     never uses. `_model` is the llama_cpp._internals.LlamaModel that a Llama keeps in the same attribute."""
 
-    def __init__(self, model: Any):
+    def __init__(self, model: Any, model_path: Optional[str] = None):
         self._model = model
         self.metadata = model.metadata()
+        self.model_path = model_path  # as a Llama names its file (slmbench.chat names it in errors)
 
     def token_bos(self) -> int:
         return self._model.token_bos()
@@ -81,7 +82,7 @@ def load_vocab(model: Path) -> Vocabulary:
     params = llama_cpp.llama_model_default_params()
     params.vocab_only = True
     try:
-        return Vocabulary(LlamaModel(path_model=str(model), params=params, verbose=False))
+        return Vocabulary(LlamaModel(path_model=str(model), params=params, verbose=False), str(model))
     except (ValueError, RuntimeError) as exc:
         raise UserError(f"could not read the vocabulary of {model} ({exc}); check the file with "
                         f"`slmbench models verify {model}`") from None
@@ -97,7 +98,7 @@ def render_report(model: Path, prompt: str, chat_format: Optional[str] = None,
         chat = build_formatter(llm, chat_format, template_kwargs, Path(chat_template) if chat_template else None)
         rendered = chat.render(user_messages(prompt))
     except UserError as exc:
-        raise UserError(f"{Path(model).name}: {exc}") from None
+        raise UserError(str(exc) if Path(model).name in str(exc) else f"{Path(model).name}: {exc}") from None
     tokens = prompt_tokens(llm, rendered.text)
     stops = []
     for stop in rendered.stop:

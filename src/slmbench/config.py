@@ -11,6 +11,7 @@ no file ever fills another's gaps (the demo's `max_tokens: 128` must never stand
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -53,14 +54,36 @@ def url_has_userinfo(value) -> bool:
     return isinstance(value, str) and "@" in (urlsplit(value.strip()).netloc or "")
 
 
+def is_loopback_host(host: Optional[str]) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: a request to it never leaves this machine."""
+    if not host:
+        return False
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_http_to_network(url) -> bool:
+    """True for an http:// URL whose host is not this machine: what travels there can be read on the way."""
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname)
+
+
 def secret_problem(config: Mapping) -> Optional[str]:
     """A credential written into the config, named without echoing it: a password in a base_url (it would
     reach Snakemake's params, logs and .snakemake/ metadata) or a key pasted as api_key_env."""
     judge = config.get("judge") if isinstance(config, Mapping) else None
     if not isinstance(judge, Mapping):
         return None
-    sections = [("judge", judge)] + [(f"judge.judges[{i}]", extra) for i, extra in enumerate(judge.get("judges") or [])
-                                     if isinstance(extra, Mapping)]
+    # an extra judge is checked as it runs: with the first judge's backend and endpoint where it names none
+    inherited = {k: judge.get(k) for k in ("backend", "base_url") if k in judge}
+    sections = [("judge", judge)] + [(f"judge.judges[{i}]", {**inherited, **extra})
+                                     for i, extra in enumerate(judge.get("judges") or []) if isinstance(extra, Mapping)]
     writer = (config.get("prompts") or {}).get("generator") if isinstance(config.get("prompts"), Mapping) else None
     if isinstance(writer, Mapping):  # the prompt writer's endpoint and key variable: the same rules
         sections.append(("prompts.generator", writer))
@@ -72,7 +95,20 @@ def secret_problem(config: Mapping) -> Optional[str]:
             return (f"config error: {where}.api_key_env: looks like an API key itself (not shown here), not the "
                     f"name of an environment variable; put the key in a variable such as OPENAI_API_KEY and name "
                     f"that variable here; see config/README.md")
+        if section.get("backend", "openai") == "openai" and section.get("api_key_env") \
+                and plain_http_to_network(section.get("base_url")):
+            return (f"config error: {where}.base_url: {endpoint_words(section['base_url'])} is plain http to another "
+                    f"machine, and the key in {section['api_key_env']} ({where}.api_key_env) would cross the network "
+                    f"unencrypted; use https, or set {where}.api_key_env: null for a server that needs no key; see "
+                    f"config/README.md")
     return None
+
+
+def endpoint_words(url: str) -> str:
+    """scheme://host:port/path of a URL: never its user, password or query (a key can hide in either)."""
+    parts = urlsplit(url.strip())
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
 
 
 def config_problem(config: dict, schema_path: Union[str, Path] = SCHEMA) -> Optional[str]:
@@ -158,12 +194,43 @@ def merge_config(base: dict, update: Mapping) -> dict:
     return base
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: `*name` repeats a node by reference, and a few nested ones expand into billions of
+    values as soon as anything walks the config (the schema check, a hash, a job's params): 103 s and 2.8 GB for
+    a dry run. A config never needs one."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise UserError(f"{self.name}, line {event.start_mark.line + 1}: a YAML alias (*{event.anchor}) is not "
+                            f"allowed in a config; write the value out in full (yaml.dump writes one for an object "
+                            f"met twice: dump a deep copy)")
+        return super().compose_node(parent, index)
+
+
+def utf8_text(path: str | os.PathLike, what: str = "file") -> str:
+    """A text file's content; bytes that are not UTF-8 are one line naming the file and the line."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise UserError(f"{path}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the {what} as "
+                        f"UTF-8") from None
+
+
 def _read(path: str) -> dict:
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+        text = utf8_text(path, "config")
     except OSError as exc:
         raise UserError(f"cannot read config {path} ({exc.strerror}); give an existing config file") from None
+    try:
+        loader = _NoAliasLoader(text)
+        loader.name = str(path)
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({' '.join(str(exc).split())[:200]}); fix the file") from None
     if data is None:
@@ -174,13 +241,17 @@ def _read(path: str) -> dict:
     return data
 
 
-def load_config(configfiles: Union[None, str, Iterable[str]], default: str = DEFAULT_CONFIG) -> dict:
-    """The config as `snakemake --configfile A B` sees it: the files deep-merged in order (`default`, the study,
-    when none is given; never under given files); validated, else UserError naming the file and the key."""
+def load_config(configfiles: Union[None, str, Iterable[str]], default: str = DEFAULT_CONFIG,
+                overrides: Optional[Mapping] = None) -> dict:
+    """The config as `snakemake --configfile A B [--config k=v]` sees it: the files deep-merged in order
+    (`default`, the study, when none is given; never under given files), then `overrides` (--config items);
+    validated, else UserError naming the file and the key."""
     files = [] if configfiles is None else [configfiles] if isinstance(configfiles, str) else list(configfiles)
     config: dict = {}
     for path in files or [default]:
         merge_config(config, _read(path))
+    if overrides:
+        merge_config(config, overrides)
     try:
         check_config(config)
     except UserError as exc:
@@ -197,6 +268,8 @@ def workflow_config(config: dict, cli_configfiles: Sequence, snakefile_configfil
     profile's) and the --config items into `config`; with no file given, the study's file goes under the
     --config items here. Validation (check_config) follows in the workflow."""
     given = [str(f) for f in cli_configfiles] or [str(f) for f in snakefile_configfiles]
+    for path in given:  # Snakemake has read them (aliases by reference): refuse an alias before anything walks it
+        _read(path)
     if given:
         return [os.path.relpath(f) if os.path.isabs(f) else f for f in given]
     merged = merge_config(_read(default), config)

@@ -7,6 +7,10 @@ P = L3 + padding (information held equal, only length grows). A band is the numb
 over the level it builds on (its `base`), not over L0. The optional controls P1, P2, P3 are L0 plus
 neutral padding as long as what L1, L2 and L3 add over L0: they separate length from content.
 
+What each kind of level may add is written here once (MAY_ADD, NO_LEVEL_MAY): the llm writer's requests quote
+it, the template writer follows it, and the checks of prompts/addition_checks.py (the writer's and the
+audit's) enforce it.
+
 Stdlib only and Python 3.10 compatible (report/validate.py and the prompt tools import it).
 """
 
@@ -20,6 +24,27 @@ GROWTH_CHAIN = STANDARD_LEVELS  # the rule: L0 < L1 < L2 < L3 < P (tokens), for 
 CONTROL_LEVELS = ("P1", "P2", "P3")
 CONTROL_TOLERANCE = 0.10  # a control may differ from its matched level's length by 10 % of that addition...
 CONTROL_MIN_SLACK = 15  # ...or by 15 tokens, whichever is larger (sentences are not cut in half)
+
+
+# What each kind of level may add to the level it builds on (DESIGN.md, "What a level may add").
+MAY_ADD: Dict[str, str] = {
+    "clarification": ("clarifies the question's own ambiguities in the question's words: what exactly is asked, which "
+                      "reading of an unclear word, condition or quantity is meant, and what a complete answer covers, "
+                      "using only the conditions, numbers, formats and readers that the question itself states"),
+    "guidance": ("gives guidance on how to approach this kind of task: what to work out, consider or check, and in "
+                 "which order"),
+    "example": ("adds a worked example of a similar task: a task of the same kind on another subject, with other "
+                "names and values, and its complete answer"),
+    "padding": ("adds neutral padding: fluent prose on an everyday subject that has nothing to do with the question, "
+                "with no comment on it"),
+}
+# ...and what none may add: a level that asked for a length or hid the working would measure that instead
+# (conciseness is a judged dimension, and with thinking disabled the visible working is the model's reasoning).
+NO_LEVEL_MAY = ("No addition tells the reader how long to answer (brief, short, concise, detailed, to the point, "
+                "a number of words, sentences or paragraphs) or to hide, skip or leave out its reasoning or working "
+                "(only the answer, no explanation, no steps). Where the question itself says so, its own words are "
+                "already in every level, and no addition says it again.")
+WITH_NUMBERS_OF_THE_QUESTION = ("clarification", "guidance")  # kinds that may state only the question's own values
 
 
 @dataclass(frozen=True)
@@ -44,6 +69,11 @@ class Level:
     band: Optional[Band]  # tokens added over base; None for L0 and for the length-matched controls
     matches: Optional[str] = None  # controls: the level whose growth over L0 this one matches in length
 
+    @property
+    def adds(self) -> str:
+        """What this level may add (MAY_ADD), empty for L0."""
+        return MAY_ADD.get(self.kind, "")
+
 
 LEVELS: Dict[str, Level] = {
     "L0": Level("L0", None, "question", None),
@@ -56,6 +86,12 @@ LEVELS: Dict[str, Level] = {
     "P3": Level("P3", "L0", "padding", None, matches="L3"),
 }
 PADDING_LEVELS = tuple(name for name, level in LEVELS.items() if level.kind == "padding")
+
+
+def kind_of(name: str) -> Optional[str]:
+    """What a level adds (clarification, guidance, example, padding), or None for L0 and a user's own level."""
+    spec = LEVELS.get(name)
+    return spec.kind if spec and spec.base else None
 
 
 def level(name: str) -> Optional[Level]:

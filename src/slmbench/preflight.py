@@ -1,8 +1,9 @@
 """What must happen before a run plans its jobs, and must never happen in a dry run.
 
 Two repairs after a kill or a power cut, so that "rerun the same command" just works:
-- the run claims the directory (a second run, on this host or under another host name, is refused) and the
-  Snakemake lock a killed run left behind is removed (only when its owner is provably gone: slmbench.locks);
+- the run claims the study, its results directory (a second run on it, from any working directory, clone or
+  host, is refused with one line naming the holder), and the Snakemake lock a killed run left behind in the
+  working directory is removed (only when its owner is provably gone: slmbench.locks);
 - a shard a power loss cut (renamed into place, but its tail never reached the disk) is moved aside to
   `*.corrupt`, and the files made from it (its score, the merged runs and scores) are removed: Snakemake does
   not rebuild a missing intermediate while its products still exist.
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from .layout import StudyLayout, shard_keys
-from .locks import claim_results_dir, stale_lock_owner
+from .locks import claim_study, claim_workdir, stale_lock_owner, study_lock_holder
 from .records import atomic_output, jsonl_is_complete
 
 # In Snakemake's own metadata directory of the working directory (which `snakemake -n` writes itself): a cache
@@ -87,6 +88,12 @@ class ShardIndex:
         self._changed = False
 
 
+# snakemake options under which the workflow is only read: like a dry run, no lock is taken
+READ_ONLY_FLAGS = frozenset({"--lint", "--summary", "-S", "--detailed-summary", "-D", "--list-rules", "--list",
+                             "-l", "--list-target-rules", "--lt", "--dag", "--rulegraph", "--filegraph", "--d3dag",
+                             "--list-changes", "--lc", "--list-input-changes", "--li", "--list-params-changes",
+                             "--lp", "--list-code-changes"})
+
 # a shard and the files made from it, which go with it when it is quarantined
 ShardProducts = Tuple[str, Sequence[str]]
 
@@ -112,12 +119,12 @@ def quarantine(shard: str, derived: Sequence[str]) -> None:
         Path(product).unlink(missing_ok=True)
 
 
-def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, workdir: str | os.PathLike = ".",
-              index: Optional[ShardIndex] = None, emit: Optional[Callable[[str], None]] = None,
-              unlocking: bool = False) -> List[str]:
-    """Claim the results directory for this run (one run at a time: slmbench.locks), clear a dead run's lock
-    and quarantine broken shards, or under a dry run only say so. Returns the lines it emitted (to stderr
-    unless `emit` is given). Raises UserError when another run is alive."""
+def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, results_dir: str | os.PathLike,
+              workdir: str | os.PathLike = ".", index: Optional[ShardIndex] = None,
+              emit: Optional[Callable[[str], None]] = None, unlocking: bool = False) -> List[str]:
+    """Claim the study in `results_dir` for this run (one run at a time: slmbench.locks), clear a dead run's
+    lock and quarantine broken shards, or under a dry run only say so. Returns the lines it emitted (to stderr
+    unless `emit` is given). Raises UserError when another run holds the study."""
     emit = emit or (lambda line: print(line, file=sys.stderr))
     lines: List[str] = []
 
@@ -126,11 +133,16 @@ def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, workdir: str | 
         emit(line)
 
     if dry_run:
+        holder = study_lock_holder(results_dir)
+        if holder is not None:
+            say(f"slmbench: dry run: {holder.describe()} is working on this study; a real run now would be refused")
+            return lines  # its shards are being written: nothing to check or repair
         owner = stale_lock_owner(workdir)
         if owner is not None:
             say(f"slmbench: dry run: the real run will remove the lock left by a killed run (pid {owner.get('pid')})")
     else:
-        unlocked = claim_results_dir(workdir, unlocking=unlocking)
+        claim_study(results_dir, unlocking=unlocking)  # first: nothing below may touch a study another run holds
+        unlocked = claim_workdir(workdir, unlocking=unlocking)
         if unlocked:
             say(unlocked)
     index = index or ShardIndex(Path(workdir) / INDEX_PATH)
@@ -160,7 +172,8 @@ def preflight(shards: Iterable[ShardProducts], *, dry_run: bool, workdir: str | 
     return lines
 
 
-def workflow_preflight(workflow, shards: Iterable[ShardProducts]) -> None:
+def workflow_preflight(workflow, shards: Iterable[ShardProducts], results_dir: str | os.PathLike,
+                       configfiles: Sequence[str] = ()) -> None:
     """`preflight` as the workflow's parse calls it (main process only): a dry run changes nothing; `--unlock`
     means the user vouches no run is alive. Another live run ends the parse with one line. Cluster jobs parse
     the workflow again: only the main process takes part."""
@@ -168,8 +181,12 @@ def workflow_preflight(workflow, shards: Iterable[ShardProducts]) -> None:
 
     if not workflow.is_main_process:
         return
-    dry_run = workflow.dryrun or getattr(workflow.output_settings, "dryrun", False)
+    # a dry run, and the commands that only read the workflow (they take no lock and change no file)
+    dry_run = (workflow.dryrun or getattr(workflow.output_settings, "dryrun", False)
+               or any(arg.split("=")[0] in READ_ONLY_FLAGS for arg in sys.argv))
+    if dry_run and configfiles and "--lint" not in sys.argv:  # the config a run with these options would use
+        print(f"slmbench: dry run of {' + '.join(configfiles)} (results in {results_dir}/)", file=sys.stderr)
     try:
-        preflight(shards, dry_run=bool(dry_run), unlocking="--unlock" in sys.argv)
+        preflight(shards, dry_run=bool(dry_run), results_dir=results_dir, unlocking="--unlock" in sys.argv)
     except UserError as exc:
         sys.exit(f"slmbench: error: {exc}")

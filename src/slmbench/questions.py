@@ -44,11 +44,16 @@ def _jsonl_lines(path: Optional[str | Path], what: str, fix: str, encoding: str 
     if not path:
         return
     try:
-        fh = open(path, encoding=encoding)
+        fh = open(path, "rb")  # decoded line by line, so bytes that are not UTF-8 are named by their line
     except FileNotFoundError:
         raise UserError(f"{path}: {what} not found; {fix}") from None
     with fh:
-        for lineno, line in enumerate(fh, 1):
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise UserError(f"{path} line {lineno}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column "
+                                f"{exc.start + 1}); save the {what} as UTF-8") from None
             if line.strip():
                 yield lineno, line
 

@@ -202,17 +202,39 @@ def read_run_records(path: str | os.PathLike) -> List[RunRecord]:
     return [record for _, record in iter_run_records(path)]
 
 
+def current_umask() -> int:
+    """This process's umask, read without changing it (os.umask can only set it: a race with other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no /proc (or a kernel before 4.7): set and restore at once
+    os.umask(mask)
+    return mask
+
+
+def umask_mode(directory: bool = False) -> int:
+    """The mode open() or mkdir() would give a new file (0666) or folder (0777) under the umask: what a temporary
+    file from tempfile (always 0600, 0700) must get before it is renamed into place, so a group sharing the
+    results can read them."""
+    return (0o777 if directory else 0o666) & ~current_umask()
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike, mode: str = "w", encoding: Optional[str] = "utf-8"):
     """Write to a temporary file beside `path` and rename it into place only on success.
 
     A crash, kill or full disk leaves no file at `path`, so Snakemake (and a reader) never sees a partial
-    output that looks complete.
+    output that looks complete. The file gets the mode the umask gives a new file, as open() would.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
+        os.fchmod(fd, umask_mode())  # mkstemp makes it 0600 whatever the umask
         kwargs = {} if "b" in mode else {"encoding": encoding, "newline": ""}
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh

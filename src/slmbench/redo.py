@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, Sequence
 
 from .errors import UserError
 from .layout import PLOTS, WORKBOOKS, StudyLayout, shard_keys
@@ -104,36 +104,45 @@ def delete(paths: Iterable[str]) -> None:
             target.unlink(missing_ok=True)
 
 
-def _lock_holder() -> Optional[str]:
-    """A live Snakemake run in this directory (deleting its inputs under it would break it), or None."""
-    from .locks import live_run
-
-    owner = live_run(".")
-    if owner is None:
-        return None
-    return f"pid {owner['pid']}" if owner.get("pid") else "an unknown process"
+def _nothing_found(layout: StudyLayout, chosen: Sequence[tuple]) -> UserError:
+    """No file of the chosen shards exists: a wrong working directory or config, never "0 files deleted"."""
+    where = Path(layout.results_dir).resolve()
+    shards = f" ({', '.join('/'.join(s) for s in chosen[:3])}{' ...' if len(chosen) > 3 else ''})" if chosen else ""
+    return UserError(f"slmbench redo: nothing found at {where}{shards}: no shard of this study is there; check the "
+                     f"working directory and --configfile/--profile (results_dir)")
 
 
 def _cmd_redo(args) -> int:
+    from .locks import claim_study, release_study, study_lock_holder
     from .profile import load_study_config
 
-    config, _ = load_study_config(args.configfile, args.profile)
+    config, _ = load_study_config(args.configfile, args.profile, args.config_items)
+    layout = StudyLayout.from_config(config)
     chosen = choose_shards(config, args.shard or (), args.errors, args.no_energy, args.model or (),
                            args.level or (), args.category or (), args.mode or ())
-    if not chosen:
+    paths = files_to_delete(config, chosen)
+    if not paths:
+        from .power_modes import study_modes
+
+        every = [layout.shard(*key) for key in shard_keys([m["id"] for m in config["models"]], config["levels"],
+                                                          config["categories"], study_modes(config["jetson"]))]
+        if chosen or not any(Path(p).exists() for p in every):
+            raise _nothing_found(layout, chosen)
         print("slmbench redo: no shard matches; nothing to do")
         return 0
-    paths = files_to_delete(config, chosen)
     names = ", ".join("/".join(s) for s in chosen)
     if args.dry_run:
-        print(f"slmbench redo (dry run): {len(chosen)} shard(s) to redo: {names}")
-        print("\n".join(f"would delete {p}" for p in paths) or "nothing to delete")
+        holder = study_lock_holder(layout.results_dir)
+        print(f"slmbench redo (dry run): {len(chosen)} shard(s) to redo: {names}"
+              + (f" (refused now: {holder.describe()} is working on the study)" if holder else ""))
+        print("\n".join(f"would delete {p}" for p in paths))
         return 0
-    holder = _lock_holder()
-    if holder:
-        raise UserError(f"a Snakemake run ({holder}) is working in this directory; stop it or let it finish, "
-                        f"then redo")
-    delete(paths)
+    # held while deleting: a run that is going is never cut under, and none can start halfway through
+    claim_study(layout.results_dir, purpose="redo", doing="redo")
+    try:
+        delete(paths)
+    finally:
+        release_study(layout.results_dir)
     print(f"slmbench redo: {len(chosen)} shard(s) marked for redoing ({names}); deleted {len(paths)} file(s). "
           f"Run the same command as before to redo them (cached verdicts of unchanged answers are reused).")
     return 0

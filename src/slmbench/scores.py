@@ -15,6 +15,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
+from .csv_text import safe_cells
 from .errors import UserError
 from .records import RECORD_KEY, REQUIRED_KEY, atomic_output
 
@@ -67,6 +68,8 @@ REQUIRED_COLUMNS = (*REQUIRED_KEY, *DIMENSIONS, "total_score", "judge_status")
 FLOAT_COLUMNS = {"total_score", *DIMENSIONS}
 INT_COLUMNS = {"question_id", "variant", "repeat", "judge_prompt_tokens", "judge_completion_tokens", "power_mode_id"}
 BOOL_COLUMNS = {"reference_match"}
+# written by the judge or its endpoint, never a key: "=HYPERLINK(...)" there must not run in a spreadsheet
+FREE_TEXT = ("reason", "judge_model")
 STRIPPED = {*RECORD_KEY, "judge_status", *BOOL_COLUMNS}  # keys compare as written, without stray spaces
 
 
@@ -173,12 +176,13 @@ def _cells(row: Union[ScoreRow, Mapping]) -> dict:
 
 
 def write_score_rows(rows: Iterable[Union[ScoreRow, Mapping]], path: str | os.PathLike) -> Path:
-    """Write the rows as a scores CSV with every column of SCORE_COLUMNS (null as empty), atomically."""
+    """Write the rows as a scores CSV with every column of SCORE_COLUMNS (null as empty), atomically. The text a
+    judge or its endpoint wrote (FREE_TEXT) is defused for spreadsheets (csv_text.excel_safe)."""
     with atomic_output(path) as fh:
         writer = csv.DictWriter(fh, fieldnames=SCORE_COLUMNS)
         writer.writeheader()
         for row in rows:
-            writer.writerow(_cells(row))
+            writer.writerow(safe_cells(_cells(row), FREE_TEXT))
     return Path(path)
 
 

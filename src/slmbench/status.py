@@ -1,10 +1,10 @@
 """`slmbench status`: where a study stands, from a second terminal while it runs.
 
 Read-only by design: it reads the shard and score files, the shards' logs and `benchmark:` timings and the
-judge cache's spending ledger (sqlite opened read-only), and never takes or clears the Snakemake lock, so it is
-safe beside a running study. It prints shards done / total, judged / total, error runs, runs without energy,
-the judge's cost so far and estimated, an ETA from the measured shard times of each model (or the study's
-estimate before any shard is measured), and what to do next.
+judge cache's spending ledger (sqlite opened read-only), and only asks the study's lock who holds it (never
+takes or clears a lock), so it is safe beside a running study. It prints shards done / total, judged / total,
+error runs, runs without energy, the judge's cost so far and estimated, an ETA from the measured shard times
+of each model (or the study's estimate before any shard is measured), and what to do next.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from .layout import WORKBOOKS, StudyLayout, shard_keys
 from .live import INFERENCE_MARK
+from .locks import Holder, study_lock_holder
 from .records import read_jsonl
 
 # Before any shard is measured: the reference study's 3-5 hours for 1600 answers is ~9 s per answer.
@@ -70,6 +72,7 @@ class StudyStatus:
     eta_s: float = 0.0
     eta_basis: List[str] = field(default_factory=list)
     lock_held: bool = False
+    holder: Optional[Holder] = None  # who holds the study's lock (slmbench.locks)
     validation: Optional[str] = None  # the RESULT line of validation.txt
 
     @property
@@ -120,9 +123,12 @@ def _read_shard(state: ShardState) -> None:
         state.seconds = latency + ESTIMATED_LOAD_S if latency else None
 
 
-def _lock_held(workdir: Path = Path(".")) -> bool:
-    locks = workdir / ".snakemake" / "locks"
-    return locks.is_dir() and any(locks.iterdir())
+def _run_started(holder) -> float:
+    """When the holding run started (epoch seconds): a shard log written since then is this run's."""
+    try:
+        return datetime.fromisoformat(holder.started_at).timestamp()
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _progress(log: str, since: float) -> Optional[int]:
@@ -241,9 +247,9 @@ def collect_status(config: dict, configfiles: List[str]) -> StudyStatus:
     levels, categories = list(config["levels"]), list(config["categories"])
     variants = int((config.get("prompts") or {}).get("variants") or 1)
     answers = {c: _count_prompts(layout, c, levels[0], variants) for c in categories}
-    lock = _lock_held()
-    owner = Path(".snakemake/slmbench_owner.json")
-    run_started = owner.stat().st_mtime if lock and owner.exists() else time.time() + 1
+    holder = study_lock_holder(layout.results_dir)  # the study's own lock, whatever the working directory
+    lock = holder is not None
+    run_started = _run_started(holder) if lock else time.time() + 1
     from .power_modes import study_modes
 
     shards = []
@@ -261,7 +267,7 @@ def collect_status(config: dict, configfiles: List[str]) -> StudyStatus:
     verdicts_per_run = repeats * len(_judges(config))
     total_answers = sum(answers[s.category] for s in shards)
     status = StudyStatus(configfiles, layout, shards, answers, verdicts_per_run,
-                         _cost(config, total_answers * verdicts_per_run), lock_held=lock,
+                         _cost(config, total_answers * verdicts_per_run), lock_held=lock, holder=holder,
                          validation=_validation(layout))
     status.eta_s, status.eta_basis = _eta(shards, answers)
     return status
@@ -289,8 +295,10 @@ def format_status(status: StudyStatus) -> str:
     if status.running:
         line += "; running: " + ", ".join(
             f"{s.name} ({s.answers_so_far}/{status.answers_per_shard[s.category]} answers)" for s in status.running)
-    elif status.lock_held:
-        line += "; a Snakemake run holds the lock (running now, or killed: the next run clears a dead one's lock)"
+    if status.lock_held:  # the study's lock names its holder: from any working directory, clone or host
+        holder = status.holder
+        line += (f"; held by {holder.describe() if holder else 'another run'}"
+                 + (" (on another machine: cannot be checked from here)" if holder and holder.unverifiable else ""))
     out.append(line)
     out.append(f"runs: {runs}/{status.total_answers} recorded, {sum(s.errors for s in done)} errors"
                + (f" (in {_names(errors)})" if errors else "")
@@ -364,7 +372,7 @@ def run_end_line(layout: StudyLayout) -> str:
 def _cmd_status(args) -> int:
     from .profile import load_study_config
 
-    config, files = load_study_config(args.configfile, args.profile)
+    config, files = load_study_config(args.configfile, args.profile, args.config_items)
     print(format_status(collect_status(config, files)))
     return 0
 

@@ -13,8 +13,16 @@ sys.path.insert(0, SRC_DIR)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC_DIR, os.environ.get("PYTHONPATH", "")) if p)
 
 
+from slmbench.locks import RUN_TOKEN_ENV, new_run_token
+
+# The run's token (slmbench.locks): every job, local or on SLURM, inherits it and so writes into the study its
+# run holds; set before envvars is read, and kept by the jobs' own parse.
+os.environ.setdefault(RUN_TOKEN_ENV, new_run_token())
+
+
 envvars:
     "PYTHONPATH",
+    RUN_TOKEN_ENV,
 
 
 from slmbench.boards import quiet_threads, shard_board as board_of, slurm_pin, study_boards
@@ -114,4 +122,4 @@ def judge_inputs(w):
 
 
 # Before the DAG is built (main process only): one run at a time, a killed run's lock, cut shards.
-workflow_preflight(workflow, study_shards(L, MODELS, LEVELS, CATEGORIES, MODES))
+workflow_preflight(workflow, study_shards(L, MODELS, LEVELS, CATEGORIES, MODES), L.results_dir, CONFIGFILES)

@@ -2,7 +2,12 @@
 # generated from the questions into results/, never over the user's), one CSV per category, a token report.
 import json
 
-from slmbench.prompts.writer_config import writer_budget_args, writer_settings, writer_warnings
+from slmbench.prompts.writer_config import (
+    writer_budget_args,
+    writer_run_args,
+    writer_settings,
+    writer_warnings,
+)
 
 Q = config["questions"]
 P = config["prompts"]
@@ -13,7 +18,8 @@ SPREADSHEET = P["spreadsheet"] if P["source"] == "spreadsheet" else L.generated_
 WRITES_LLM = P["source"] == "generate" and P["generate_mode"] == "llm"
 WRITER = writer_settings(config)
 # the study's budget (judge.max_cost_usd, the writer's prices), in the command, not in params: see above
-WRITER_BUDGET = writer_budget_args(config) if WRITES_LLM else ""
+# ...and its pacing (prompts.generator.concurrency), for the same reason
+WRITER_BUDGET = f"{writer_budget_args(config)} {writer_run_args(config)}" if WRITES_LLM else ""
 for line in writer_warnings(config):  # before anything is planned or spent
     print(line, file=sys.stderr)
 

@@ -26,13 +26,21 @@ def settings_from(args) -> dict:
         if args.model[0] != settings["model"]:
             settings["price_per_mtok"] = None  # the configured price is the configured model's: unknown for this one
         settings["model"] = args.model[0]
-        settings["judges"] = [{"model": m} for m in args.model[1:]]
+        # the same endpoint, named by the same command: its key too (a configured extra judge names its own)
+        settings["judges"] = [{"model": m, "api_key_env": settings["api_key_env"]} for m in args.model[1:]]
     if args.price:
         settings["price_per_mtok"] = {"input": args.price[0], "output": args.price[1]}
     return settings
 
 
 def _judge(args) -> int:
+    from ..locks import writing_into_study
+
+    with writing_into_study(args.out, "judge"):  # a study another run holds is refused (slmbench.locks)
+        return _judge_unlocked(args)
+
+
+def _judge_unlocked(args) -> int:
     from dataclasses import asdict
 
     from ..questions import first_turn, read_questions

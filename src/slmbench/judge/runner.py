@@ -14,8 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from pydantic import ValidationError
-
 from ..errors import UserError
 from ..live import verdict_line
 from ..llm.cache import ContentCache
@@ -28,7 +26,7 @@ from ..records import read_run_records
 from ..scores import write_score_rows
 from .panel import panel
 from .rubric import DIMENSIONS, RUBRIC_VERSION, Verdict, build_messages, repair_prompt, verdict_reply
-from .verdicts import actual_usd, judge_identity, verdict_key
+from .verdicts import actual_usd, cached_row_problem, judge_identity, verdict_from_json, verdict_key
 
 
 def canonical_questions(prompts_csv) -> Dict[int, str]:
@@ -62,15 +60,9 @@ def reference_sha256(text: Optional[str]) -> Optional[str]:
 
 
 def parse_verdict(text: str, with_reference: bool = False) -> Optional[Verdict]:
-    # strict=False: small local judges put raw newlines inside the strings; the JSON is otherwise well
-    # formed, and rejecting it would turn a readable verdict into a parse_error.
-    try:
-        verdict = Verdict.model_validate(json.loads(text, strict=False))
-    except (ValueError, ValidationError, TypeError):
-        return None
-    if with_reference and verdict.reference_match is None:
-        return None  # the correctness answer was asked for: a verdict without it is incomplete
-    return verdict
+    """The verdict a reply holds, or None: the same strict reading in every structured-output mode (a schema
+    enforced by the endpoint, JSON-object mode, a local grammar)."""
+    return verdict_from_json(text, with_reference)
 
 
 class VerdictUnavailable(Exception):
@@ -145,6 +137,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
     # mode, or at another level) is one verdict (the cache key is its content), asked once
     followers: Dict[str, List[dict]] = {}
     identity = judge_identity(settings)  # from the settings alone: an all-cached rerun needs no key, loads no GGUF
+    bad_cached: List[Tuple[dict, str]] = []  # cache entries that fail the check a fresh reply gets: asked again
     try:
         for record in records:
             qid = int(record["question_id"])
@@ -165,13 +158,21 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
                        "reference_sha256": reference_sha256(reference)}
                 rows.append(row)
                 cached = cache.get(key) if cache and use_cache else None
-                if cached and cached.get("judge_status") in ("ok", "parse_error"):
+                problem = cached_row_problem(cached, bool(reference)) if cached is not None else None
+                if cached is not None and problem is None:
                     row.update(cached)
                 elif key in followers:
                     followers[key].append(row)
                 else:
                     followers[key] = []
+                    if problem is not None:
+                        bad_cached.append((row, problem))
                     todo.append((row, questions[qid], record["output"], reference))
+        if bad_cached:
+            row, why = bad_cached[0]
+            print(f"slmbench: judge {name}: warning: {len(bad_cached)} cached verdict(s) in {settings['cache']} are "
+                  f"not valid verdicts (first: Q{row['question_id']} {row['model_id']} {row['level']}: {why}); asking "
+                  f"again", file=sys.stderr)
         if not todo:
             _report(name, rows, 0, settings.get("price_per_mtok"))
             return rows

@@ -104,7 +104,12 @@ class ContentCache:
     def get(self, key: str) -> Optional[dict]:
         with self.lock:
             found = self.db.execute("SELECT row FROM verdicts WHERE key = ?", (key,)).fetchone()
-        return json.loads(found[0]) if found else None
+        if not found:
+            return None
+        try:
+            return json.loads(found[0])
+        except ValueError:
+            return None  # a damaged entry is no result: asked again, and replaced when the new one is stored
 
     def put(self, key: str, row: dict, spender: str = "", usd: Optional[float] = None,
             usage: Optional[Dict[str, Optional[int]]] = None, release_usd: float = 0.0, store: bool = True) -> None:

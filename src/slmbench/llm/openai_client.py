@@ -49,6 +49,10 @@ def within_deadline(call, timeout_s: float):
     return result["value"]
 
 
+def _hide(text: str, key: str) -> str:
+    return text.replace(key, "***") if key else text
+
+
 class ModeRefused(Exception):
     """The endpoint cannot do the structured-output mode asked for: ask again in the next (not a retry)."""
 
@@ -85,18 +89,28 @@ class OpenAIClient:
     def __init__(self, settings: Mapping):
         import openai
 
+        from ..config import endpoint_words, plain_http_to_network
+
         self.settings = settings
         self.key_env = settings["api_key_env"]
-        key = os.environ.get(self.key_env)  # the one place a key is read
+        # the one place a key is read: the variable this endpoint is configured with, and no other (the openai
+        # library would fall back to OPENAI_API_KEY for every endpoint: it is never left to choose)
+        key = os.environ.get(self.key_env) if self.key_env else None
         base_url = settings["base_url"] or os.environ.get("OPENAI_BASE_URL")
-        if not key:
-            if base_url is None:
-                raise UserError(f"no API key: set the environment variable {self.key_env} (judge.api_key_env)")
-            key = "not-needed"  # local servers accept any key
-        self._key = key
+        if not key and base_url is None:
+            raise UserError(f"no API key: set the environment variable {self.key_env or 'OPENAI_API_KEY'} "
+                            f"(judge.api_key_env)")
+        if key and plain_http_to_network(base_url):
+            raise UserError(f"judge endpoint {endpoint_words(base_url)} is plain http to another machine: the key in "
+                            f"{self.key_env} would cross the network unencrypted; use https, or api_key_env: null "
+                            f"for a server that needs no key")
+        self._key = key or ""
+        # no key: no Authorization header at all (the library insists on a key to start, which is never sent)
+        self._headers = None if key else {"Authorization": openai.Omit()}
         self.endpoint = endpoint_label(base_url)
         # max_retries=0: retries are ours (retry.py), so they honour long Retry-After and stop with the others
-        self.client = openai.OpenAI(api_key=key, base_url=base_url, timeout=settings["timeout_s"], max_retries=0)
+        self.client = openai.OpenAI(api_key=key or "no-key-sent", base_url=base_url, timeout=settings["timeout_s"],
+                                    max_retries=0)
         # the SDK imports its resource modules at first use: here, not in the first request of 16 worker threads
         _ = self.client.chat.completions
         self.backoff = Backoff(retries=int(settings["max_retries"]))
@@ -120,7 +134,8 @@ class OpenAIClient:
         try:
             response = within_deadline(lambda: self.client.chat.completions.create(
                 model=self.settings["model"], messages=messages, temperature=self.settings["temperature"],
-                max_tokens=max_tokens, extra_body=extra), float(self.settings["timeout_s"]))
+                max_tokens=max_tokens, extra_body=extra, extra_headers=self._headers),
+                float(self.settings["timeout_s"]))
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             # the server's message is not repeated: some echo the key back
             raise FatalEndpointError(f"judge endpoint {self.endpoint} refused the key (HTTP {exc.status_code}); "
@@ -135,7 +150,7 @@ class OpenAIClient:
                 raise ModeRefused() from None
             if exc.status_code >= 500:
                 raise Transient(f"HTTP {exc.status_code}", retry_after_seconds(exc.response.headers)) from None
-            words = " ".join(str(exc.message).split()).replace(self._key, "***")  # in case the server echoes it
+            words = _hide(" ".join(str(exc.message).split()), self._key)  # in case the server echoes it
             raise FatalEndpointError(f"judge endpoint {self.endpoint} rejected the request (HTTP 400): "
                                      f"{words[:300]}") from None
         except openai.APIStatusError as exc:
@@ -163,7 +178,7 @@ class OpenAIClient:
         error = (getattr(response, "model_extra", None) or {}).get("error")  # a field a completion does not have
         if error:
             message = error.get("message") if isinstance(error, dict) else error
-            words = " ".join(str(message).split()).replace(self._key, "***")[:150]
+            words = _hide(" ".join(str(message).split()), self._key)[:150]
             raise Transient(f"HTTP 200 with an error body ({words})", per_reply=True)
         if not response.choices:
             raise Transient("HTTP 200 with no choices", per_reply=True)

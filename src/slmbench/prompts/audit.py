@@ -5,7 +5,10 @@ per question, variant (prompts.variants) and level: the growth over the level it
 and the order rule (slmbench.levels); cumulative containment (does L2 contain L1?); boilerplate (an addition
 shared by more than a quarter of the questions; the variants of one question count as one); answer leaks
 (a reference's final value in an addition); demands for visible extra output; padding labelled as
-irrelevant (addition_checks.py, shared with the llm generator). Writes prompt_audit.csv (one row per
+irrelevant; what no level may add (slmbench.levels.NO_LEVEL_MAY): a length instruction, an instruction to hide
+the reasoning; a clarification or guidance stating a value its question does not contain; a quoted piece of the
+question cut short; a worked example repeated, or mostly repeated, for another question (addition_checks.py,
+shared with the llm generator). Writes prompt_audit.csv (one row per
 question, variant and level) and, when asked, the review workbook (review.py); prints a summary; with
 strict=True any problem stops the study after the files are written.
 """
@@ -19,17 +22,31 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from .. import levels as design
+from ..csv_text import safe_cells
 from ..errors import UserError
 from ..questions import read_questions
 from ..records import atomic_output
-from .addition_checks import labelled_padding, padding_flaws, visible_output
+from .addition_checks import (
+    fragment_cuts,
+    labelled_padding,
+    length_instructions,
+    numbers_not_in_question,
+    padding_flaws,
+    reused_examples,
+    suppressed_reasoning,
+    visible_output,
+)
 from .references import leaked, read_reference_values
 from .tokens import prompt_name
 
 BOILERPLATE_SHARE = 0.25
 AUDIT_FIELDS = ["question_id", "variant", "category", "level", "generator", "tokens", "base_level", "growth", "band",
                 "in_band", "contains_base", "shared_by", "boilerplate", "leaked_values", "visible_output",
-                "labelled_padding", "padding_flaws", "problems", "status"]
+                "labelled_padding", "padding_flaws", "length_instruction", "suppresses_reasoning", "fragment_cut",
+                "example_reuse", "numbers_not_in_question", "problems", "status"]
+# columns quoting text of the prompts and references (a prompt may start with "="): defused for spreadsheets
+QUOTED_TEXT = ("leaked_values", "boilerplate", "visible_output", "labelled_padding", "padding_flaws",
+               "length_instruction", "suppresses_reasoning", "fragment_cut", "numbers_not_in_question", "problems")
 SHOW = 10  # problems printed in the summary
 
 
@@ -61,6 +78,13 @@ def addition_of(text: str, base_text: Optional[str]) -> tuple:
     return text, False
 
 
+def _besides(text: str, question: str) -> Optional[str]:
+    """What a text holds besides the question, or None when it does not contain the question at all."""
+    if question.strip() and question.strip() in text:
+        return text.replace(question.strip(), "", 1).strip()
+    return None
+
+
 def audit_rows(prompts: Sequence[Prompt], references: Dict[int, List[str]], enc, generator: str) -> List[dict]:
     by_item: Dict[tuple, Dict[str, Prompt]] = collections.defaultdict(dict)
     for p in prompts:
@@ -79,6 +103,8 @@ def audit_rows(prompts: Sequence[Prompt], references: Dict[int, List[str]], enc,
         if name != "L0":
             users[(name, normal(add))].add(qid)
     n_questions = len({qid for qid, _ in by_item})
+    reused = reused_examples({key: (key[0][0], add) for key, (add, _) in additions.items()
+                              if design.kind_of(key[1]) == "example"})
     order = {item: dict(design.growth_problems({lvl: tokens[(item, lvl)] for lvl in levels}))
              for item, levels in by_item.items()}
     rows = []
@@ -110,8 +136,31 @@ def audit_rows(prompts: Sequence[Prompt], references: Dict[int, List[str]], enc,
         labelled = labelled_padding(name, addition)
         if labelled:
             problems.append(("labelled padding", f"padding labelled as irrelevant ('{labelled[0]}')"))
-        flaws = padding_flaws(name, levels["L0"].text if "L0" in levels else "", addition)
+        question = levels["L0"].text if "L0" in levels else ""
+        flaws = padding_flaws(name, question, addition)
         problems += [("padding", f"padding: {flaw}") for flaw in flaws]
+        # what a level of the design adds to the question; for a level that does not contain its base, what it
+        # has besides the question (the question's own words are never judged)
+        added = addition if contains else _besides(p.text, question)
+        if name == "L0" or design.kind_of(name) is None:
+            added = None
+        length = length_instructions(added) if added else []
+        if length:
+            problems.append(("length instruction", f"tells the model how long to answer ('{length[0]}')"))
+        hidden = suppressed_reasoning(added) if added else []
+        if hidden:
+            problems.append(("suppresses reasoning", f"tells the model to hide or omit its reasoning ('{hidden[0]}')"))
+        cuts = fragment_cuts(question, added) if added else []
+        if cuts:
+            problems.append(("fragment cut", f"quotes the question cut short: {cuts[0]}"))
+        others = reused.get((item, name), [])
+        if others:
+            problems.append(("example reuse", f"its worked example is also the example of question "
+                                              f"{', '.join(map(str, others))}"))
+        invented = numbers_not_in_question(name, question, added) if added else []
+        if invented:
+            problems.append(("invented number", f"states values the question does not contain "
+                                                f"({', '.join(invented)})"))
         rows.append({
             "question_id": qid, "variant": p.variant, "category": p.category, "level": name, "generator": generator,
             "tokens": tokens[(item, name)], "base_level": base or "", "growth": growth,
@@ -119,6 +168,9 @@ def audit_rows(prompts: Sequence[Prompt], references: Dict[int, List[str]], enc,
             "contains_base": contains, "shared_by": shared_by, "boilerplate": boilerplate if name != "L0" else None,
             "leaked_values": "; ".join(leaks), "visible_output": "; ".join(visible),
             "labelled_padding": "; ".join(labelled), "padding_flaws": "; ".join(flaws),
+            "length_instruction": "; ".join(length), "suppresses_reasoning": "; ".join(hidden),
+            "fragment_cut": "; ".join(cuts), "example_reuse": "; ".join(f"question {q}" for q in others),
+            "numbers_not_in_question": "; ".join(invented),
             "problems": "; ".join(text for _, text in problems),
             "status": "fail" if problems else "ok", "kinds": [kind for kind, _ in problems],
         })
@@ -191,7 +243,7 @@ def audit_prompts(sources: Sequence, out_csv, *, encoding: str = "cl100k_base_of
     with atomic_output(out_csv) as fh:
         writer = csv.DictWriter(fh, fieldnames=AUDIT_FIELDS, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(safe_cells(r, QUOTED_TEXT) for r in rows)  # read by people: csv_text
     if review_xlsx:
         from .review import write_review
 

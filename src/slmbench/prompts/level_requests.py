@@ -3,8 +3,9 @@ fails.
 
 Each request shows the prompt so far (the level this one builds on, slmbench.levels), so the guidance
 complements the clarification and the example follows both; the addition is appended after a blank line.
-The rules every addition shares (never answer, never ask for visible extra output) are the system turn; the
-user turn says what this level adds, for this question, and how long it must be.
+The rules every addition shares (never answer, never ask for visible extra output, and what no level may add:
+slmbench.levels.NO_LEVEL_MAY) are the system turn; the user turn says what this level adds (levels.MAY_ADD), for
+this question, and how long it must be.
 """
 
 from __future__ import annotations
@@ -19,32 +20,35 @@ RULES = (
     "prompt and answers it. Rules for every addition:\n"
     "- Do not answer the question, and do not state, hint at or work out its answer or any of its final values "
     "(numbers, names, the conclusion).\n"
-    "- Ask for no visible extra output: the reader must write only the answer, so never ask it to restate the "
-    "question, list the facts or constraints first, state its interpretation or assumptions, show or explain a "
-    "plan, or summarise the task.\n"
+    "- Ask for no visible extra output: never ask the reader to restate the question, list the facts or constraints "
+    "first, state its interpretation or assumptions, show or explain a plan, or summarise the task.\n"
+    f"- {design.NO_LEVEL_MAY}\n"
+    "- Where you quote the question, quote whole clauses: never end a quotation inside a phrase or before a number "
+    "or condition of its sentence.\n"
     "- Do not repeat the prompt or address the person who wrote it. Write in the language of the prompt.\n"
     "- Reply with the addition only: no title, no label, no preface, no quotation marks around it."
 )
+# What each kind of addition is asked to be: slmbench.levels.MAY_ADD, then what that means for this question
 KIND_REQUESTS = {
     "clarification": (
-        "Write a clarification of this question: resolve its real ambiguities (what exactly is asked, which reading "
-        "of an unclear word, condition or quantity is meant, what a complete answer covers and in what form). It "
-        "must be specific to this question, not advice that would fit any question."),
+        f"Write this level's addition. It {design.MAY_ADD['clarification']}. Resolve the question's real "
+        "ambiguities; the addition must be specific to this question, not advice that would fit any question, and it "
+        "may state no number or value that the question itself does not contain."),
     "guidance": (
-        "Write guidance on the steps of this question: the order in which to work through this particular task "
-        "(what to consider, derive or check first, and what next). It must complement the clarification already in "
-        "the prompt, not repeat it. The steps are for the reader's own thinking: do not ask for them to be written "
-        "out."),
+        f"Write this level's addition. It {design.MAY_ADD['guidance']}, for this particular task. It must complement "
+        "the clarification already in the prompt, not repeat it, and it may state no number or value that the "
+        "question itself does not contain. The steps are for the reader's own thinking: do not ask for them to be "
+        "written out, and do not ask for them to be left out."),
     "example": (
-        "Write a worked example of a similar but different task: a new task of the same kind on another subject, "
-        "with other names and numbers, followed by its complete solution, showing the approach the question needs. "
-        "Introduce it as an example (e.g. 'For example, a similar task: ...'). It must not solve this question, "
-        "and none of its results may be a result of this question."),
+        f"Write this level's addition. It {design.MAY_ADD['example']}, showing the approach the question needs. "
+        "Introduce it as an example (e.g. 'For example, a similar task: ...'). It must not solve this question, none "
+        "of its results may be a result of this question, and its task must be new: not an example written for "
+        "another question of the study."),
     "padding": (
-        "Write one fluent paragraph on an everyday subject that has nothing to do with the prompt (for example a "
-        "town market, a garden in spring, a train journey, a library's reading room). Do not mention the prompt, "
-        "the question or any task, and do not comment on the paragraph itself: never call it unrelated, "
-        "irrelevant, background, filler or something to ignore. No heading."),
+        f"Write this level's addition. It {design.MAY_ADD['padding']}: one paragraph on, for example, a town market, "
+        "a garden in spring, a train journey or a library's reading room. Do not mention the prompt, the question or "
+        "any task, and do not comment on the paragraph itself: never call it unrelated, irrelevant, background, "
+        "filler or something to ignore. No heading."),
 }
 AIM_MARGIN = 10  # tokens kept inside each end of a band: the writer's counts are rough
 WORDS_PER_TOKEN = 0.75  # English prose: how the token range is said in words, which a model can gauge

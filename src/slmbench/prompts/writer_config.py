@@ -37,6 +37,17 @@ def writer_budget_args(config: Mapping) -> str:
     return " ".join(args)  # numbers only: nothing to quote
 
 
+def writer_concurrency(config: Mapping) -> int:
+    """Questions the llm writer works on at once: prompts.generator.concurrency, or the judge's own concurrency when
+    the judge's section writes (its endpoint's limits are the judge's)."""
+    return int(writer_section(config)["concurrency"])
+
+
+def writer_run_args(config: Mapping) -> str:
+    """The CLI options that pace the writer (not what it writes, so not a param: a change redoes no prompt)."""
+    return f"--concurrency {writer_concurrency(config)}"
+
+
 def judge_models(judge: Mapping) -> List[str]:
     """Every model of the judge panel (judge.model, then judge.judges' own or inherited model)."""
     return [judge["model"], *[extra.get("model", judge["model"]) for extra in judge.get("judges") or []]]

@@ -53,6 +53,22 @@ def _add_settings_flags(parser) -> None:
                         help="<results>/models/<model>.json files (model sizes for the roofline)")
 
 
+def _in_study(target_of, purpose: str = "report"):
+    """A command that writes into a study holds it meanwhile (slmbench.locks); `target_of(args)` is what it writes."""
+    def wrap(command):
+        def locked(args) -> int:
+            from ..locks import writing_into_study
+
+            target = target_of(args)
+            if not target:
+                return command(args)
+            with writing_into_study(target, purpose):
+                return command(args)
+        return locked
+    return wrap
+
+
+@_in_study(lambda args: args.outdir and str(Path(args.outdir) / "report"))
 def _cmd_report(args) -> int:
     missing = [flag for flag, value in (("--runs", args.runs), ("--scores", args.scores), ("--outdir", args.outdir))
                if not value]
@@ -65,6 +81,7 @@ def _cmd_report(args) -> int:
     return 0
 
 
+@_in_study(lambda args: args.outdir)
 def _cmd_export(args) -> int:
     from .export import PARTS as EXPORT_PARTS
     from .export import export_responses
@@ -92,6 +109,7 @@ def _expected(args) -> dict:
     return expected
 
 
+@_in_study(lambda args: args.out)
 def _cmd_validate(args) -> int:
     from .validate import validate_results
 

@@ -13,8 +13,9 @@ from typing import Iterable, Optional
 
 import pandas as pd
 
+from ..csv_text import excel_safe
 from ..layout import EXPORT_CSV, EXPORT_RESPONSES_DIR, EXPORT_SUMMARY
-from ..records import atomic_output
+from ..records import atomic_output, umask_mode
 from .data import DIMENSIONS, Study, load_study
 from .dataquality import energy_reason
 
@@ -25,15 +26,9 @@ CSV_COLUMNS = [
 ]
 TEXT_COLUMNS = {"model_id", "category", "level", "status", "energy_missing_reason", "judge_status", "reason",
                 "prompt", "output", "error"}
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 RULE = "=" * 80
 THIN = "-" * 80
 PARTS = ("csv", "txt", "summary")
-
-
-def excel_safe(text: str) -> str:
-    """Excel runs a CSV cell that starts with = + - @ as a formula: prefix such text with an apostrophe."""
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def safe_name(name: str) -> str:
@@ -117,6 +112,7 @@ def atomic_directory(target):
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+    os.chmod(tmp, umask_mode(directory=True))  # mkdtemp makes it 0700 whatever the umask
     try:
         yield tmp
         if target.exists():

@@ -6,25 +6,30 @@ folder), and one group per question: each level's prompt, then every model's ans
 reason side by side. Every text from the runs and scores is HTML-escaped (an answer may contain markup or
 <script>), and no data is placed inside the script, so nothing a model writes can run.
 
-Stdlib only: it reads the runs (JSON lines) and scores (CSV) directly.
+It reads the runs and scores with the study's checked readers (records.read_run_records, scores.read_score_rows:
+a bad line names its file, line and field), shows the scored runs (timing and shard repeats are measurements,
+not answers), refuses a run listed twice, and cuts a very long text (an answer or prompt of megabytes would keep
+the page from loading) at TEXT_CHARS with a note saying how much more there is and where to read it.
 """
 
 from __future__ import annotations
 
-import csv
 import html
 import os
 from collections import defaultdict
+from dataclasses import asdict
 from pathlib import Path
 from statistics import mean
 from typing import Dict, Iterable, List, Optional, Sequence
 
 from ..errors import UserError
 from ..layout import PLOTS, WORKBOOKS, StudyLayout
-from ..records import atomic_output, read_jsonl
+from ..records import RECORD_KEY, atomic_output, iter_run_records
+from ..scores import read_score_rows
 
 DIMENSIONS = ("factuality", "helpfulness", "structure", "conciseness")
 LEVEL_ORDER = ("L0", "L1", "L2", "L3", "P")
+TEXT_CHARS = 20_000  # shown of one answer, prompt or reason: ten pages, far more than max_tokens=1024 writes
 
 
 def _e(value) -> str:
@@ -58,26 +63,36 @@ def _ordered(values: Iterable[str], order: Sequence[str]) -> List[str]:
 
 
 def read_runs(path) -> List[dict]:
-    """The run records; a malformed line or a record without its key fields names the file and line."""
-    try:
-        runs = list(read_jsonl(path))
-    except OSError as exc:
-        raise UserError(f"cannot read the runs {path} ({exc.strerror}); give --runs") from None
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    for line, run in enumerate(runs, 1):
-        missing = [k for k in ("model_id", "level", "question_id") if k not in run]
-        if missing:
-            raise UserError(f"{path}: record {line} has no {', '.join(missing)}; is this a runs file "
-                            f"(runs_llamacpp.jsonl)?")
+    """The scored run records (repeat 0 of the scored measurement), each checked by records.iter_run_records;
+    a run listed twice names the file and both lines."""
+    runs: List[dict] = []
+    seen: Dict[tuple, int] = {}
+    for line, record in iter_run_records(path):
+        if record.repeat or record.shard_repeat:
+            continue  # a timing or shard repeat: measured, never an answer of its own
+        key = tuple(getattr(record, k) for k in RECORD_KEY)
+        if key in seen:
+            raise UserError(f"{path}:{line}: the run {key} is listed twice (also line {seen[key]}); merge the runs "
+                            f"again (rule merge_runs) so each run appears once")
+        seen[key] = line
+        runs.append(asdict(record))
     return runs
 
 
 def read_scores(path) -> List[dict]:
+    """The score rows, each checked by scores.iter_score_rows; none without a scores file."""
     if not path or not Path(path).exists():
         return []
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.DictReader(fh))
+    return [asdict(row) for row in read_score_rows(path)]
+
+
+def _text(value) -> str:
+    """A text for a cell, escaped, cut at TEXT_CHARS with a note of what was left out."""
+    text = "" if value is None else str(value)
+    if len(text) <= TEXT_CHARS:
+        return _e(text)
+    return (f'{_e(text[:TEXT_CHARS])}<span class="cut">&hellip; {len(text) - TEXT_CHARS:,} more characters not shown '
+            f'(the whole text: exported_responses/, or the runs file)</span>')
 
 
 class _Verdicts:
@@ -142,7 +157,7 @@ def _answer_cell(run: Optional[dict], verdict: Optional[_Verdicts]) -> str:
     if run is None:
         return '<td class="missing">no run</td>'
     if run.get("status") != "ok":
-        return f'<td class="error"><b>error</b><div class="text">{_e(run.get("error"))}</div></td>'
+        return f'<td class="error"><b>error</b><div class="text">{_text(run.get("error"))}</div></td>'
     score = verdict.total if verdict else None
     badge = f'<span class="score" data-v="{"" if score is None else score}">{_fmt(score, 1)}/10</span>'
     dims = ""
@@ -152,10 +167,10 @@ def _answer_cell(run: Optional[dict], verdict: Optional[_Verdicts]) -> str:
     problems = f' <span class="warn">{_e(", ".join(verdict.problems))}</span>' if verdict and verdict.problems else ""
     facts = (f'{_fmt(_float(run.get("latency_ms")), 0)} ms, {_e(run.get("prompt_tokens"))}&rarr;'
              f'{_e(run.get("completion_tokens"))} tokens, energy {_fmt(_float(run.get("energy_j")), 3)} J')
-    reasons = "".join(f'<div class="reason">{_e(name + ": " if len(verdict.reasons) > 1 else "")}{_e(text)}</div>'
+    reasons = "".join(f'<div class="reason">{_e(name + ": " if len(verdict.reasons) > 1 else "")}{_text(text)}</div>'
                       for name, text in (verdict.reasons if verdict else []))
     return (f'<td>{badge} {dims}{problems}<div class="facts">{facts}</div>'
-            f'<div class="text answer">{_e(run.get("output"))}</div>{reasons}</td>')
+            f'<div class="text answer">{_text(run.get("output"))}</div>{reasons}</td>')
 
 
 def _modes(runs: List[dict]) -> Dict[Optional[int], str]:
@@ -184,7 +199,7 @@ def _questions(runs: List[dict], verdicts: Dict[tuple, _Verdicts], models: List[
             cells = "".join(_answer_cell(by_key.get(k), verdicts.get(k)) for k in keys)
             label = f"{level} v{v}" if len(variants) > 1 else level  # which wording, where there are several
             label += f" {modes[mode]}" if len(modes) > 1 else ""  # which power mode, where there are several
-            rows.append(f'<tr><th class="level">{_e(label)}</th><td class="prompt"><div class="text">{_e(prompt)}'
+            rows.append(f'<tr><th class="level">{_e(label)}</th><td class="prompt"><div class="text">{_text(prompt)}'
                         f'</div></td>{cells}</tr>')
         groups.append(f'<tbody class="question" data-qid="{qid}" data-category="{_e(questions[qid])}">'
                       f'{"".join(rows)}</tbody>')
@@ -295,6 +310,7 @@ table.sortable td[data-v]{text-align:right}
 .warn,.fail{color:#b00;font-weight:bold}
 .pass{color:#070;font-weight:bold}
 .note{background:#ffd;padding:4px}
+.cut{color:#b60;font-style:italic}
 .plots{display:flex;flex-wrap:wrap;gap:1em}
 .plots img{max-width:480px}
 """
@@ -355,7 +371,10 @@ SCRIPT = """
 
 
 def _cmd_viewer(args) -> int:
-    out = write_index_html(args.runs, args.scores, args.results_dir, args.out, title=args.title, note=args.note)
+    from ..locks import writing_into_study
+
+    with writing_into_study(args.out, "viewer"):  # a study another run holds is refused (slmbench.locks)
+        out = write_index_html(args.runs, args.scores, args.results_dir, args.out, title=args.title, note=args.note)
     print(f"slmbench: wrote {out}; open it in a browser (no server needed)")
     return 0
 
