@@ -57,6 +57,9 @@ SAFE = "[A-Za-z0-9._-]+"
 # shard's (the designed order), so no category or model waits behind the shards of another and enters the order
 # late. Snakemake runs the ready job of highest priority first, and a shard leaves no core for anything beside it.
 PREPARE = 10**7
+# jetson.power_modes: how a job switches the board (shell words; slmbench.power_modes)
+SETTLE_S = shlex.quote(str(config["jetson"]["settle_s"]))
+CLOCKS = shlex.quote(config["jetson"]["clocks"] or "")
 BOARD_THREADS, SHARD_THREADS = quiet_threads(config)  # quiet windows: board-pinned jobs take every core
 
 

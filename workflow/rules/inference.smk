@@ -19,15 +19,8 @@ ORDER = (
 )
 # A study of several modes: the shard switches the board into its mode, settles and verifies it first. In the
 # command, not in params: a changed settling time redoes no shard (the mode itself is in the shard's path).
-SWITCH = (
-    " --power-mode {wildcards.mode:q} --settle-s "
-    + shlex.quote(str(config["jetson"]["settle_s"]))
-    + " --clocks="
-    + shlex.quote(config["jetson"]["clocks"] or "")
-    if MODES
-    else ""
-)
-SHARD_NAME = "{model}/{level}/{category}" + ("/{mode}" if MODES else "")
+SWITCH = f" --power-mode {{wildcards.mode:q}} --settle-s {SETTLE_S} --clocks={CLOCKS}" if MODES else ""
+SHARD_NAME = "{model}/{level}/{category}/{mode}" if MODES else "{model}/{level}/{category}"
 
 
 rule infer_shard:
@@ -43,9 +36,9 @@ rule infer_shard:
     output:
         L.shard("{model}", "{level}", "{category}", "{mode}" if MODES else None),
     log:
-        L.log("inference/" + SHARD_NAME),
+        L.log(f"inference/{SHARD_NAME}"),
     benchmark:
-        L.benchmark("inference/" + SHARD_NAME)
+        L.benchmark(f"inference/{SHARD_NAME}")
     priority: lambda w: len(ORDER) - ORDER[shard_key(w)]
     # Quiet windows: a shard takes every local core, so no other job of the workflow (judge, download, hashing,
     # report) runs on the board while it is measured; judge.overlap opts out (a remote judge, measured cost).

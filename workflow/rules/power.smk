@@ -6,13 +6,7 @@
 # Several power modes (jetson.power_modes): one baseline per mode, each measured after switching the board into
 # it (settled and verified: slmbench.power_modes), all before the first shard (priority above every shard's).
 IDLE_SWITCH = (
-    "{SLMBENCH} power-mode set {wildcards.mode:q} --settle-s "
-    + shlex.quote(str(config["jetson"]["settle_s"]))
-    + " --clocks="
-    + shlex.quote(config["jetson"]["clocks"] or "")
-    + " && "
-    if MODES
-    else ""
+    f"{{SLMBENCH}} power-mode set {{wildcards.mode:q}} --settle-s {SETTLE_S} --clocks={CLOCKS} && " if MODES else ""
 )
 IDLE_RANK = idle_ranks(MODES, config["inference"]["order_seed"]) if MODES else {}
 
@@ -23,7 +17,7 @@ rule power_idle:
     output:
         L.idle("{host}", "{mode}" if MODES else None),
     log:
-        L.log("power/idle_{host}" + ("_{mode}" if MODES else "")),
+        L.log("power/idle_{host}_{mode}" if MODES else "power/idle_{host}"),
     # several power modes: every baseline before any shard, the last in the mode the first shard runs in
     priority: lambda w: len(ORDER) + 1 + IDLE_RANK[w.mode] if MODES else 0
     threads: BOARD_THREADS  # alone on the board while it measures (quiet window)
