@@ -15,6 +15,8 @@ from slmbench.report.synthetic import synthetic_records
 from slmbench.scores import write_score_rows
 from test_report_helpers import LEVELS, sheet_rows
 
+pytestmark = pytest.mark.slow  # whole reports
+
 MODES = {0: "MAXN", 2: "7W"}
 CHANGED = {81, 82}  # questions whose answer differs in 7W (the rest: the same text in both modes)
 LATENCY, ENERGY = 1.5, 0.6  # 7W relative to MAXN
@@ -79,7 +81,7 @@ def test_mode_contrasts_recover_the_known_ratios_with_holm(built):
     rows = sheet_rows(out / "model_comparison.xlsx", "contrasts_by_mode")
     assert {(r["power mode"], r["vs mode"]) for r in rows} == {("7W", "MAXN")}  # vs the lowest nvpmodel id
     assert len(rows) == 2 * len(LEVELS) * 2  # models x levels x (latency, energy)
-    maxn = runs[runs["power_mode_id"] == 0].set_index(["model_id", "level", "question_id"])
+    maxn = runs[runs["power_mode_id"] == 0].set_index(["model_id", "level", "question_id"]).sort_index()
     for row in rows:
         own = maxn.xs((row["model"], row["level"]))
         column = "latency_ms" if row["metric"] == "latency_ms" else "energy_j"
