@@ -53,6 +53,12 @@ BENCHMARKS = [
     Benchmark("protocol_overhead.py", ("--quick",), (), {"study_overhead_pct_projected": ("<=", 10.0)}),
     # 80 questions x 4 additions, concurrency 8 vs 1, same run
     Benchmark("prompt_writer_concurrency.py", ("--smoke",), (), {"writer_concurrency_ratio": ("<=", 0.25)}),
+    # power modes (report/modes.py), known truth: at most alpha with Monte Carlo error (200 studies: sd 0.015);
+    # a percentile bootstrap over 20 questions covers about 0.92
+    Benchmark("mode_contrasts.py", ("--studies", "100", "--mixed-studies", "20"), (),
+              {"mode_contrasts_fwer_null": ("<=", 0.08), "mode_contrasts_coverage_null": (">=", 0.88),
+               "mode_contrasts_coverage_effect": (">=", 0.88), "mode_contrasts_power": (">=", 0.8),
+               "mode_mixed_type1_null": ("<=", 0.10)}),
 ]
 
 

@@ -99,7 +99,8 @@ def test_the_score_columns_stay_as_the_study_names_them():
         "total_score", "reason", "judge_model", "judge_status", "judge_name", "repeat", "rubric_version",
         "judge_endpoint", "judged_at", "judge_prompt_tokens", "judge_completion_tokens", "cache_key",
         "reference_match", "reference_source", "reference_sha256",  # added at the end (issue 16), optional
-        "variant"]  # issue 17: prompt variants; a file without it is variant 0
+        "variant",  # issue 17: prompt variants; a file without it is variant 0
+        "power_mode_id"]  # issue 30: the run's power mode; a file without it has none
 
 
 def test_score_rows_read_back_as_written(tmp_path):

@@ -33,9 +33,10 @@ def write_prompts(path: Path, rows=PROMPTS, category="math", level="L0") -> Path
 
 
 def spec(tmp_path: Path, model: Path, power=None, settings_changes=None, **overrides) -> ShardSpec:
-    # no idle re-measurement and no timing repeats unless a test asks: each run then maps to one question
+    # no idle re-measurement and no timing repeats unless a test asks: each run then maps to one question; the
+    # study's warm-up generation (the demo config skips it)
     changes = {"max_tokens": 12, "n_ctx": 256, "n_gpu_layers": 0, "n_threads": 2, "timing_repeats": 0.0,
-               **(settings_changes or {})}
+               "warmup": True, **(settings_changes or {})}
     settings = inference_settings(power={"idle_per_shard_s": 0, **(power or {"backend": "none"})}, **changes)
     values = dict(model_id="tiny", model_file=model, level="L0", category="math",
                   prompts_csv=write_prompts(tmp_path / "p.csv"), out=tmp_path / "shard.jsonl",

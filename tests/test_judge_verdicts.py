@@ -127,7 +127,7 @@ def test_reference_match_is_a_column_true_false_or_empty(tmp_path, clean_env):
     assert [rows[i].reference_match for i in range(3)] == [True, False, None]
     assert [rows[i].reference_source for i in range(3)] == ["question", "question", "none"]
     header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
-    assert header[-4:] == ["reference_match", "reference_source", "reference_sha256", "variant"]
+    assert header[-5:] == ["reference_match", "reference_source", "reference_sha256", "variant", "power_mode_id"]
 
 
 def test_a_verdict_without_the_correctness_answer_is_repaired(tmp_path, clean_env):

@@ -14,6 +14,7 @@ INFERENCE_SIDE = ["src/slmbench/__init__.py", "src/slmbench/inference.py", "src/
                   "src/slmbench/records.py", "src/slmbench/errors.py", "src/slmbench/command.py",
                   "src/slmbench/boards.py", "src/slmbench/jetson.py", "src/slmbench/prompt_rows.py",
                   "src/slmbench/layout.py", "src/slmbench/chat_render.py", "src/slmbench/live.py",
+                  "src/slmbench/serving.py", "src/slmbench/power_modes.py", "src/slmbench/mode_order.py",
                   "src/slmbench/power/"]
 
 
@@ -38,7 +39,8 @@ def test_vermin_catches_a_3_11_feature(tmp_path):
 
 def test_the_inference_entry_point_imports_only_the_standard_library():
     heavy = ["pandas", "numpy", "yaml", "snakemake", "jsonschema", "openpyxl", "openai", "gguf", "pydantic"]
-    code = ("import sys, slmbench.inference, slmbench.chat, slmbench.chat_render, slmbench.jetson, slmbench.power; "
+    code = ("import sys, slmbench.inference, slmbench.chat, slmbench.chat_render, slmbench.jetson, slmbench.power, "
+            "slmbench.serving, slmbench.power_modes, slmbench.mode_order; "
             f"print([m for m in {heavy!r} if m in sys.modules])")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
                           env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})

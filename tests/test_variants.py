@@ -47,7 +47,7 @@ def sheet_rows(variants=(0, 1), extra=()):
 # --- formats: the variant field, and files from before it --------------------------------------------------
 
 def test_the_record_key_names_the_variant_and_the_prompt_csv_writes_it_last():
-    assert RECORD_KEY == ("model_id", "level", "question_id", "variant")
+    assert RECORD_KEY == ("model_id", "level", "question_id", "variant", "power_mode_id")
     assert PROMPT_COLUMNS[-1] == "variant"
 
 

@@ -19,6 +19,7 @@ STAGES = {
     "prompts": "slmbench.prompts.cli",
     "models": "slmbench.models",
     "power": "slmbench.power.cli",
+    "power-mode": "slmbench.power_modes",
     "infer": "slmbench.inference",
     "merge": "slmbench.merge",
     "judge": "slmbench.judge.cli",

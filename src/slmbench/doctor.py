@@ -121,13 +121,35 @@ def check_board(config: dict, root: str = "/") -> List[Check]:
     return [Check("board", "ok", f"{model}, {release}")]
 
 
+def check_study_modes(modes: List[str], current, board_modes: dict) -> Check:
+    """jetson.power_modes: every mode is one of this board's (each shard switches into its own; a switch that
+    cannot be made stops that job, whatever jetson.require says)."""
+    from .jetson import resolve_mode
+    from .power_modes import as_configured
+
+    if current is None:
+        return Check("nvpmodel", "fail", f"jetson.power_modes ({', '.join(modes)}) needs nvpmodel, which is not "
+                                         f"found (not a Jetson); set jetson.power_modes to null")
+    try:
+        ids = [resolve_mode(as_configured(mode), board_modes) for mode in modes]
+    except ValueError as exc:
+        return Check("nvpmodel", "fail", f"jetson.power_modes: {exc}")
+    listed = ", ".join(f"{mode} (nvpmodel {i})" for mode, i in zip(modes, ids))
+    return Check("nvpmodel", "ok", f"in {current}; the study measures {listed}, each job switching first")
+
+
 def check_power_mode(config: dict, apply: bool, root: str = "/") -> List[Check]:
     from .jetson import apply_clocks, apply_nvpmodel, clocks_state, nvpmodel_modes, query_nvpmodel, resolve_mode
+    from .power_modes import single_mode, study_modes
 
-    wanted_mode, wanted_clocks = config["jetson"]["nvpmodel"], config["jetson"]["clocks"]
+    # jetson.nvpmodel, or jetson.power_modes' only entry; a study of several modes switches in each job
+    wanted_mode, wanted_clocks = single_mode(config["jetson"]), config["jetson"]["clocks"]
     checks = []
     current = query_nvpmodel()
-    if wanted_mode is None:
+    modes = study_modes(config["jetson"])
+    if modes:
+        checks.append(check_study_modes(modes, current, nvpmodel_modes(root)))
+    elif wanted_mode is None:
         checks.append(Check("nvpmodel", "info", f"{current} (jetson.nvpmodel is null: left as it is)"
                             if current else "nvpmodel not found (not a Jetson)"))
     elif apply:

@@ -23,6 +23,7 @@ import os
 import platform
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,6 +57,8 @@ class InferenceSettings:
     order_seed: int  # the designed order of shards (slmbench.run_order) and of questions inside a shard
     timing_repeats: float  # share of runs measured again (seeded), 0 to 1
     cooldown_s: float  # wait before the shard starts, seconds (lets the board cool between shards)
+    runtime: str  # "llama-cpp-python" (in this process) | "openai-server" (a local server: slmbench.serving)
+    server: Dict[str, Any]  # config["inference"]["server"]: how the openai-server runtime reaches its server
     power: Dict[str, Any]  # config["power"]: backend, interval_ms, tegrastats_path, rails, max_gap_factor, ...
 
     @classmethod
@@ -92,6 +95,9 @@ class ShardSpec:
     shard_position: Optional[int] = None  # in the study's designed order (the rule passes it)
     board: Optional[str] = None  # host name of the board (the rule passes it)
     sysfs_root: str = "/"  # where /proc and /sys are read (tests point it at a fake tree)
+    power_mode: Optional[str] = None  # jetson.power_modes: the mode to switch to first (slmbench.power_modes)
+    settle_s: float = 0.0  # jetson.settle_s: the wait after a switch
+    clocks: Optional[str] = None  # jetson.clocks, applied again after a switch
 
 
 def read_prompts(path: Path, level: str, category: str) -> List[PromptRow]:
@@ -108,11 +114,27 @@ def device_description() -> str:
     return f"{platform.system()} {platform.machine()} ({os.cpu_count()} CPUs)"
 
 
-def jetson_power_mode() -> Optional[str]:
-    """The nvpmodel mode and clock state on a Jetson ("MAXN (nvpmodel 0); clocks max"); None elsewhere."""
-    from .jetson import power_mode_description
+def shard_common(spec: "ShardSpec") -> Dict[str, Any]:
+    """What every record of a shard carries whatever the runtime: the model, the settings, the board's mode."""
+    from .jetson import describe_power_mode, query_nvpmodel
 
-    return power_mode_description()
+    settings, mode = spec.settings, query_nvpmodel()  # one `nvpmodel -q` for both fields
+    return dict(
+        model_id=spec.model_id, model_file=spec.model_file.name, model_sha256=spec.model_facts.get("sha256"),
+        quant=spec.model_facts.get("quant"), temperature=settings.temperature, max_tokens=settings.max_tokens,
+        n_ctx=settings.n_ctx, seed=settings.seed, device=device_description(),
+        power_mode=describe_power_mode(mode, spec.sysfs_root),
+        power_mode_id=mode.mode_id if mode is not None else None,
+    )
+
+
+def open_runner(spec: "ShardSpec", sampler: Any) -> "ShardRunner":
+    """The shard's runtime (inference.runtime): the model in this process, or behind a local server."""
+    if spec.settings.runtime == "openai-server":
+        from .serving import ServerShardRunner
+
+        return ServerShardRunner(spec, sampler)
+    return ShardRunner(spec, sampler)
 
 
 class ShardRunner:
@@ -142,13 +164,14 @@ class ShardRunner:
         self.render = build_formatter(self.llm, spec.chat_format, spec.chat_template_kwargs, spec.chat_template)
         # a turn-end tag that is one special token (Phi-3.5's <|end|>) stops generation by its id
         self.stop_ids = set(stop_token_ids(self.llm, self.render.stop))
+        version = getattr(llama_cpp, "__version__", None)
         self.common = dict(
-            model_id=spec.model_id, model_file=spec.model_file.name, model_sha256=spec.model_facts.get("sha256"),
-            quant=spec.model_facts.get("quant"), temperature=settings.temperature, max_tokens=settings.max_tokens,
-            n_ctx=settings.n_ctx, seed=settings.seed, device=device_description(), power_mode=jetson_power_mode(),
-            llama_cpp_version=getattr(llama_cpp, "__version__", None),
+            shard_common(spec), llama_cpp_version=version, runtime="llama-cpp-python", runtime_version=version,
             chat_template_sha256=self.render.sha256, chat_template_source=self.render.origin,
         )
+
+    def close(self) -> None:
+        """Nothing to end here (the model goes with the object); a server runtime stops its server."""
 
     def measure_idle(self, seconds: float) -> None:
         """The board's idle power right before this shard's runs (model loaded, nothing running), or the
@@ -172,6 +195,10 @@ class ShardRunner:
 
         chat = self.render(user_messages(prompt))
         return prompt_tokens(self.llm, chat.text), chat.stop, prompt_opens_thinking(chat.text)
+
+    def prompt_count(self, tokens: List[int]) -> Optional[int]:
+        """The prompt's tokens before the call; None where only the runtime's answer will say (a chat server)."""
+        return len(tokens)
 
     def generate(self, tokens: List[int], stop: List[str], max_tokens: int) -> dict:
         """Greedy generation from a fresh context; returns text, timings and counts."""
@@ -227,12 +254,12 @@ class ShardRunner:
                            repeat=repeat, **self.common)
         try:
             tokens, stop, opens_thinking = self.tokens_for(row.prompt)
-            record.prompt_tokens = len(tokens)
+            record.prompt_tokens = self.prompt_count(tokens)
             budget = self.spec.settings.n_ctx - self.spec.settings.max_tokens
-            if len(tokens) > budget:
+            if record.prompt_tokens is not None and record.prompt_tokens > budget:
                 raise UserError(
-                    f"prompt has {len(tokens)} tokens, more than n_ctx - max_tokens = {budget}; raise inference.n_ctx "
-                    f"or lower inference.max_tokens"
+                    f"prompt has {record.prompt_tokens} tokens, more than n_ctx - max_tokens = {budget}; raise "
+                    f"inference.n_ctx or lower inference.max_tokens"
                 )
             root = self.spec.sysfs_root
             record.temp_c_start = die_temp_c(root)
@@ -251,6 +278,7 @@ class ShardRunner:
                 f"{exc}; if it ran out of memory, lower inference.n_ctx ({self.spec.settings.n_ctx}) or "
                 f"inference.max_tokens ({self.spec.settings.max_tokens})")
             return record
+        record.prompt_tokens = result.get("prompt_tokens", record.prompt_tokens)  # a chat server's own count
         record.output, thinking = split_thinking(result["text"], opens_thinking)
         record.thinking_tokens = self.count_tokens(thinking)
         record.completion_tokens = result["completion_tokens"]
@@ -311,6 +339,10 @@ def run_shard(spec: ShardSpec) -> int:
     # a shard's items are its (question, variant) rows; with one variant the order is the questions' own
     by_item = {(row.question_id, row.variant): row for row in rows}
     ordered = [by_item[item] for item in question_order(list(by_item), settings.order_seed, shard)]
+    if spec.power_mode is not None:  # switched, settled and verified before anything is loaded or measured
+        from .power_modes import switch_mode
+
+        switch_mode(spec.power_mode, spec.settle_s, spec.clocks, spec.sysfs_root, say=_say)
     if settings.cooldown_s > 0:
         _say(f"cooling down {settings.cooldown_s:g} s before the shard (inference.cooldown_s)")
         time.sleep(settings.cooldown_s)
@@ -318,9 +350,10 @@ def run_shard(spec: ShardSpec) -> int:
         backend=power["backend"], interval_ms=power["interval_ms"], tegrastats_path=power["tegrastats_path"],
         rails=power["rails"], max_gap_factor=power["max_gap_factor"],
     )
-    with sampler:
+    with sampler, ExitStack() as stack:
         loading = time.perf_counter()
-        runner = ShardRunner(spec, sampler)
+        runner = open_runner(spec, sampler)
+        stack.callback(runner.close)  # a server runtime's server stops when the shard ends, whatever happens
         load_s = time.perf_counter() - loading
         runner.common.update(load_s=round(load_s, 3), shard_position=spec.shard_position, board=spec.board,
                              order_seed=settings.order_seed)
@@ -386,6 +419,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="the shard to write (JSON lines, atomically)")
     parser.add_argument("--shard-position", type=int, help="the shard's position in the designed order")
     parser.add_argument("--board", help="host name of the board (recorded on every run)")
+    parser.add_argument("--power-mode", help="switch the board to this nvpmodel mode first (jetson.power_modes)")
+    from .power_modes import add_switch_arguments
+
+    add_switch_arguments(parser)
 
 
 def spec_from_args(args) -> ShardSpec:
@@ -401,6 +438,7 @@ def spec_from_args(args) -> ShardSpec:
         chat_template=Path(args.chat_template) if args.chat_template else None,
         chat_template_kwargs=json.loads(args.chat_template_kwargs) or None,
         shard_position=args.shard_position, board=args.board or None,
+        power_mode=args.power_mode or None, settle_s=args.settle_s, clocks=args.clocks or None,
     )
 
 

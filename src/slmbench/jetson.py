@@ -152,11 +152,25 @@ def _read_int(path: str) -> Optional[int]:
 
 def power_mode_description(root: str = "/") -> Optional[str]:
     """What every run record stores as `power_mode`, e.g. "MAXN (nvpmodel 0); clocks max"; None off a Jetson."""
-    mode = query_nvpmodel()
+    return describe_power_mode(query_nvpmodel(), root)
+
+
+def describe_power_mode(mode: Optional[PowerMode], root: str = "/") -> Optional[str]:
+    """`power_mode` of a mode already queried: the mode and the clock state; None for no mode (not a Jetson)."""
     if mode is None:
         return None
     clocks = clocks_state(root)
     return f"{mode}; clocks {clocks}" if clocks else str(mode)
+
+
+def mode_label(power_mode: Optional[str], power_mode_id: Optional[int]) -> str:
+    """A record's mode as the reports name it: the nvpmodel name of its `power_mode` ("15W" from "15W (nvpmodel 1);
+    clocks max", the format describe_power_mode writes), else "nvpmodel <id>", else "" (none recorded)."""
+    if power_mode:
+        name = power_mode.split(";", 1)[0].split(" (nvpmodel ", 1)[0].strip()
+        if name:
+            return name
+    return f"nvpmodel {power_mode_id}" if power_mode_id is not None and power_mode_id >= 0 else ""
 
 
 def _privileged(cmd: List[str]) -> List[str]:

@@ -8,7 +8,7 @@ rule's output and a reader's input are the same text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import List, Mapping, Optional, Sequence
 
 # The six workbooks the study asks for, in the order they are written.
 WORKBOOKS = (
@@ -29,6 +29,7 @@ PLOTS = (
     "latency_energy_by_level",
     "quality_gain_vs_extra_energy",
     "quality_by_level",
+    "power_modes_by_model",
 )
 PLOT_FORMATS = ("png", "pdf")  # 300-dpi raster and vector
 
@@ -51,6 +52,15 @@ def timing_repeats_beside(runs_path) -> str:
     import os
 
     return os.path.join(os.path.dirname(str(runs_path)), "timing_repeats.jsonl")
+
+
+def shard_keys(models: Sequence[str], levels: Sequence[str], categories: Sequence[str],
+               modes: Sequence[str] = ()) -> List[tuple]:
+    """Every shard of a study: (model, level, category), or (model, level, category, mode) for each power mode of
+    a study with several (slmbench.power_modes.study_modes); `StudyLayout.shard(*key)` is its file."""
+    if modes:
+        return [(m, lv, c, mode) for m in models for lv in levels for c in categories for mode in modes]
+    return [(m, lv, c) for m in models for lv in levels for c in categories]
 
 
 def prompts_csv_name(category: str) -> str:
@@ -106,13 +116,19 @@ class StudyLayout:
     def doctor_report(self, host: str) -> str:
         return f"{self.results_dir}/doctor_{host}.txt"
 
-    def idle(self, host: str) -> str:
+    def idle(self, host: str, mode: Optional[str] = None) -> str:
+        """The board's idle baseline; in a study of several power modes, one per mode."""
+        if mode is not None:
+            return f"{self.results_dir}/power/{mode}/idle_{host}.json"
         return f"{self.results_dir}/power/idle_{host}.json"
 
     def model_facts(self, model_id: str) -> str:
         return f"{self.results_dir}/models/{model_id}.json"
 
-    def shard(self, model: str, level: str, category: str) -> str:
+    def shard(self, model: str, level: str, category: str, mode: Optional[str] = None) -> str:
+        """One shard; in a study of several power modes (jetson.power_modes) one per mode, in its category's folder."""
+        if mode is not None:
+            return f"{self.results_dir}/shards/{model}/{level}/{category}/{mode}.jsonl"
         return f"{self.results_dir}/shards/{model}/{level}/{category}.jsonl"
 
     # --- judging ---

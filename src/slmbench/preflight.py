@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from .layout import StudyLayout
+from .layout import StudyLayout, shard_keys
 from .locks import claim_study, claim_workdir, stale_lock_owner, study_lock_holder
 from .records import atomic_output, jsonl_is_complete
 
@@ -99,13 +99,12 @@ ShardProducts = Tuple[str, Sequence[str]]
 
 
 def study_shards(layout: StudyLayout, models: Iterable[str], levels: Sequence[str],
-                 categories: Sequence[str]) -> Iterator[ShardProducts]:
-    """Every shard of a study, with what is made from it: its score, the merged runs and the merged scores."""
-    for model in models:
-        for level in levels:
-            for category in categories:
-                made = (layout.scores(model, level, category), layout.runs, layout.scores_merged)
-                yield layout.shard(model, level, category), made
+                 categories: Sequence[str], modes: Sequence[str] = ()) -> Iterator[ShardProducts]:
+    """Every shard of a study (one per power mode of a study with several), with what is made from it: its
+    score (a (model, level, category)'s scores hold every mode's runs), the merged runs and the merged scores."""
+    for key in shard_keys(list(models), levels, categories, modes):
+        made = (layout.scores(*key[:3]), layout.runs, layout.scores_merged)
+        yield layout.shard(*key), made
 
 
 def broken_shards(shards: Iterable[ShardProducts], index: ShardIndex) -> List[ShardProducts]:

@@ -97,9 +97,14 @@ class RunRecord:
 
 
 RUN_RECORD_FIELDS = [f.name for f in fields(RunRecord)]
-RECORD_KEY = ("model_id", "level", "question_id", "variant")  # one run of the study; the key every stage joins on
-# The part of the key every file has: a record, prompt or score from before prompt variants is variant 0.
-REQUIRED_KEY = tuple(k for k in RECORD_KEY if k != "variant")
+# one run of the study; the key every stage joins on. power_mode_id: the nvpmodel mode the run was measured in
+# (jetson.power_modes), null off a Jetson; a study of several modes has one run per key and mode.
+RECORD_KEY = ("model_id", "level", "question_id", "variant", "power_mode_id")
+# The part of the key every file has: a record, prompt or score from before prompt variants is variant 0, and one
+# from before power modes has no power_mode_id.
+REQUIRED_KEY = tuple(k for k in RECORD_KEY if k not in ("variant", "power_mode_id"))
+# power_mode_id in a table's key where a record has none (pandas groups drop null keys): never an nvpmodel id
+NO_POWER_MODE = -1
 # What every stage keys or branches on; a record without one of them is refused. Any other field a record
 # lacks reads as its default (variant 0, repeat 0, otherwise null: a measurement not taken is null, never 0).
 REQUIRED_FIELDS = (*REQUIRED_KEY, "category", "status")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, List, Sequence
 
 from .errors import UserError
-from .layout import PLOTS, WORKBOOKS, StudyLayout
+from .layout import PLOTS, WORKBOOKS, StudyLayout, shard_keys
 from .records import read_jsonl
 
 PLOT_EXTENSIONS = ("png", "svg", "pdf")
@@ -29,29 +29,34 @@ def _shard_runs(path: str) -> List[dict]:
 
 def choose_shards(config: dict, shards: Sequence[str] = (), errors: bool = False, no_energy: bool = False,
                   models: Sequence[str] = (), levels: Sequence[str] = (),
-                  categories: Sequence[str] = ()) -> List[tuple]:
-    """The (model, level, category) shards to redo. --shard names shards; --errors and --no-energy pick the
-    existing shards with such runs; --model/--level/--category narrow those, or alone pick every shard they match."""
+                  categories: Sequence[str] = (), modes: Sequence[str] = ()) -> List[tuple]:
+    """The (model, level, category) shards to redo, (model, level, category, mode) in a study of several power
+    modes. --shard names shards (without the mode: every mode of it); --errors and --no-energy pick the existing
+    shards with such runs; --model/--level/--category/--mode narrow those, or alone pick every shard they match."""
+    from .power_modes import study_modes
+
     layout = StudyLayout.from_config(config)
     known = {"model": [m["id"] for m in config["models"]], "level": list(config["levels"]),
-             "category": list(config["categories"])}
-    for kind, given in (("model", models), ("level", levels), ("category", categories)):
+             "category": list(config["categories"]), "mode": study_modes(config["jetson"])}
+    for kind, given in (("model", models), ("level", levels), ("category", categories), ("mode", modes)):
         for value in given:
             if value not in known[kind]:
-                raise UserError(f"--{kind} {value}: not a {kind} of this study; the config has: "
-                                f"{', '.join(known[kind])}")
-    every = [(m, lv, c) for m in known["model"] for lv in known["level"] for c in known["category"]]
+                has = f"the config has: {', '.join(known[kind])}" if known[kind] else "it has one power mode"
+                raise UserError(f"--{kind} {value}: not a {kind} of this study; {has}")
+    every = shard_keys(known["model"], known["level"], known["category"], known["mode"])
+    form = "MODEL/LEVEL/CATEGORY" + ("[/MODE]" if known["mode"] else "")
     named = []
     for text in shards:
         parts = tuple(text.strip("/").split("/"))
-        if len(parts) != 3 or parts not in every:
-            raise UserError(f"--shard {text}: not a shard of this study; write MODEL/LEVEL/CATEGORY, e.g. "
+        picked = [s for s in every if s == parts or (known["mode"] and s[:3] == parts)]
+        if not picked:
+            raise UserError(f"--shard {text}: not a shard of this study; write {form}, e.g. "
                             f"{'/'.join(every[0])}" if every else f"--shard {text}: the study has no shards")
-        named.append(parts)
+        named += picked
 
     def matches(shard: tuple) -> bool:
         return ((not models or shard[0] in models) and (not levels or shard[1] in levels)
-                and (not categories or shard[2] in categories))
+                and (not categories or shard[2] in categories) and (not modes or shard[3] in modes))
 
     picked = set(named)
     if errors or no_energy:
@@ -62,9 +67,9 @@ def choose_shards(config: dict, shards: Sequence[str] = (), errors: bool = False
             if no_energy and any(r.get("status") == "ok" and r.get("energy_j") is None for r in runs):
                 picked.add(shard)
     elif not named:
-        if not (models or levels or categories):
+        if not (models or levels or categories or modes):
             raise UserError("choose what to redo: --shard MODEL/LEVEL/CATEGORY, --errors, --no-energy, --model, "
-                            "--level or --category (see slmbench redo --help)")
+                            "--level, --category or --mode (see slmbench redo --help)")
         picked = set(filter(matches, every))
     return [s for s in every if s in picked]
 
@@ -83,7 +88,9 @@ def files_to_delete(config: dict, chosen: Iterable[tuple]) -> List[str]:
     chosen = list(chosen)
     if not chosen:
         return []
-    paths = [p for shard in chosen for p in (layout.shard(*shard), layout.scores(*shard))]
+    # a (model, level, category)'s scores hold every power mode's verdicts: redoing one mode rejudges the
+    # others from the cache, at no cost
+    paths = list(dict.fromkeys(p for shard in chosen for p in (layout.shard(*shard), layout.scores(*shard[:3]))))
     paths += derived_outputs(layout)
     return [p for p in paths if Path(p).exists()]
 
@@ -112,11 +119,13 @@ def _cmd_redo(args) -> int:
     config, _ = load_study_config(args.configfile, args.profile, args.config_items)
     layout = StudyLayout.from_config(config)
     chosen = choose_shards(config, args.shard or (), args.errors, args.no_energy, args.model or (),
-                           args.level or (), args.category or ())
+                           args.level or (), args.category or (), args.mode or ())
     paths = files_to_delete(config, chosen)
     if not paths:
-        every = [layout.shard(m["id"], lv, c) for m in config["models"] for lv in config["levels"]
-                 for c in config["categories"]]
+        from .power_modes import study_modes
+
+        every = [layout.shard(*key) for key in shard_keys([m["id"] for m in config["models"]], config["levels"],
+                                                          config["categories"], study_modes(config["jetson"]))]
         if chosen or not any(Path(p).exists() for p in every):
             raise _nothing_found(layout, chosen)
         print("slmbench redo: no shard matches; nothing to do")
@@ -142,8 +151,8 @@ def _cmd_redo(args) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser("redo", help="mark shards for redoing (deletes them and what was made from them); "
                                                 "then run the same command again")
-    parser.add_argument("--shard", action="append", metavar="MODEL/LEVEL/CATEGORY",
-                        help="this shard (repeatable)")
+    parser.add_argument("--shard", action="append", metavar="MODEL/LEVEL/CATEGORY[/MODE]",
+                        help="this shard (repeatable); with several power modes, /MODE picks one of them")
     parser.add_argument("--errors", action="store_true", help="every shard with a run recorded as an error")
     parser.add_argument("--no-energy", dest="no_energy", action="store_true",
                         help="every shard with an ok run that has no energy (e.g. a power sensor dropout)")
@@ -153,6 +162,8 @@ def register(subparsers) -> None:
                         help="only this level's shards (repeatable); alone: all of them")
     parser.add_argument("--category", action="append", metavar="CATEGORY",
                         help="only this category's shards (repeatable); alone: all of them")
+    parser.add_argument("--mode", action="append", metavar="MODE",
+                        help="only this power mode's shards (jetson.power_modes; repeatable); alone: all of them")
     parser.add_argument("-n", "--dry-run", dest="dry_run", action="store_true",
                         help="list what would be deleted, delete nothing")
     from .profile import add_study_config_arguments

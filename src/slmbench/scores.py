@@ -55,6 +55,7 @@ class ScoreRow:
     reference_source: Optional[str] = None
     reference_sha256: Optional[str] = None
     variant: int = 0  # which wording of the question's prompt (prompts.variants); a file without the column: 0
+    power_mode_id: Optional[int] = None  # the run's nvpmodel mode (records.RECORD_KEY); empty: none recorded
 
 
 SCORE_COLUMNS = [f.name for f in fields(ScoreRow)]
@@ -65,7 +66,7 @@ SCORES = ["total_score", *DIMENSIONS]  # the numbers of a verdict
 # variants has no variant column: every row is variant 0).
 REQUIRED_COLUMNS = (*REQUIRED_KEY, *DIMENSIONS, "total_score", "judge_status")
 FLOAT_COLUMNS = {"total_score", *DIMENSIONS}
-INT_COLUMNS = {"question_id", "variant", "repeat", "judge_prompt_tokens", "judge_completion_tokens"}
+INT_COLUMNS = {"question_id", "variant", "repeat", "judge_prompt_tokens", "judge_completion_tokens", "power_mode_id"}
 BOOL_COLUMNS = {"reference_match"}
 # written by the judge or its endpoint, never a key: "=HYPERLINK(...)" there must not run in a spreadsheet
 FREE_TEXT = ("reason", "judge_model")

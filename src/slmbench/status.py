@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from . import eta
-from .layout import WORKBOOKS, StudyLayout
+from .layout import WORKBOOKS, StudyLayout, shard_keys
 from .live import INFERENCE_MARK
 from .locks import Holder, study_lock_holder
 from .records import read_jsonl
@@ -44,10 +44,11 @@ class ShardState:
     judge_ended: Optional[float] = None  # the score file's mtime
     problem: Optional[str] = None  # an unreadable shard
     answers_so_far: Optional[int] = None  # running: inference lines in its log
+    mode: Optional[str] = None  # its power mode, in a study of several (jetson.power_modes)
 
     @property
     def name(self) -> str:
-        return f"{self.model}/{self.level}/{self.category}"
+        return f"{self.model}/{self.level}/{self.category}" + (f"/{self.mode}" if self.mode is not None else "")
 
 
 @dataclass
@@ -331,23 +332,24 @@ def collect_status(config: dict, configfiles: List[str]) -> StudyStatus:
     answers, source = answer_counts(config, layout)
     owner = study_run_owner(layout)
     run_started = _run_started(owner) if owner is not None else time.time() + 1
+    from .power_modes import study_modes
+
+    modes = study_modes(config["jetson"])
     shards = []
-    for model in models:
-        for level in levels:
-            for category in categories:
-                state = ShardState(model, level, category, layout.shard(model, level, category))
-                state.done = Path(state.path).is_file()
-                scores = layout.scores(model, level, category)
-                state.judged = Path(scores).is_file()
-                if state.judged:
-                    state.judge_seconds = _benchmark_seconds(layout.benchmark(f"judge/{state.name}"))
-                    state.judge_ended = os.stat(scores).st_mtime
-                if state.done:
-                    state.seconds = _benchmark_seconds(layout.benchmark(f"inference/{state.name}"))
-                    _read_shard(state)
-                elif owner is not None:
-                    state.answers_so_far = _progress(layout.log(f"inference/{state.name}"), run_started)
-                shards.append(state)
+    for key in shard_keys(models, levels, categories, modes):
+        state = ShardState(*key[:3], layout.shard(*key), mode=key[3] if len(key) > 3 else None)
+        state.done = Path(state.path).is_file()
+        scores = layout.scores(*key[:3])  # one scores file (one judge job) holds every mode's verdicts
+        state.judged = Path(scores).is_file()
+        if state.judged and key[3:] == tuple(modes[:1]):  # a judge job counted once, with its first mode's shard
+            state.judge_seconds = _benchmark_seconds(layout.benchmark(f"judge/{'/'.join(key[:3])}"))
+            state.judge_ended = os.stat(scores).st_mtime
+        if state.done:
+            state.seconds = _benchmark_seconds(layout.benchmark(f"inference/{state.name}"))
+            _read_shard(state)
+        elif owner is not None:
+            state.answers_so_far = _progress(layout.log(f"inference/{state.name}"), run_started)
+        shards.append(state)
     judge = config["judge"]
     verdicts_per_run = ((int(judge.get("repeats") or 1) + float(judge.get("repeat_fraction") or 0))
                         * len(_judges(config)))

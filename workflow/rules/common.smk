@@ -29,12 +29,16 @@ from slmbench.boards import quiet_threads, shard_board as board_of, slurm_pin, s
 from slmbench.config import settle_workflow_config
 from slmbench.errors import UserError
 from slmbench.judge.panel import panel
-from slmbench.layout import WORKBOOKS, StudyLayout
+from slmbench.layout import WORKBOOKS, StudyLayout, shard_keys
+from slmbench.mode_order import idle_ranks
+from slmbench.power_modes import study_modes
 from slmbench.preflight import study_shards, workflow_preflight
 
 try:  # exactly the files given (else config/config.yaml), none filling another's gaps; the schema; the inputs
     CONFIGFILES = settle_workflow_config(config, workflow.overwrite_configfiles, workflow.configfiles, sys.argv)
     JUDGES = panel(config["judge"])
+    # jetson.power_modes with two or more modes: a study factor (shards and idle baselines per mode); else []
+    MODES = study_modes(config["jetson"])
 except UserError as exc:
     print(exc if str(exc).startswith(("config error", "slmbench:")) else f"config error: {exc}", file=sys.stderr)
     sys.exit(1)
@@ -49,6 +53,13 @@ INFERENCE_PYTHON = config["inference"]["python"] or sys.executable
 # Commands run the package through the interpreter running Snakemake, so an unactivated venv works too.
 SLMBENCH = f"{shlex.quote(sys.executable)} -m slmbench.cli"
 SAFE = "[A-Za-z0-9._-]+"
+# The priority of a job whose output shards need (a category's prompt CSV, a model, a board's check): above every
+# shard's (the designed order), so no category or model waits behind the shards of another and enters the order
+# late. Snakemake runs the ready job of highest priority first, and a shard leaves no core for anything beside it.
+PREPARE = 10**7
+# jetson.power_modes: how a job switches the board (shell words; slmbench.power_modes)
+SETTLE_S = shlex.quote(str(config["jetson"]["settle_s"]))
+CLOCKS = shlex.quote(config["jetson"]["clocks"] or "")
 BOARD_THREADS, SHARD_THREADS = quiet_threads(config)  # quiet windows: board-pinned jobs take every core
 
 
@@ -57,6 +68,7 @@ wildcard_constraints:
     level="|".join(map(re.escape, LEVELS)),
     category="|".join(map(re.escape, CATEGORIES)),
     host=SAFE,
+    mode="|".join(map(re.escape, MODES)) if MODES else SAFE,
 
 
 def model_path(model_id):
@@ -64,7 +76,12 @@ def model_path(model_id):
 
 
 def all_shards():
-    return [L.shard(m, l, c) for m in MODELS for l in LEVELS for c in CATEGORIES]
+    return [L.shard(*key) for key in shard_keys(list(MODELS), LEVELS, CATEGORIES, MODES)]
+
+
+def shard_key(w):
+    """(model, level, category), with the mode in a study of several power modes: the shard's place in ORDER."""
+    return (w.model, w.level, w.category) + ((w.mode,) if MODES else ())
 
 
 def all_scores():
@@ -86,8 +103,9 @@ def shard_board(w):
 
 
 def shard_idle(w):
-    """The idle baseline of the shard's own board; ancient(): a re-measured baseline does not redo shards."""
-    return ancient(L.idle(shard_board(w)))
+    """The idle baseline of the shard's own board (in its power mode); ancient(): a re-measured baseline does not
+    redo shards."""
+    return ancient(L.idle(shard_board(w), w.mode if MODES else None))
 
 
 def doctor_gate(host):
@@ -96,7 +114,9 @@ def doctor_gate(host):
 
 
 def judge_inputs(w):
-    inputs = {"runs": L.shard(w.model, w.level, w.category), "prompts": L.prompts_csv(w.category)}
+    # every power mode's runs of the shard in one job: an answer the same in several modes is asked once
+    runs = [L.shard(w.model, w.level, w.category, mode) for mode in MODES] or L.shard(w.model, w.level, w.category)
+    inputs = {"runs": runs, "prompts": L.prompts_csv(w.category)}
     if config["questions"]["references_file"]:
         inputs["references"] = config["questions"]["references_file"]
     if JUDGE_GGUFS:  # ancient: a re-download does not redo the verdicts
@@ -105,4 +125,4 @@ def judge_inputs(w):
 
 
 # Before the DAG is built (main process only): one run at a time, a killed run's lock, cut shards.
-workflow_preflight(workflow, study_shards(L, MODELS, LEVELS, CATEGORIES), L.results_dir, CONFIGFILES)
+workflow_preflight(workflow, study_shards(L, MODELS, LEVELS, CATEGORIES, MODES), L.results_dir, CONFIGFILES)

@@ -7,6 +7,7 @@ rule doctor:
         L.doctor_report("{host}"),
     log:
         L.log("doctor_{host}"),
+    priority: PREPARE  # every board checked before the first shard
     threads: BOARD_THREADS  # alone on the board while it measures (quiet window)
     resources:
         jetson=1,  # it samples the sensor and switches the power mode: never beside a measurement

@@ -2,6 +2,7 @@
 # inference.python, which may be another interpreter than Snakemake's (JetPack 6: system Python 3.10).
 import json
 
+from slmbench.mode_order import mode_positions
 from slmbench.run_order import positions
 
 INFERENCE_SETTINGS = json.dumps(
@@ -10,7 +11,16 @@ INFERENCE_SETTINGS = json.dumps(
 )
 # The designed order (slmbench.run_order): Snakemake runs the ready job of highest priority first. The position
 # goes to the shard as a resource, not a param, so adding a category (which moves positions) redoes no shard.
-ORDER = positions(list(MODELS), LEVELS, CATEGORIES, config["inference"]["order_seed"])
+# With several power modes (jetson.power_modes) each round of that order runs once per mode (slmbench.mode_order).
+ORDER = (
+    mode_positions(list(MODELS), LEVELS, CATEGORIES, config["inference"]["order_seed"], MODES)
+    if MODES
+    else positions(list(MODELS), LEVELS, CATEGORIES, config["inference"]["order_seed"])
+)
+# A study of several modes: the shard switches the board into its mode, settles and verifies it first. In the
+# command, not in params: a changed settling time redoes no shard (the mode itself is in the shard's path).
+SWITCH = f" --power-mode {{wildcards.mode:q}} --settle-s {SETTLE_S} --clocks={CLOCKS}" if MODES else ""
+SHARD_NAME = "{model}/{level}/{category}/{mode}" if MODES else "{model}/{level}/{category}"
 
 
 rule infer_shard:
@@ -24,19 +34,19 @@ rule infer_shard:
         chat_template=lambda w: MODELS[w.model]["chat_template"] or [],
         audit=ancient(L.prompt_audit),  # the prompts audited first; ancient(): re-auditing redoes no shard
     output:
-        L.shard("{model}", "{level}", "{category}"),
+        L.shard("{model}", "{level}", "{category}", "{mode}" if MODES else None),
     log:
-        L.log("inference/{model}/{level}/{category}"),
+        L.log(f"inference/{SHARD_NAME}"),
     benchmark:
-        L.benchmark("inference/{model}/{level}/{category}")
-    priority: lambda w: len(ORDER) - ORDER[(w.model, w.level, w.category)]
+        L.benchmark(f"inference/{SHARD_NAME}")
+    priority: lambda w: len(ORDER) - ORDER[shard_key(w)]
     # Quiet windows: a shard takes every local core, so no other job of the workflow (judge, download, hashing,
     # report) runs on the board while it is measured; judge.overlap opts out (a remote judge, measured cost).
     threads: SHARD_THREADS
     resources:
         jetson=1,
         slurm_extra=lambda w: slurm_pin(config, shard_board(w)),  # several boards (jetson.hosts): run on its own
-        order_position=lambda w: ORDER[(w.model, w.level, w.category)],
+        order_position=lambda w: ORDER[shard_key(w)],
         board=shard_board,
     params:
         python=INFERENCE_PYTHON,
@@ -50,7 +60,7 @@ rule infer_shard:
         " --category {wildcards.category:q} --idle {input.idle:q} --chat-format={params.chat_format:q}"
         " --chat-template={params.chat_template:q} --chat-template-kwargs={params.template_kwargs:q}"
         " --settings {params.settings:q} --shard-position {resources.order_position} --board {resources.board:q}"
-        " --out {output:q}"
+        " --out {output:q}" + SWITCH +
         # the live lines (one per answer, the model load, the idle power, an error) also on the console;
         # pipefail (Snakemake's shell default) keeps the job's failure when inference fails; grep finding no
         # line is no failure

@@ -9,6 +9,7 @@ rule fetch_model:
         L.log("models/fetch_{model_file}"),
     wildcard_constraints:
         model_file="|".join(map(re.escape, MODELS_BY_FILE)),
+    priority: PREPARE  # every model before the first shard (models interleave in the designed order)
     params:
         kind=lambda w: MODELS_BY_FILE[w.model_file]["source"]["kind"],
         repo=lambda w: MODELS_BY_FILE[w.model_file]["source"]["repo"] or "",
@@ -26,6 +27,7 @@ rule verify_model:
         L.model_facts("{model}"),
     log:
         L.log("models/verify_{model}"),
+    priority: PREPARE
     params:
         quant=lambda w: MODELS[w.model]["quant"] or "",
         sha256=lambda w: MODELS[w.model]["sha256"] or "",

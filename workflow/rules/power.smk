@@ -3,15 +3,23 @@
 # power.backend none it finishes at once with median_mw null; a named backend that is unavailable fails here,
 # before any inference. Changing a power setting re-measures it (params trigger); the shards take it as
 # ancient(), so a re-measured baseline does not redo them.
+# Several power modes (jetson.power_modes): one baseline per mode, each measured after switching the board into
+# it (settled and verified: slmbench.power_modes), all before the first shard (priority above every shard's).
+IDLE_SWITCH = (
+    f"{{SLMBENCH}} power-mode set {{wildcards.mode:q}} --settle-s {SETTLE_S} --clocks={CLOCKS} && " if MODES else ""
+)
+IDLE_RANK = idle_ranks(MODES, config["inference"]["order_seed"]) if MODES else {}
 
 
 rule power_idle:
     input:
         doctor=lambda w: doctor_gate(w.host),  # the study: measured in the power mode the doctor rule set
     output:
-        L.idle("{host}"),
+        L.idle("{host}", "{mode}" if MODES else None),
     log:
-        L.log("power/idle_{host}"),
+        L.log("power/idle_{host}_{mode}" if MODES else "power/idle_{host}"),
+    # several power modes: every baseline before any shard, the last in the mode the first shard runs in
+    priority: lambda w: len(ORDER) + 1 + IDLE_RANK[w.mode] if MODES else 0
     threads: BOARD_THREADS  # alone on the board while it measures (quiet window)
     resources:
         jetson=1,
@@ -25,7 +33,9 @@ rule power_idle:
         tegrastats_path=config["power"]["tegrastats_path"],
         rails=config["power"]["rails"] or [],
     shell:
-        "{SLMBENCH} power idle --out {output:q} --host {wildcards.host:q} --backend {params.backend:q}"
+        "( "
+        + IDLE_SWITCH
+        + "{SLMBENCH} power idle --out {output:q} --host {wildcards.host:q} --backend {params.backend:q}"
         " --seconds {params.seconds:q} --settle {params.settle:q} --interval-ms {params.interval_ms:q}"
         " --max-gap-factor {params.max_gap_factor:q} --tegrastats-path {params.tegrastats_path:q}"
-        " --rails {params.rails:q} 2> {log:q}"
+        " --rails {params.rails:q} ) 2> {log:q}"

@@ -103,6 +103,7 @@ rule split_prompts:
         L.prompts_csv("{category}"),
     log:
         L.log("prompts/split_prompts_{category}"),
+    priority: PREPARE  # every category's CSV before the first shard: common.smk
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
         levels=LEVELS,

@@ -134,13 +134,17 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
     rows: List[dict] = []
     todo = []
     hits: List[dict] = []  # rows whose verdict came from the cache
+    # rows whose verdict another row of this job asks for: the same answer to the same question (in another power
+    # mode, or at another level) is one verdict (the cache key is its content), asked once
+    followers: Dict[str, List[dict]] = {}
     identity = judge_identity(settings)  # from the settings alone: an all-cached rerun needs no key, loads no GGUF
     bad_cached: List[Tuple[dict, str]] = []  # cache entries that fail the check a fresh reply gets: asked again
     try:
         for record in records:
             qid = int(record["question_id"])
             base = {**{k: record[k] for k in ("question_id", "category", "model_id", "level")},
-                    "variant": int(record.get("variant") or 0), "judge_name": name}
+                    "variant": int(record.get("variant") or 0), "power_mode_id": record.get("power_mode_id"),
+                    "judge_name": name}
             reference, source = _reference(references, qid)
             for rep in _repeats_of(record, repeats, extra):
                 if record.get("status") != "ok" or record.get("output") is None:
@@ -159,7 +163,10 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
                 if cached is not None and problem is None:
                     row.update(cached)
                     hits.append(row)
+                elif key in followers:
+                    followers[key].append(row)
                 else:
+                    followers[key] = []
                     if problem is not None:
                         bad_cached.append((row, problem))
                     todo.append((row, questions[qid], record["output"], reference))
@@ -169,7 +176,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
                   f"not valid verdicts (first: Q{row['question_id']} {row['model_id']} {row['level']}: {why}); asking "
                   f"again", file=sys.stderr)
         # a verdict from the cache has its live line too (the console shows every answer's verdict), first
-        total = len(hits) + len(todo)
+        total = len(hits) + len(todo) + sum(len(rows_) for rows_ in followers.values())
         for i, row in enumerate(hits, start=1):
             print(verdict_line(i, total, row) + "  (cached)", file=sys.stderr, flush=True)
         if not todo:
@@ -196,6 +203,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
             except (VerdictUnavailable, ReplyUnavailable) as exc:
                 with said_lock:  # the others go on: they are paid for and cached; this one is asked next run
                     unavailable.append((row, str(exc)))
+                    unavailable.extend((other, str(exc)) for other in followers[row["cache_key"]])
                 return
             cut = verdict.pop("_cut", False)
             if cache:  # committed at once: a crash later loses nothing paid for; a cut reply is paid, not kept
@@ -207,9 +215,14 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
                 with said_lock:
                     cut_rows.append(row)
             row.update(verdict)
+            for other in followers[row["cache_key"]]:
+                other.update(verdict)
             with said_lock:  # one live line per verdict: [2/200] Judging Q81 - model - L0  Score: 8.5/10 - ...
                 said[0] += 1
                 print(verdict_line(said[0], total, row), file=sys.stderr, flush=True)
+                for other in followers[row["cache_key"]]:  # each score row has its line: these were not asked again
+                    said[0] += 1
+                    print(verdict_line(said[0], total, other) + "  (same answer)", file=sys.stderr, flush=True)
             if sleep_s:
                 stop.wait(sleep_s)
 
@@ -236,7 +249,8 @@ REPEAT_SEED = "slmbench-repeat-1"  # the draw of judge.repeat_fraction: the same
 
 
 def answer_key(record: Mapping) -> tuple:
-    """(model, level, question, variant): one answer of the study (records.RECORD_KEY)."""
+    """(model, level, question, variant): one prompt's answer (records.RECORD_KEY less the power mode: the draw of
+    judge.repeat_fraction takes a prompt in every mode alike, so identical answers still share their verdicts)."""
     return (record["model_id"], record["level"], int(record["question_id"]), int(record.get("variant") or 0))
 
 
@@ -251,14 +265,14 @@ def repeat_sample(records: Sequence[dict], fraction: float) -> set:
     draw is stratified by model x level, reproducible, and the same whichever shard a record is judged in."""
     if fraction <= 0:
         return set()
-    groups: Dict[tuple, List[tuple]] = {}
+    groups: Dict[tuple, Dict[tuple, None]] = {}
     for r in records:
         if r.get("status") == "ok" and r.get("output") is not None:
             key = answer_key(r)
-            groups.setdefault((r["model_id"], r["level"], r.get("category")), []).append(key)
+            groups.setdefault((r["model_id"], r["level"], r.get("category")), {})[key] = None
     chosen = set()
     for keys in groups.values():
-        ranked = sorted(keys, key=_draw_rank)
+        ranked = sorted(keys, key=_draw_rank)  # each prompt once, however many power modes answered it
         chosen.update(ranked[:max(1, int(fraction * len(ranked) + 0.5))])
     return chosen
 
@@ -339,9 +353,11 @@ def _make_judge(settings):
 
 def judge_shard(runs_path, prompts_csv, references_path, out_csv, settings: dict, use_cache: bool = True,
                 questions_path=None) -> Path:
+    """Score one shard's runs; `runs_path` may be several files (every power mode's runs of one shard)."""
+    paths = [runs_path] if isinstance(runs_path, (str, Path)) else list(runs_path)
     # timing repeats (repeat > 0) are measured, never judged: the scored run is repeat 0
-    records = sorted((asdict(r) for r in read_run_records(runs_path) if r.repeat == 0),
-                     key=lambda r: (r["question_id"], r["variant"]))
+    records = sorted((asdict(r) for path in paths for r in read_run_records(path) if r.repeat == 0),
+                     key=lambda r: (r["question_id"], r["variant"], r["power_mode_id"] or 0))
     rows = judge_records(records, canonical_questions(prompts_csv), reference_answers(references_path, questions_path),
                          settings, use_cache=use_cache)
     try:

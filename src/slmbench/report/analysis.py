@@ -14,6 +14,7 @@ from .data import Study, load_study
 from .dataquality import data_quality_notes, data_quality_table
 from .findings import Finding, answer_questions
 from .mixed import mixed_model_tests
+from .modes import ModeAnalysis, mode_analysis, mode_findings
 from .stats import (
     analysis_rows,
     best_levels,
@@ -49,6 +50,7 @@ class Analysis:
     notes: List[Tuple[str, str]]
     findings: List[Finding]
     agreement: Optional[pd.DataFrame] = None  # judge repeat agreement (ICC(2,1), alpha) and between judges
+    modes: Optional[ModeAnalysis] = None  # per power mode (modes.py): tables with a study of several modes
 
 
 def judge_agreement(study: Study) -> pd.DataFrame:
@@ -112,6 +114,7 @@ def analyze(study: Study, background=None) -> Analysis:
     mde = minimum_detectable_effect(table, s.alpha)
     sensitivity = truncation_sensitivity(study, frame, contrasts, table)
     mixed = mixed_job.result() if mixed_job is not None else mixed_model_tests(frame, study.levels)
+    modes = mode_analysis(study, frame)  # the power mode as a factor (jetson.power_modes); one mode: the figure only
     return Analysis(
         study=study, summary=summary, best=best, contrasts=table, tests=tests, mixed=mixed, model_tests=per_model,
         pareto=pareto, marginal=marginal, recommendation=recommendation, mde=mde,
@@ -119,8 +122,9 @@ def analyze(study: Study, background=None) -> Analysis:
         roofline=roofline(study, summary, frame), categories=by_category(study, frame),
         quality=data_quality_table(study), notes=data_quality_notes(study),
         findings=answer_questions(study, summary, best, tests, per_model, mixed=mixed, marginal=marginal,
-                                  recommendation=recommendation, mde=mde, pareto=pareto, sensitivity=sensitivity),
-        agreement=judge_agreement(study),
+                                  recommendation=recommendation, mde=mde, pareto=pareto, sensitivity=sensitivity)
+        + mode_findings(modes, s.confidence),
+        agreement=judge_agreement(study), modes=modes,
     )
 
 

@@ -32,6 +32,10 @@ def caption(analysis, name: str) -> str:
         "quality_gain_vs_extra_energy": (
             f"Quality gain over {study.baseline} against the extra {'energy' if energy else 'latency'} per answer, "
             f"per model and level; error bars: {conf} CIs of the paired differences. {ENCODING}" + no_energy),
+        "power_modes_by_model": (
+            f"Output tokens per joule (completion tokens / net energy of the answer) and mean latency per model, "
+            f"one bar per power mode (jetson.power_modes), over all levels, with {conf} question-clustered bootstrap "
+            "CIs; per (model, level, mode): the comparison_by_mode sheet of model_comparison.xlsx."),
         "quality_by_level": (
             f"Mean quality per level with {conf} question-clustered bootstrap CIs, one panel per model; n = runs "
             "with a usable score."),

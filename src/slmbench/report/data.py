@@ -15,7 +15,7 @@ import pandas as pd
 from .. import scores
 from ..errors import UserError
 from ..layout import timing_repeats_beside
-from ..records import FIELD_KINDS, RECORD_KEY, RUN_RECORD_FIELDS, iter_run_records
+from ..records import FIELD_KINDS, NO_POWER_MODE, RECORD_KEY, RUN_RECORD_FIELDS, iter_run_records
 from .settings import ReportSettings
 
 # lists: the report concatenates them with other column names
@@ -30,6 +30,7 @@ RUN_NUMERIC = [
 ]
 TOTAL_TOLERANCE = 1e-6  # a total further than this from the sum of its dimensions is not a score
 MISSING_SCORE = "missing"  # judge_status of a run with no row in the scores file
+MODE = "mode"  # the run's power mode as the reports name it (jetson.mode_label); "" where none was recorded
 # a run's several ok verdicts ({total_score: (v1, v2, ...), factuality: ...}) where it has 2 or more, else None
 REPEAT_VERDICTS = "repeat_verdicts"
 
@@ -51,6 +52,22 @@ def read_runs(path) -> pd.DataFrame:
             frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     frame["question_id"] = frame["question_id"].astype(int)
     frame["variant"] = frame["variant"].astype(int)
+    return with_mode_key(frame)
+
+
+def mode_labels(frame: pd.DataFrame) -> list:
+    """MODE of every run: "15W" from "15W (nvpmodel 1); clocks max" (jetson.mode_label)."""
+    from ..jetson import mode_label
+
+    modes = frame["power_mode"] if "power_mode" in frame else [None] * len(frame)
+    return [mode_label(m, int(i)) for m, i in zip(modes, frame["power_mode_id"])]
+
+
+def with_mode_key(frame: pd.DataFrame) -> pd.DataFrame:
+    """power_mode_id as a key column: an integer everywhere, NO_POWER_MODE where none was recorded (a null key
+    would be dropped by every groupby and never equal itself in a set)."""
+    frame["power_mode_id"] = frame["power_mode_id"].astype(object).where(frame["power_mode_id"].notna(),
+                                                                         NO_POWER_MODE).astype(int)
     return frame
 
 
@@ -63,7 +80,7 @@ def _score_frame(rows: List[dict]) -> pd.DataFrame:
     frame["question_id"] = frame["question_id"].astype(int)
     frame["variant"] = frame["variant"].astype(int)
     frame["row"] = frame["row"].astype(int)
-    return frame
+    return with_mode_key(frame)
 
 
 def _empty_scores() -> pd.DataFrame:
@@ -104,12 +121,14 @@ def collapse_repeats(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def duplicate_keys(frame: pd.DataFrame, position: str) -> List[str]:
-    """'(model, level, question[, variant v]) at <position>s a, b' for every key that occurs more than once."""
+    """'(model, level, question[, variant v][, mode m]) at <position>s a, b' for every key occurring more than once."""
     dup = frame[frame.duplicated(KEY, keep=False)]
     found = []
     for key, group in dup.groupby(KEY, sort=False):
         variant = f", variant {key[3]}" if key[3] else ""
-        found.append(f"({key[0]}, {key[1]}, {key[2]}{variant}) at {position}s {', '.join(map(str, group[position]))}")
+        mode = f", power mode {key[4]}" if key[4] != NO_POWER_MODE else ""
+        found.append(f"({key[0]}, {key[1]}, {key[2]}{variant}{mode}) at {position}s "
+                     f"{', '.join(map(str, group[position]))}")
     return found
 
 
@@ -143,6 +162,12 @@ class Study:
     @property
     def questions(self) -> List[int]:
         return sorted(self.runs["question_id"].unique().tolist())
+
+    @property
+    def modes(self) -> List[str]:
+        """The power modes' labels in nvpmodel id order ([""] for a study that recorded none)."""
+        first = self.runs.groupby(MODE, sort=False)["power_mode_id"].min()
+        return sorted(first.index, key=lambda label: (first[label], label))
 
     @property
     def variants(self) -> List[int]:
@@ -189,6 +214,7 @@ def load_study(runs_path, scores_path=None, settings=None) -> Study:
     if dups:
         raise UserError(f"{scores_path}: duplicate score {dups[0]}; re-merge the scores (rule merge_scores)")
     joined = join_runs_scores(runs, scores)
+    joined[MODE] = mode_labels(joined)
     matched = scores.merge(runs[KEY], on=KEY, how="inner")
     return Study(
         runs=joined,

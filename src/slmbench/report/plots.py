@@ -25,6 +25,7 @@ from .analysis import Analysis, load_analysis
 from .captions import PNG_DPI
 from .contrasts import PADDING_LEVEL
 from .data import DIMENSIONS
+from .mode_figure import power_modes_by_model, why_not_drawn
 
 WIDTH_IN = 6.5  # every figure: a paper's text width
 ROW_IN = 3.0  # height of one row of panels (plus LEGEND_IN for the legend below)
@@ -146,6 +147,8 @@ def _why_not(analysis: Analysis, name: str) -> Optional[str]:
     if name == "quality_gain_vs_extra_energy" and analysis.marginal.dropna(
             subset=["quality_gain", gain_cost(analysis)[0]]).empty:
         return f"no paired quality differences against {analysis.study.baseline} with a measured cost"
+    if name == "power_modes_by_model":
+        return why_not_drawn(analysis)  # mode_figure.py
     return None
 
 
@@ -318,6 +321,7 @@ RENDERERS = {
     "latency_energy_by_level": latency_energy_by_level,
     "quality_gain_vs_extra_energy": quality_gain_vs_extra_energy,
     "quality_by_level": quality_by_level,
+    "power_modes_by_model": power_modes_by_model,  # mode_figure.py
 }
 assert tuple(RENDERERS) == PLOTS  # layout.PLOTS is what the workflow declares as outputs
 

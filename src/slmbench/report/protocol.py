@@ -134,4 +134,6 @@ def summary_lines(runs: pd.DataFrame, repeats: pd.DataFrame) -> List[str]:
         lat_text = f"{lat:.1%}" if lat == lat and lat is not None else "n/a"
         lines.append(f"- Timing noise, {row[0]}: latency CV {lat_text}, energy CV {energy_text} over {row[1]} "
                      f"repeated runs.")
-    return lines
+    from .modes import identical_lines  # several power modes: answers the same in every mode
+
+    return lines + identical_lines(runs)

@@ -19,7 +19,7 @@ import pandas as pd
 from .. import levels as design
 from ..errors import UserError
 from ..prompt_rows import read_prompt_rows
-from ..records import atomic_output
+from ..records import NO_POWER_MODE, atomic_output
 from .data import DIMENSIONS, KEY, TOTAL_TOLERANCE, duplicate_keys, join_runs_scores, read_runs, read_scores
 from .dataquality import energy_reason
 from .protocol import protocol_checks
@@ -71,6 +71,10 @@ def _expected(expected: Optional[dict], runs: pd.DataFrame) -> dict:
         "question_ids": sorted({q for q, _ in prompts}),
         "variants": sorted({v for _, v in prompts}),
         "prompts": prompts,
+        # a study of several power modes runs every prompt in each (jetson.power_modes: their labels); the runs
+        # know a mode by its nvpmodel id
+        "power_modes": max(len(expected.get("power_modes") or ()), 1),
+        "mode_ids": sorted(int(m) for m in runs["power_mode_id"].unique()),
         "questions_from": "prompt CSVs" if expected.get("prompt_csvs") or expected.get("question_ids")
         else "the runs themselves",
     }
@@ -87,29 +91,36 @@ def _per_question(exp: dict) -> str:
 
 
 def count_checks(runs: pd.DataFrame, exp: dict) -> List[Check]:
-    n_p, n_l, n_m = len(exp["prompts"]), len(exp["levels"]), len(exp["models"])
+    n_p, n_l, n_m, n_k = len(exp["prompts"]), len(exp["levels"]), len(exp["models"]), exp["power_modes"]
+    modes = f" x {n_k} power modes" if n_k > 1 else ""
     checks = []
     per_model = runs["model_id"].value_counts()
     for model in exp["models"]:
-        got, want = int(per_model.get(model, 0)), n_p * n_l
+        got, want = int(per_model.get(model, 0)), n_p * n_l * n_k
         checks.append(Check("PASS" if got == want else "FAIL", f"runs of model {model}",
-                            f"{got} (expected {_per_question(exp)} x {n_l} levels = {want})"))
+                            f"{got} (expected {_per_question(exp)} x {n_l} levels{modes} = {want})"))
     per_level = runs["level"].value_counts()
     for level in exp["levels"]:
-        got, want = int(per_level.get(level, 0)), n_p * n_m
+        got, want = int(per_level.get(level, 0)), n_p * n_m * n_k
         checks.append(Check("PASS" if got == want else "FAIL", f"runs at level {level}",
-                            f"{got} (expected {_per_question(exp)} x {n_m} models = {want})"))
+                            f"{got} (expected {_per_question(exp)} x {n_m} models{modes} = {want})"))
+    if n_k > 1:
+        seen = [m for m in exp["mode_ids"] if m != NO_POWER_MODE]
+        checks.append(Check("PASS" if len(seen) == n_k and len(exp["mode_ids"]) == n_k else "FAIL", "power modes",
+                            f"nvpmodel ids {', '.join(map(str, exp['mode_ids']))} in the runs ({n_k} configured)"))
     return checks
 
 
 def _run_name(key: tuple) -> tuple:
-    """A run's key as shown: (model, level, question), with the variant only where there are several."""
-    return key if key[3] else key[:3]
+    """A run's key as shown: (model, level, question), with the variant and the power mode only where set."""
+    shown = key[:4] if key[3] else key[:3]
+    return shown + (f"mode {key[4]}",) if len(key) > 4 and key[4] != NO_POWER_MODE else shown
 
 
 def combination_checks(runs: pd.DataFrame, exp: dict) -> List[Check]:
-    present = set(zip(runs["model_id"], runs["level"], runs["question_id"], runs["variant"]))
-    wanted = {(m, lvl, q, v) for m in exp["models"] for lvl in exp["levels"] for q, v in exp["prompts"]}
+    present = set(zip(runs["model_id"], runs["level"], runs["question_id"], runs["variant"], runs["power_mode_id"]))
+    wanted = {(m, lvl, q, v, mode) for m in exp["models"] for lvl in exp["levels"] for q, v in exp["prompts"]
+              for mode in exp["mode_ids"]}
     missing = [_run_name(k) for k in sorted(wanted - present, key=str)]
     extra = [_run_name(k) for k in sorted(present - wanted, key=str)]
     dups = duplicate_keys(runs, "line")

@@ -107,8 +107,11 @@ class _Verdicts:
 
 
 def _run_key(row: dict) -> tuple:
-    """(model, level, question, variant) of a run or score row (records.RECORD_KEY); no variant reads as 0."""
-    return (row["model_id"], row["level"], int(row["question_id"]), int(row.get("variant") or 0))
+    """(model, level, question, variant, power mode) of a run or score row (records.RECORD_KEY); no variant reads
+    as 0, no power mode (an empty CSV cell, a null) as None."""
+    mode = row.get("power_mode_id")
+    return (row["model_id"], row["level"], int(row["question_id"]), int(row.get("variant") or 0),
+            int(mode) if mode not in (None, "") else None)
 
 
 def _index_scores(scores: List[dict]) -> Dict[tuple, _Verdicts]:
@@ -170,22 +173,32 @@ def _answer_cell(run: Optional[dict], verdict: Optional[_Verdicts]) -> str:
             f'<div class="text answer">{_text(run.get("output"))}</div>{reasons}</td>')
 
 
+def _modes(runs: List[dict]) -> Dict[Optional[int], str]:
+    """power_mode_id -> its name (jetson.mode_label), in id order; one entry for a study of one mode."""
+    from ..jetson import mode_label
+
+    names = {_run_key(r)[4]: mode_label(r.get("power_mode"), r.get("power_mode_id")) for r in runs}
+    return dict(sorted(names.items(), key=lambda item: -1 if item[0] is None else item[0]))
+
+
 def _questions(runs: List[dict], verdicts: Dict[tuple, _Verdicts], models: List[str], levels: List[str]) -> str:
     by_key = {_run_key(r): r for r in runs}
     questions: Dict[int, str] = {}
     for r in runs:
         questions.setdefault(int(r["question_id"]), r.get("category") or "")
     variants = sorted({key[3] for key in by_key})
+    modes = _modes(runs)
     head = "".join(f"<th>{_e(m)}</th>" for m in models)
     groups = []
     for qid in sorted(questions):
         rows = [f'<tr class="qhead"><th colspan="{len(models) + 2}" id="q{qid}">Q{qid} &middot; '
                 f'{_e(questions[qid])}</th></tr>']
-        for level, v in ((level, v) for level in levels for v in variants):
-            keys = [(m, level, qid, v) for m in models]
+        for level, v, mode in ((level, v, mode) for level in levels for v in variants for mode in modes):
+            keys = [(m, level, qid, v, mode) for m in models]
             prompt = next((by_key[k].get("prompt") for k in keys if k in by_key), None)
             cells = "".join(_answer_cell(by_key.get(k), verdicts.get(k)) for k in keys)
             label = f"{level} v{v}" if len(variants) > 1 else level  # which wording, where there are several
+            label += f" {modes[mode]}" if len(modes) > 1 else ""  # which power mode, where there are several
             rows.append(f'<tr><th class="level">{_e(label)}</th><td class="prompt"><div class="text">{_text(prompt)}'
                         f'</div></td>{cells}</tr>')
         groups.append(f'<tbody class="question" data-qid="{qid}" data-category="{_e(questions[qid])}">'
@@ -224,8 +237,15 @@ def render_index_html(runs: List[dict], scores: List[dict], layout: StudyLayout,
     figures = "".join(f'<figure><a href="{_link(p, out_dir)}"><img src="{_link(p, out_dir)}" alt="{_e(Path(p).stem)}" '
                       f'loading="lazy"></a><figcaption>{_e(Path(p).stem.replace("_", " "))}</figcaption></figure>'
                       for p in plots)
-    by_level = _headline_rows(runs, verdicts, [(m, lv) for m in models for lv in levels],
-                              lambda r: (r["model_id"], r["level"]))
+    modes = _modes(runs)
+    if len(modes) > 1:  # several power modes: the headline per (model, level, mode)
+        by_level = _headline_rows(runs, verdicts, [(m, lv, modes[k]) for m in models for lv in levels for k in modes],
+                                  lambda r: (r["model_id"], r["level"], modes[_run_key(r)[4]]))
+        level_keys, factors = ["model", "level", "power mode"], f" &times; {len(modes)} power modes"
+    else:
+        by_level = _headline_rows(runs, verdicts, [(m, lv) for m in models for lv in levels],
+                                  lambda r: (r["model_id"], r["level"]))
+        level_keys, factors = ["model", "level"], ""
     by_model = _headline_rows(runs, verdicts, [(m,) for m in models], lambda r: (r["model_id"],))
     n_questions = len({int(r["question_id"]) for r in runs})
     note_html = f'<p class="note">{_e(note)}</p>' if note else ""
@@ -236,14 +256,14 @@ def render_index_html(runs: List[dict], scores: List[dict], layout: StudyLayout,
 <style>{STYLE}</style></head>
 <body>
 <h1>{_e(title)}</h1>
-<p>{len(runs)} runs: {len(models)} models &times; {len(levels)} levels &times; {n_questions} questions.</p>
+<p>{len(runs)} runs: {len(models)} models &times; {len(levels)} levels &times; {n_questions} questions{factors}.</p>
 {note_html}
 <h2>Validation</h2>
 {_validation(layout.validation)}
 <h2>Files</h2>
 <p>{links or "No workbooks yet."}</p>
 <h2>Per model and level</h2>
-{_headline_table("headline", ["model", "level"], by_level)}
+{_headline_table("headline", level_keys, by_level)}
 <h2>Per model</h2>
 {_headline_table("by-model", ["model"], by_model)}
 <h2>Plots</h2>

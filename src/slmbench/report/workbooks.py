@@ -11,9 +11,10 @@ import pandas as pd
 
 from ..layout import WORKBOOKS
 from .analysis import Analysis, load_analysis
-from .data import DIMENSIONS
+from .data import DIMENSIONS, MODE
 from .dataquality import energy_reason
 from .findings import question_text
+from .mode_sheets import write_mode_sheets
 from .stats import measured, row_set_note
 from .xlsx import SCALES, Book, Col, about_sheet, write_cell, write_notes, write_table
 
@@ -238,6 +239,7 @@ def comparison_book(analysis: Analysis, figures: Dict[str, Dict[str, bytes]]) ->
     write_table(book, book.sheet("sensitivity"), analysis.sensitivity, SENSITIVITY, freeze_cols=2)
     write_table(book, book.sheet("model_tests"), analysis.model_tests, MODEL_TESTS, freeze_cols=1)
     write_table(book, book.sheet("roofline"), analysis.roofline, ROOFLINE, freeze_cols=2)
+    write_mode_sheets(book, analysis)  # several power modes: the comparison, Pareto and contrasts per mode
     if analysis.agreement is not None:
         write_table(book, book.sheet("judge_agreement"), analysis.agreement, JUDGE_AGREEMENT, freeze_cols=1)
     write_table(book, book.sheet("findings"), _findings_frame(analysis), FINDINGS)
@@ -297,7 +299,8 @@ def quality_book(analysis: Analysis) -> Book:
     level_rank = {lvl: i for i, lvl in enumerate(analysis.study.levels)}
     for model in analysis.study.models:
         own = runs[runs["model_id"] == model].copy()
-        own = own.assign(_rank=own["level"].map(level_rank)).sort_values(["question_id", "variant", "_rank"])
+        own = own.assign(_rank=own["level"].map(level_rank)).sort_values(["question_id", "variant", "_rank",
+                                                                          "power_mode_id"])
         write_table(book, book.sheet(model), own, with_variant(DETAIL, analysis.study), freeze_cols=1)
     what = ("Judge scores per question: one sheet per model (the four dimensions, the total, the judge's reason "
             "and status) and an overview.")
@@ -306,11 +309,14 @@ def quality_book(analysis: Analysis) -> Book:
 
 
 def with_variant(columns: List[Col], study) -> List[Col]:
-    """Per-run columns, with a variant column after the question's where the study has prompt variants."""
-    if len(study.variants) <= 1:
+    """Per-run columns, with a variant column after the question's where the study has prompt variants, and the
+    power mode's where it has several (jetson.power_modes)."""
+    extra = [Col("variant", "variant", "int")] if len(study.variants) > 1 else []
+    extra += [Col(MODE, "power mode")] if len(study.modes) > 1 else []
+    if not extra:
         return columns
     at = next(i for i, col in enumerate(columns) if col.key == "question_id") + 1
-    return [*columns[:at], Col("variant", "variant", "int"), *columns[at:]]
+    return [*columns[:at], *extra, *columns[at:]]
 
 
 def _matrix_sheet(book: Book, frame: pd.DataFrame, analysis: Analysis, value: str, fmt: str, scale: str) -> None:
@@ -320,10 +326,12 @@ def _matrix_sheet(book: Book, frame: pd.DataFrame, analysis: Analysis, value: st
     pairs = [(m, lvl) for m in study.models for lvl in study.levels
              if ((frame["model_id"] == m) & (frame["level"] == lvl)).any()]
     rows = ["question_id", "variant"] if len(study.variants) > 1 else ["question_id"]
+    rows += [MODE] if len(study.modes) > 1 else []  # several power modes: a row per question and mode
     table = frame.pivot(index=rows, columns=["model_id", "level"], values=value).reindex(columns=pairs)
     categories = frame.groupby("question_id")["category"].first()
     header = book.formats["header"]
-    labels = ["question", "variant", "category"] if len(rows) > 1 else ["question", "category"]
+    labels = ["question", *(["variant"] if "variant" in rows else []), *(["power mode"] if MODE in rows else []),
+              "category"]
     first_value = len(labels)
     for c, text in enumerate(labels):
         ws.write_string(0, c, "", header)
@@ -374,7 +382,7 @@ def metric_book(analysis: Analysis, name: str) -> Book:
     level_rank = {lvl: i for i, lvl in enumerate(analysis.study.levels)}
     model_rank = {m: i for i, m in enumerate(analysis.study.models)}
     long = frame.assign(note=note, _m=frame["model_id"].map(model_rank), _l=frame["level"].map(level_rank))
-    long = long.sort_values(["_m", "_l", "question_id", "variant"])
+    long = long.sort_values(["_m", "_l", "question_id", "variant", "power_mode_id"])
     cols = with_variant([Col("model_id", "model"), Col("level", "level"), Col("question_id", "question", "int"),
                          Col("category", "category"), Col(value, label, fmt, scale=scale), *extra,
                          Col("status", "status"), Col("note", "why empty", width=70)], analysis.study)
