@@ -94,7 +94,7 @@ def test_a_second_run_under_another_host_name_is_refused_and_no_shard_runs_twice
     out, _ = first.communicate(timeout=1500)
     assert first.returncode == 0, out[-4000:]
     assert second.returncode != 0
-    message = [line for line in second.stderr.splitlines() if "still running" in line]
+    message = [line for line in second.stderr.splitlines() if "is working on the study" in line]  # the study lock
     assert len(message) == 1 and "Traceback" not in second.stderr, second.stderr[-2000:]
     shard_logs = sorted((work / "results/demo/logs/inference").rglob("*.log"))
     assert len(shard_logs) == 2
