@@ -117,3 +117,23 @@ def test_calibrate_without_a_sensor_writes_why(tmp_path):
     calibration = json.loads(out.read_text())
     assert calibration["lag_ms"] is None and "no power sensor" in calibration["note"]
     assert load_lag_ms(str(out), "none", 100) == (None, f"{out}: {calibration['note']}")
+
+
+def test_the_doctor_says_whether_this_hosts_sensor_lag_is_measured(tmp_path):
+    from pathlib import Path
+
+    import yaml
+
+    from slmbench.boards import host_id
+    from slmbench.doctor import check_power_calibration
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
+    config["results_dir"] = str(tmp_path)
+    assert check_power_calibration(config)[0].status == "info"  # not yet: the rule measures it
+    path = tmp_path / "power" / f"calibration_{host_id()}.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"lag_ms": 41.5, "rise_ms": 0.0, "backend": "tegrastats"}))
+    (check,) = check_power_calibration(config)
+    assert check.status == "ok" and "41.5 ms" in check.detail
+    config["power"]["calibration_steps"] = 0
+    assert check_power_calibration(config)[0].status == "warn"

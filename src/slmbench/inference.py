@@ -99,6 +99,7 @@ class ShardSpec:
     settle_s: float = 0.0  # jetson.settle_s: the wait after a switch
     clocks: Optional[str] = None  # jetson.clocks, applied again after a switch
     calibration: Optional[Path] = None  # power/calibration_<host>.json: the sensor's lag (slmbench power calibrate)
+    shard_repeat: int = 0  # 1: the shard measured a second time (inference.shard_repeats): no timing repeats
 
 
 def read_prompts(path: Path, level: str, category: str) -> List[PromptRow]:
@@ -387,7 +388,7 @@ def run_shard(spec: ShardSpec) -> int:
         stack.callback(runner.close)  # a server runtime's server stops when the shard ends, whatever happens
         load_s = time.perf_counter() - loading
         runner.common.update(load_s=round(load_s, 3), shard_position=spec.shard_position, board=spec.board,
-                             order_seed=settings.order_seed)
+                             order_seed=settings.order_seed, shard_repeat=spec.shard_repeat)
         _say(load_line(spec.model_id, spec.model_file.name, load_s))
         if settings.warmup:
             runner.warm_up(ordered[0].prompt)
@@ -398,7 +399,9 @@ def run_shard(spec: ShardSpec) -> int:
             records.append(runner.run(row, item))
             _say(inference_line(records[-1]))
         # timing repeats: the same prompts again, fresh context, after the scored runs (measured, never judged)
-        for item, row in enumerate(timing_repeat_items(ordered, settings.timing_repeats, settings.order_seed, shard),
+        # (a repeated shard is a second measurement of the whole shard: its noise is the scored shard's repeats')
+        timing = 0.0 if spec.shard_repeat else settings.timing_repeats
+        for item, row in enumerate(timing_repeat_items(ordered, timing, settings.order_seed, shard),
                                    start=len(ordered)):
             records.append(runner.run(row, item, repeat=1))
             _say(inference_line(records[-1]))
@@ -451,6 +454,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="the shard to write (JSON lines, atomically)")
     parser.add_argument("--shard-position", type=int, help="the shard's position in the designed order")
     parser.add_argument("--board", help="host name of the board (recorded on every run)")
+    parser.add_argument("--shard-repeat", type=int, default=0,
+                        help="1: this is the shard measured a second time (inference.shard_repeats)")
     parser.add_argument("--power-mode", help="switch the board to this nvpmodel mode first (jetson.power_modes)")
     from .power_modes import add_switch_arguments
 
@@ -471,7 +476,7 @@ def spec_from_args(args) -> ShardSpec:
         chat_template_kwargs=json.loads(args.chat_template_kwargs) or None,
         shard_position=args.shard_position, board=args.board or None,
         power_mode=args.power_mode or None, settle_s=args.settle_s, clocks=args.clocks or None,
-        calibration=Path(args.calibration) if args.calibration else None,
+        calibration=Path(args.calibration) if args.calibration else None, shard_repeat=args.shard_repeat,
     )
 
 

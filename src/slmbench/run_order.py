@@ -152,6 +152,19 @@ def positions(models: Sequence[str], levels: Sequence[str], categories: Sequence
     return {(s.model, s.level, s.category): s.position for s in designed_order(models, levels, categories, seed)}
 
 
+def repeated_shards(shards: Sequence[tuple], per_model: int, seed: int) -> List[tuple]:
+    """The shards run a second time (inference.shard_repeats): `per_model` of each model's shards (keys whose first
+    item is the model), seeded, in the order given."""
+    if per_model <= 0:
+        return []
+    by_model: Dict[str, List[tuple]] = {}
+    for key in shards:
+        by_model.setdefault(key[0], []).append(tuple(key))
+    rng = random.Random(f"shard-repeats/{seed}")
+    chosen = {key for keys in by_model.values() for key in rng.sample(keys, min(per_model, len(keys)))}
+    return [tuple(key) for key in shards if tuple(key) in chosen]
+
+
 def question_order(items: Sequence, seed: int, shard: Shard) -> List:
     """The order of a shard's questions (ids, or (question, variant) pairs): shuffled per shard, so no question
     always runs first after a load. The permutation depends only on the number of items, so a one-variant study
