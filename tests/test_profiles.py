@@ -60,7 +60,7 @@ def test_slurm_profile_sends_board_jobs_to_the_jetson_partition_and_the_rest_any
     blocks = job_blocks(dry)
     for rule, block in blocks:
         resources = field(block, "resources")
-        if rule in ("infer_shard", "power_idle", "doctor"):
+        if rule in ("infer_shard", "repeat_shard", "power_idle", "power_calibrate", "doctor"):
             assert "slurm_partition=jetson" in resources and "jetson=1" in resources, (rule, resources)
             assert re.search(r"slurm_extra=--nodelist=orin\d --exclusive", resources), resources
         else:

@@ -20,6 +20,7 @@ from .. import levels as design
 from ..errors import UserError
 from ..prompt_rows import read_prompt_rows
 from ..records import NO_POWER_MODE, atomic_output
+from .carryover import carryover_lines
 from .data import DIMENSIONS, KEY, TOTAL_TOLERANCE, duplicate_keys, join_runs_scores, read_runs, read_scores
 from .dataquality import energy_reason
 from .protocol import protocol_checks
@@ -331,7 +332,8 @@ def validate_results(runs_path, scores_path, expected: Optional[dict], out_txt, 
     exp = _expected(expected, runs)
     checks = (count_checks(runs, exp) + combination_checks(runs, exp) + run_checks(runs)
               + token_growth_checks(runs, exp) + score_checks(runs, scores) + usable_run_checks(runs, scores, exp)
-              + plausibility_checks(runs, scores) + energy_checks(runs) + protocol_checks(all_runs))
+              + plausibility_checks(runs, scores) + energy_checks(runs) + protocol_checks(all_runs)
+              + [Check(*line) for line in carryover_lines(runs, exp["levels"])])
     text = render(checks, runs_path, scores_path, exp, runs)
     with atomic_output(out_txt) as fh:
         fh.write(text)
