@@ -95,3 +95,22 @@ def test_the_data_quality_notes_show_the_shard_noise(tmp_path):
     assert len(lines) == 2 and lines[0].startswith("energy_j: 1 shard(s) measured twice (8 questions each)")
     assert "mean change +0.5 J" in lines[0] and lines[1].startswith("latency_ms")
     assert shard_noise_lines(pd.DataFrame()) == []
+
+
+def test_the_plan_repeats_a_shard_per_model_after_every_shard_and_calibrates_the_sensor_first(tmp_path):
+    import re
+
+    from pipeline_helpers import make_workdir, planned_jobs, snakemake
+
+    work = make_workdir(tmp_path, tmp_path / "models", **{"inference.shard_repeats": 1})
+    dry = snakemake(work, "-n", "-p", "--cores", "1").stdout
+    jobs = planned_jobs(dry)
+    assert jobs["repeat_shard"] == 1 and jobs["power_calibrate"] == 1 and jobs["infer_shard"] >= 10, jobs
+    block = dry.split("rule repeat_shard:", 1)[1].split("\n\n", 1)[0]
+    out = re.search(r"output: (\S+)", block).group(1)
+    assert out.endswith(".repeat1.jsonl") and "/shards/gemma3-270m/" in out
+    assert "--shard-repeat 1" in block and f"--shard-position {jobs['infer_shard']} " in block  # after them all
+    shard = dry.split("rule infer_shard:", 1)[1].split("\n\n", 1)[0]
+    assert "--shard-repeat 0" in shard and re.search(r"--calibration \S+/power/calibration_\S+\.json", shard)
+    merge = dry.split("rule merge_runs:", 1)[1].split("\n\n", 1)[0]
+    assert out in merge and "--shard-repeats-out" in merge

@@ -352,10 +352,11 @@ def apply_calibration(sampler: Any, path: Optional[Path], interval_ms: int) -> N
     if sampler.backend is None:
         return
     lag_ms, why = load_lag_ms(str(path) if path else None, sampler.name, int(interval_ms))
-    if lag_ms is None:
-        _say(f"slmbench: warning: power samples uncorrected for sensor lag ({why}); run `slmbench power calibrate`")
+    if lag_ms is None:  # in the shard's log (the calibration rule said it on the console, once)
+        _say(f"sensor lag not corrected: {why}; the records' power_lag_ms is null")
         return
     sampler.lag_s, sampler.lag_calibrated = lag_ms / 1000.0, True
+    _say(f"sensor lag: sample times moved back {lag_ms:g} ms ({path})")
 
 
 def run_shard(spec: ShardSpec) -> int:
