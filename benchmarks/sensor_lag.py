@@ -9,7 +9,7 @@ it, so every sample arrives that much after the instant it describes. Then:
    (gross - idle x duration) twice, with the sample times as they arrived and moved back by the calibrated lag,
    against the truth (load - idle) x duration: the error of each, as the worst over --windows bursts.
 
-Run: python benchmarks/sensor_lag.py [--delay-ms 40] [--steps 6] [--windows 20] [--smoke]
+Run: python benchmarks/sensor_lag.py [--delay-ms 40] [--steps 8] [--windows 20] [--smoke]
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ def step_errors(lag_ms: float, windows: int, window_s: float, seed: int) -> dict
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay-ms", type=float, default=40.0, help="the fake sensor's lag (the truth)")
-    parser.add_argument("--steps", type=int, default=6, help="calibration load steps")
-    parser.add_argument("--idle-s", type=float, default=0.8)
-    parser.add_argument("--burst-s", type=float, default=0.8)
+    parser.add_argument("--steps", type=int, default=8, help="calibration load steps")
+    parser.add_argument("--idle-s", type=float, default=0.6)
+    parser.add_argument("--burst-s", type=float, default=0.6)
     parser.add_argument("--windows", type=int, default=20, help="0.35 s bursts measured after calibrating")
     parser.add_argument("--window-s", type=float, default=0.35)
     parser.add_argument("--seed", type=int, default=1)

@@ -78,7 +78,7 @@ def test_calibrate_measures_the_fake_sensors_lag_and_the_window_uses_it(tmp_path
     out = tmp_path / "power" / "calibration_h.json"
     proc = subprocess.run(
         [sys.executable, "-c", "import sys; from slmbench.cli import main; sys.exit(main())", "power", "calibrate",
-         "--out", str(out), "--backend", "tegrastats", "--interval-ms", "100", "--steps", "3", "--idle-s", "0.5",
+         "--out", str(out), "--backend", "tegrastats", "--interval-ms", "100", "--steps", "6", "--idle-s", "0.5",
          "--burst-s", "0.5", "--threads", "1"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     calibration = json.loads(out.read_text())

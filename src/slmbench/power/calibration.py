@@ -158,7 +158,7 @@ def fit_lag(samples: Sequence[Tuple[float, float]], edges: Sequence[Edge], perio
             "rms_residual": round((best / max(1, len(points))) ** 0.5, 4), "edge_samples": len(points)}
 
 
-def calibrate(sampler, steps: int = 6, idle_s: float = 1.0, burst_s: float = 1.0, threads: Optional[int] = None,
+def calibrate(sampler, steps: int = 8, idle_s: float = 1.0, burst_s: float = 1.0, threads: Optional[int] = None,
               seed: int = 0) -> dict:
     """Run the step load on a started sampler and fit it; a result with lag_ms None says why it could not."""
     result = {"backend": sampler.name, "steps": steps, "idle_s": idle_s, "burst_s": burst_s,

@@ -40,7 +40,7 @@ def register(subparsers) -> None:
                                    "file (power/calibration_<host>.json)")
     calibrate.add_argument("--out", required=True, help="the calibration JSON to write (atomically)")
     calibrate.add_argument("--host", default=None, help="refuse to run unless this is the host the file is named for")
-    calibrate.add_argument("--steps", type=int, default=6,
+    calibrate.add_argument("--steps", type=int, default=8,
                            help="load steps (idle, burst) to fit (power.calibration_steps)")
     calibrate.add_argument("--idle-s", type=float, default=1.0, help="seconds of idle before each burst")
     calibrate.add_argument("--burst-s", type=float, default=1.0, help="seconds of each CPU burst")
