@@ -46,6 +46,9 @@ BENCHMARKS = [
               {"judge_throughput_ratio_c4": (">=", 0.9), "judge_throughput_ratio_c16": (">=", 0.9)}),  # worst of 3
     Benchmark("energy_accuracy.py", ("--trials", "200", "--cpu-seconds", "3"), (),
               {"sampler_cpu_pct": ("<=", 1.0), "energy_err_pct_step_0.35s_100ms": ("<=", 2.0)}),
+    # a fake tegrastats 40 ms late on every line: the calibrated lag, and 0.35 s step windows with and without it
+    Benchmark("sensor_lag.py", ("--windows", "8"), (),
+              {"sensor_lag_err_ms": ("<=", 10.0), "sensor_lag_step_err_pct_corrected": ("<=", 2.0)}),
     Benchmark("judge_overlap_cost.py", ("--seconds", "3", "--verdicts", "100"), (), {}),
     Benchmark("report_speed.py", ("--repeat", "1"), (), {"report_s": ("<=", 15.0)}),
     Benchmark("pipeline_overlap.py", ("--quick",), (), {"pipeline_overlap_ratio": ("<=", 1.05)}),
