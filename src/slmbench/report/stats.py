@@ -232,7 +232,8 @@ def level_summary(study: Study, datas: Dict[str, ModelData], frame: pd.DataFrame
                 row[name], row[f"{name}_low"], row[f"{name}_high"] = point[j], low[j], high[j]
             total = sums.loc[key] if key in sums.index else None
             tokens = total["completion_tokens"] if total is not None else 0
-            row["joules_per_token"] = total["energy_j"] / tokens if tokens else np.nan
+            # net (prefill + decode) energy per completion token: not energy_per_token_j (decode energy only)
+            row["energy_total_per_token_j"] = total["energy_j"] / tokens if tokens else np.nan
             rows.append(row)
     table = pd.DataFrame(rows)
     table["pareto"] = pareto_front(table)
