@@ -94,7 +94,7 @@ LEVEL_TESTS = [
     Col("cost_ci_method", "latency/energy CI method", width=40),
     *_ci_cols("completion_diff", "completion tokens difference", "f1"),
     Col("raw_diff", "difference with question fixed effects", "f2"),
-    Col("adjusted_diff", "difference at equal length (within question)", "f2"),
+    Col("adjusted_diff", "length-adjusted difference (descriptive, within question)", "f2"),
     Col("adjusted_low", "equal length CI low", "f2"), Col("adjusted_high", "equal length CI high", "f2"),
     Col("adjusted_p_holm", "equal length p (Holm)", "p"), Col("length_verdict", "within-question length control"),
 ]
@@ -208,7 +208,11 @@ def common_notes(analysis: Analysis, what: str) -> List[tuple]:
                         "The data_quality sheet of model_comparison.xlsx says why for every (model, level)."),
         ("confidence intervals", f"{s.confidence:.0%} percentile intervals from a question-clustered bootstrap "
                                  f"({s.bootstrap_samples} resamples, seed {s.seed}): questions are resampled, the "
-                                 "same draw for every level of a model, so differences and ratios stay paired."),
+                                 "same draw for every level of a model, so differences and ratios stay paired. "
+                                 "Below 50 questions the percentile interval is expanded (Hesterberg 2015: its "
+                                 "tails moved to sqrt(n/(n-1)) Student t quantiles), which it otherwise undercovers. "
+                                 "Energy and latency: a studentized shard bootstrap (categories, then questions), "
+                                 "method and n in the *_ci_method columns."),
         ("quality", "total_score 0-10 (four judge dimensions of 0-2.5); averaged only over runs the judge scored "
                     "(judge_status ok). Parse errors and failed runs are counted, never averaged."),
         ("baseline level", study.baseline),
@@ -333,7 +337,10 @@ def comparison_book(analysis: Analysis, figures: Dict[str, Dict[str, bytes]]) ->
         ("statistics", "the quality rows of contrasts with the paired cost differences of the same contrast and "
                        "the within-question length control: OLS quality ~ level + question fixed effects + "
                        "completion tokens, standard errors clustered by question, Holm over the family. Friedman "
-                       "(model_tests) is secondary."),
+                       "(model_tests) is secondary. The length adjustment is descriptive: the level changes the "
+                       "answer's length (a post-treatment variable), so 'at equal length' compares answers of equal "
+                       "length; it assumes length is not on the path from level to quality, which it partly is. "
+                       "Latency and energy differences resample shards (report/shards.py; method beside them)."),
         ("pareto", "per model, the levels no other level of that model beats on both quality and cost (energy, "
                    "latency), and the share of bootstrap resamples in which each level is on that front."),
         ("marginal_costs", "each level vs the baseline: paired mean differences and extra J and ms per extra "
