@@ -91,6 +91,8 @@ def test_the_pareto_sheet_gives_the_plausible_front(planted):
     # sep's P: 3 points below L3 and slower (latency rises with the level): surely dominated by L3
     assert ("sep", "P", "latency_ms", "L3") in {(r["model"], r["level"], r["cost"], r["surely dominated by"])
                                                 for r in dominated}
+    assert "sep: cannot be told apart from the Pareto front of quality vs latency: " in planted["summary"]
+    assert "surely dominated: P (by L3)." in planted["summary"]
     assert all(r["surely dominated by"] for r in dominated)
 
 

@@ -133,7 +133,7 @@ def analyze(study: Study, background=None) -> Analysis:
         quality=data_quality_table(study), notes=data_quality_notes(study),
         findings=answer_questions(study, summary, best, tests, per_model, mixed=mixed, marginal=marginal,
                                   recommendation=recommendation, mde=mde, pareto=pareto, sensitivity=sensitivity)
-        + mode_findings(modes, s.confidence) + decision_findings(study, best_sets, stability)
+        + mode_findings(modes, s.confidence) + decision_findings(study, best_sets, stability, pareto)
         + (disagreement_findings(study, tests, correctness[1]) if correctness else []),
         agreement=judge_agreement(study), modes=modes, best_sets=best_sets, stability=stability,
         correctness=correctness,

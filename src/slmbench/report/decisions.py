@@ -213,12 +213,21 @@ def set_text(own: pd.DataFrame) -> str:
     return ", ".join(f"{r.level} ({100 * r.p_best:.0f}%)" for r in members.itertuples())
 
 
-def decision_findings(study, sets: pd.DataFrame, stability: pd.DataFrame) -> list:
+def decision_findings(study, sets: pd.DataFrame, stability: pd.DataFrame, pareto: Optional[pd.DataFrame] = None):
     """Q3: per model and metric, the set that cannot be told apart from the best (a winner only when
-    separated); Q4: the recommendation's bootstrap stability and the runner-up model."""
+    separated), and per model and cost the plausible Pareto front; Q4: the recommendation's bootstrap
+    stability and the runner-up model."""
     from .findings import Finding
 
     out = []
+    for (model, cost), own in (pareto.groupby(["model", "cost"], sort=False) if pareto is not None else ()):
+        plausible = own[own["plausible_front"] == True]  # noqa: E712 - object column holding True/False/None
+        gone = own[own["plausible_front"] == False]  # noqa: E712
+        text = (f"{model}: cannot be told apart from the Pareto front of quality vs "
+                f"{'energy' if cost == 'energy_j' else 'latency'}: " + ", ".join(plausible["level"]) + "")
+        text += ("; surely dominated: " + ", ".join(f"{r.level} (by {r.dominated_by})" for r in gone.itertuples())
+                 if len(gone) else "; no level is surely dominated")
+        out.append(Finding("Q3", model, None, text + "."))
     for (model, metric), own in sets.groupby(["model", "metric"], sort=False):
         winner = own["winner"].dropna()
         words = METRIC_WORDS[metric]
