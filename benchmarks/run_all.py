@@ -62,6 +62,13 @@ BENCHMARKS = [
               {"mode_contrasts_fwer_null": ("<=", 0.08), "mode_contrasts_coverage_null": (">=", 0.88),
                "mode_contrasts_coverage_effect": (">=", 0.88), "mode_contrasts_power": (">=", 0.8),
                "mode_mixed_type1_null": ("<=", 0.10)}),
+    # issue 25's acceptance: known-truth studies through the report functions (200 per scenario, 40 questions);
+    # coverage goals are 93-97 %, so the gap from 95 % is at most 0.02
+    Benchmark("study_design_sim.py", ("--studies", "60"), (),
+              {"study_design_mean_coverage_gap": ("<=", 0.02), "study_design_contrast_coverage_gap": ("<=", 0.02),
+               "study_design_fwer_null": ("<=", 0.05), "study_design_best_set_contains_best_null": (">=", 0.90),
+               "study_design_single_winner_null": ("<=", 0.10),
+               "study_design_energy_contrast_coverage": (">=", 0.92)}),
 ]
 
 
