@@ -19,6 +19,7 @@ system-wide on Linux), so `expected_energy_j(profile, t0, t1)` gives the exact e
 The fake appends one JSON line per event to `calls_path(directory)`: {"event": "start", "argv", "pid"},
 {"event": "terminated", "pid"} on SIGTERM, {"event": "stop-all"} if ever run with `--stop`.
 `late_line=n, late_s=s`: line n comes s seconds late, once (an isolated late sample on a loaded board).
+`restart_delay_s`: every start after the first waits that long before its first line (reopening the sensor).
 `delay_ms=d`: every line is written d ms after the power it carries was read (a sensor's lag), so a sample
 stamped on arrival describes the board d ms earlier; the file `tegrastats.delay_ms` beside the fake, when
 present, overrides it at start.
@@ -161,6 +162,8 @@ def main(argv):
             delay_s = float(fh.read()) / 1000.0
     except OSError:
         pass
+    if earlier_starts and CONFIG.get("restart_delay_s"):
+        time.sleep(CONFIG["restart_delay_s"])  # a restarted monitor takes a while to open the sensor again
     total, peak, i = 0, 0, 0
     next_t = started = time.monotonic()
     while True:
@@ -204,7 +207,8 @@ def install_fake_tegrastats(directory: Union[str, Path], profile_mw: Profile = 5
                             stall_after_lines: Optional[int] = None, exit_code: int = 0, stderr_text: str = "",
                             name: str = "tegrastats", exit_after_s: Optional[float] = None,
                             exits_first_n: Optional[int] = None, sick_until_healed: bool = False,
-                            late_line: Optional[int] = None, late_s: float = 0.0, delay_ms: float = 0.0) -> Path:
+                            late_line: Optional[int] = None, late_s: float = 0.0, delay_ms: float = 0.0,
+                            restart_delay_s: float = 0.0) -> Path:
     """Write an executable `directory/name` and return its path (put its directory first on PATH)."""
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}")
@@ -214,7 +218,7 @@ def install_fake_tegrastats(directory: Union[str, Path], profile_mw: Profile = 5
                   exit_after_lines=exit_after_lines, stall_after_lines=stall_after_lines, exit_code=exit_code,
                   stderr_text=stderr_text, calls_path=str(calls_path(directory)), exit_after_s=exit_after_s,
                   exits_first_n=exits_first_n, sick_until_healed=sick_until_healed, late_line=late_line,
-                  late_s=late_s, delay_ms=delay_ms)
+                  late_s=late_s, delay_ms=delay_ms, restart_delay_s=restart_delay_s)
     exe = directory / name
     text = SCRIPT.replace("__PYTHON__", sys.executable).replace("__CONFIG__", repr(json.dumps(config)))
     exe.write_text(text, encoding="utf-8")

@@ -105,11 +105,12 @@ def test_tegrastats_that_keeps_exiting_gives_null_with_its_exit_code(fake_bin, t
 
 
 def test_tegrastats_dying_once_mid_shard_is_restarted_and_later_windows_are_measured(fake_bin, tmp_path):
-    fake_bin(profile_mw=4000, exit_after_lines=5, exits_first_n=1)
+    # the restarted child's first line 0.4 s late, well over the gap limit (3 x 50 ms) however fast the restart
+    fake_bin(profile_mw=4000, exit_after_lines=5, exits_first_n=1, restart_delay_s=0.4)
     with open_sampler("tegrastats", interval_ms=50, sysfs_root=empty_root(tmp_path)) as sampler:
         t_before = time.monotonic()
         assert wait_until(lambda: sampler.restarts, 10)
-        time.sleep(0.6)  # the restarted child delivers again
+        time.sleep(0.9)  # the restarted child delivers again
         t_mid = time.monotonic()
         _, t_end, later = measure(sampler, 0.3)
         across = sampler.window(t_before, t_mid)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from slmbench import eta
@@ -45,3 +46,15 @@ def test_the_reference_links_resolve():
     used = re.findall(r"docs/REFERENCE\.md#([a-z0-9-]+)", README) + re.findall(r"\]\(#([a-z0-9-]+)\)", reference)
     for anchor in used:
         assert anchor in anchors, anchor
+
+
+def test_the_repeated_shards_add_inference_time_and_no_judging():
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    board = eta.board_of("Jetson Orin Nano", config["report"]["memory_bandwidth_gb_s"])
+    config["inference"]["shard_repeats"] = 0
+    without = eta.board_plan(config, board, STUDY_MODEL_GB, questions_per_category=10)
+    config["inference"]["shard_repeats"] = 1
+    with_repeats = eta.board_plan(config, board, STUDY_MODEL_GB, questions_per_category=10)
+    per_shard = {m: eta.prior_shard_s(config, 10, gb, board) for m, gb in STUDY_MODEL_GB.items()}
+    assert with_repeats.inference_s - without.inference_s == pytest.approx(sum(per_shard.values()))
+    assert with_repeats.judging_s == without.judging_s

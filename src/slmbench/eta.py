@@ -131,6 +131,7 @@ class Shard:
     judged: bool = False
     judge_seconds: Optional[float] = None  # measured wall time of its judge job
     judge_ended: Optional[float] = None  # when its judge job ended (the score file's mtime)
+    never_judged: bool = False  # a shard measured a second time (inference.shard_repeats): inference only
 
 
 @dataclass
@@ -181,7 +182,7 @@ def inference_left(shards: Sequence[Shard], prior: Mapping[str, float]) -> Tuple
 def judging_left(shards: Sequence[Shard], prior_judge_s: float) -> Tuple[float, str]:
     """Seconds of judging left: the shards not judged yet at the measured time per judge job (over how many
     ran at once), else the prior."""
-    left = [s for s in shards if not s.judged]
+    left = [s for s in shards if not s.judged and not s.never_judged]
     if not left:
         return 0.0, "every shard judged"
     timed = [s.judge_seconds for s in shards if s.judged and s.judge_seconds]
@@ -198,7 +199,7 @@ def combine(config: Mapping, shards: Sequence[Shard], inference_s: float, judgin
     judge.overlap, when only what inference leaves over (at least the last shard's verdicts) comes after it."""
     if not config["judge"].get("overlap"):
         return inference_s + judging_s
-    unjudged = [s for s in shards if not s.judged]
+    unjudged = [s for s in shards if not s.judged and not s.never_judged]
     last = judging_s / len(unjudged) if unjudged else 0.0
     return max(inference_s, judging_s) + (last if inference_s > 0 else 0.0)
 
@@ -213,12 +214,15 @@ def study_estimate(config: Mapping, shards: Sequence[Shard], prior_shard: Mappin
 def board_plan(config: Mapping, board: Board, model_gb: Mapping[str, float], questions_per_category: int,
                judge_gb: Optional[float] = None) -> Estimate:
     """The whole study on one board before anything is measured (the README's figure per board): every
-    model x level x category shard of `questions_per_category` answers x prompts.variants."""
+    model x level x category shard of `questions_per_category` answers x prompts.variants, and the shards measured
+    a second time (inference.shard_repeats)."""
     from .judge.panel import panel
 
     answers = questions_per_category * int(config["prompts"].get("variants") or 1)
-    shards = [Shard(m["id"], answers) for m in config["models"] for _ in config["levels"]
-              for _ in config["categories"]]
+    per_model = len(config["levels"]) * len(config["categories"])
+    repeats = min(per_model, int(config["inference"].get("shard_repeats") or 0))  # measured twice, never judged
+    shards = [Shard(m["id"], answers) for m in config["models"] for _ in range(per_model)]
+    shards += [Shard(m["id"], answers, never_judged=True) for m in config["models"] for _ in range(repeats)]
     prior = {m["id"]: prior_shard_s(config, answers, model_gb.get(m["id"], UNKNOWN_MODEL_GB), board)
              for m in config["models"]}
     judges = panel(config["judge"])

@@ -362,11 +362,29 @@ def collect_status(config: dict, configfiles: List[str]) -> StudyStatus:
     model_shards = [eta.Shard(s.model, status.answers(s), s.done, s.seconds,
                               min(1.0, (s.answers_so_far or 0) / max(1, status.answers(s))), s.judged,
                               s.judge_seconds, s.judge_ended) for s in shards]
+    model_shards += _repeated_shards(config, layout, shards, status)
     status.estimate = eta.study_estimate(config, model_shards, prior_shard, prior_judge)
     if not any(s.done and s.seconds for s in shards):
         status.estimate.basis.append(f"board: {board.name}" + ("" if board.known else
                                                                 f", {board.bandwidth_gb_s:g} GB/s assumed"))
     return status
+
+
+def _repeated_shards(config: dict, layout: StudyLayout, shards: List[ShardState], status: StudyStatus) -> list:
+    """The shards measured a second time (inference.shard_repeats), for the ETA only: they run after every other
+    shard and are never judged (the shard counts of `status` stay the study's)."""
+    from .run_order import repeated_shards
+
+    by_key = {(s.model, s.level, s.category) + ((s.mode,) if s.mode is not None else ()): s for s in shards}
+    chosen = repeated_shards(list(by_key), int(config["inference"].get("shard_repeats") or 0),
+                             config["inference"]["order_seed"])
+    out = []
+    for key in chosen:
+        state = by_key[key]
+        done = Path(layout.shard_repeat(*key)).is_file()
+        seconds = _benchmark_seconds(layout.benchmark(f"inference/{state.name}.repeat1")) if done else None
+        out.append(eta.Shard(state.model, status.answers(state), done, seconds, never_judged=True))
+    return out
 
 
 def _names(shards: List[ShardState], limit: int = 4) -> str:
