@@ -108,9 +108,9 @@ def test_a_second_run_under_another_host_name_is_refused_and_no_shard_runs_twice
 
 def test_a_sensor_that_dies_mid_shard_makes_the_shard_redo_with_energy(tmp_path, demo_workdir):
     work = demo_workdir(categories=["math"], levels=["L0"],
-                        **{"inference.max_tokens": 64, "judge.max_tokens": 64, "power.idle_per_shard_s": 0,
+                        **{"inference.max_tokens": 160, "judge.max_tokens": 64, "power.idle_per_shard_s": 0,
                            "power.backend": "tegrastats"}).work
-    env = with_fake_tegrastats(tmp_path, exit_after_s=2.0, sick_until_healed=True)
+    env = with_fake_tegrastats(tmp_path, exit_after_s=1.0, sick_until_healed=True)  # mid-shard: ~4 s of answers
     healed = tmp_path / "bin/tegrastats.healed"
     healed.touch()  # the idle baseline and the doctor see a healthy sensor
     snakemake(work, "--cores", "1", "results/demo/power/idle_" + _host() + ".json", env=env)
