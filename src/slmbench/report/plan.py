@@ -35,8 +35,9 @@ the same way over the number of questions.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -253,7 +254,6 @@ def noise_from_results(results_dir: str, config: Mapping) -> NoiseModel:
     from ..layout import RUNS_FILE, SCORES_FILE
     from .data import load_study
     from .settings import settings_from_config
-    from .stats import analysis_rows, model_data
 
     runs, scores = os.path.join(results_dir, RUNS_FILE), os.path.join(results_dir, SCORES_FILE)
     for path in (runs, scores):
@@ -263,9 +263,19 @@ def noise_from_results(results_dir: str, config: Mapping) -> NoiseModel:
     settings = {**settings_from_config(config), "levels": None, "models": None, "categories": None,
                 "bootstrap_samples": 100}
     study = load_study(runs, scores, settings)
-    frame = analysis_rows(study.runs)
-    from .contrasts import declared_contrasts
+    noise = noise_from_study(study, f"estimated from {results_dir}")
+    if noise is None:
+        raise UserError(f"slmbench plan --from {results_dir}: no model has 3 or more questions scored at two "
+                        "levels; the noise cannot be estimated from it")
+    return noise
 
+
+def noise_from_study(study, label: str) -> Optional[NoiseModel]:
+    """The noise model of a loaded Study (None when no model has 3+ questions scored at two levels)."""
+    from .contrasts import declared_contrasts
+    from .stats import analysis_rows, model_data
+
+    frame = analysis_rows(study.runs)
     per_model, question_var = {}, []
     for model in study.models:
         data = model_data(study, frame, model)
@@ -279,18 +289,30 @@ def noise_from_results(results_dir: str, config: Mapping) -> NoiseModel:
         if not variances:
             continue
         per_model[model] = float(np.sqrt(np.mean(variances)))
-        with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a question with no score at any level
             means = np.nanmean(q, axis=1)
         means = means[~np.isnan(means)]
         if means.size > 2:
             question_var.append(np.var(means, ddof=1) - per_model[model] ** 2 / len(data.levels))
     if not per_model:
-        raise UserError(f"slmbench plan --from {results_dir}: no model has 3 or more questions scored at two "
-                        "levels; the noise cannot be estimated from it")
+        return None
     residual = float(np.sqrt(np.mean(np.square(list(per_model.values())))))
     question_sd = float(np.sqrt(max(np.mean(question_var), 0.0))) if question_var else DEFAULT_QUESTION_SD
     return NoiseModel(question_sd, residual, per_model,
-                      f"estimated from {results_dir} ({len(study.questions)} questions, {len(per_model)} models)")
+                      f"{label} ({len(study.questions)} questions, {len(per_model)} models)")
+
+
+def study_plan(study) -> Optional[Plan]:
+    """The plan of a finished study's own design with its own noise (summary.md): what its contrasts could find,
+    and the MDE, beside the results; None when the noise cannot be estimated."""
+    noise = noise_from_study(study, "estimated from this study")
+    s = study.settings
+    if noise is None or len(study.questions) < 3 or len(study.levels) < 2:
+        return None
+    design = Design(tuple(study.models), tuple(study.levels), len(study.questions), max(1, len(study.variants)),
+                    s.alpha, "this study")
+    return plan_power(design, noise, s.target_effect, s.power_simulations, s.seed, questions_search=False)
 
 
 # --- output ------------------------------------------------------------------------------------------------------

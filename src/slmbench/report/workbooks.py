@@ -291,7 +291,8 @@ def comparison_book(analysis: Analysis, figures: Dict[str, Dict[str, bytes]]) ->
                       "±report.equivalence_margin when the TOST (two one-sided paired t-tests, Holm over the same "
                       "family) rejects, else inconclusive (never 'no difference'); mde: the true difference a "
                       "paired t-test finds with 80 % power at Holm's most stringent level alpha / family_size, "
-                      "from this contrast's observed SD of per-question differences (statsmodels TTestPower). estimate = mean per-question difference (a question's prompt "
+                      "from this contrast's observed SD of per-question differences (statsmodels TTestPower). "
+                      "estimate = mean per-question difference (a question's prompt "
                       "variants averaged first) with its bootstrap CI; "
                       "p_raw from a paired sign-flip permutation test of that mean (seeded); p_adj = Holm over the "
                       "whole family of the metric (statsmodels multipletests), family_size tests."),
