@@ -366,8 +366,11 @@ def status_line(config: Mapping) -> str:
     """`slmbench status` before the first shard: the plan at the configured effect, cheaply (200 simulations,
     no questions search: well under a second)."""
     report = config["report"]
-    plan = plan_power(design_from_config(config), NoiseModel(), float(report["target_effect"]), 200,
-                      int(report["seed"]), questions_search=False)
+    try:
+        plan = plan_power(design_from_config(config), NoiseModel(), float(report["target_effect"]), 200,
+                          int(report["seed"]), questions_search=False)
+    except UserError as exc:  # too small a design: status still reports everything else
+        return f"power: not estimated ({exc})"
     return "power: " + plan_line(plan) + "; `slmbench plan` for the table"
 
 
