@@ -197,9 +197,13 @@ def test_minimum_detectable_effect_matches_a_normal_approximation(planted):
 
     mde = planted["analysis"].mde
     assert mde["family_size"] == 18 and mde["n"] == QUESTIONS
+    from statsmodels.stats.power import TTestPower
+
     z = norm.ppf(1 - 0.05 / 18 / 2) + norm.ppf(0.8)
-    # the t-based answer is a little larger than the normal one at n = 16
-    assert z / np.sqrt(QUESTIONS) < mde["dz"] < 1.35 * z / np.sqrt(QUESTIONS)
+    t = TTestPower().solve_power(nobs=QUESTIONS, alpha=0.05 / 18, power=0.8)
+    # the sign-flip test's answer (simulated) is larger than the paired t-test's, itself larger than the normal
+    # one at n = 16: the permutation null widens with the mean (benchmarks/plan_power.py checks it gives 80 %)
+    assert z / np.sqrt(QUESTIONS) < t < mde["dz"] < 1.25 * t
     assert "Minimum detectable effect" in (planted["out"] / "summary.md").read_text(encoding="utf-8")
 
 

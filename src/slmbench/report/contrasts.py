@@ -11,13 +11,13 @@ metric (all models x contrasts), and the family size is written beside every adj
 "No effect" is never read from a non-significant test: each contrast also gets a TOST equivalence test against
 the declared margin (report.equivalence_margin; two one-sided paired t-tests, Holm over the same family) and a
 verdict, "better", "worse", "equivalent within ±m" or "inconclusive", with its minimum detectable effect (the
-true difference found with 80 % power at Holm's most stringent level alpha / family size, from the observed SD
-of that contrast's per-question differences).
+true difference its sign-flip test finds with 80 % power in a Holm family of that size, the other contrasts null,
+by simulation; mde_alpha states Holm's most stringent level, alpha / family size; times the observed SD of that
+contrast's per-question differences).
 """
 
 from __future__ import annotations
 
-import warnings
 import zlib
 from typing import Dict, List, Sequence, Tuple
 
@@ -76,16 +76,12 @@ def verdict(estimate: float, p_adj: float, tost_adj: float, alpha: float, margin
     return "inconclusive"
 
 
-def detectable_dz(n: int, level: float, power: float = POWER) -> float:
-    """The standardised paired effect d_z a two-sided paired t-test at `level` finds with `power` (statsmodels)."""
-    from statsmodels.stats.power import TTestPower
+def detectable_dz(n: int, family: int, alpha: float, power: float = POWER) -> float:
+    """The d_z the family's sign-flip tests find with `power` in one contrast (the rest null), by simulation
+    (report/plan.py): a paired t-test power formula at alpha / family is optimistic for the sign-flip test."""
+    from .plan import detectable_dz as simulated
 
-    if n < 3:
-        return np.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(TTestPower().solve_power(effect_size=None, nobs=n, alpha=level, power=power,
-                                              alternative="two-sided"))
+    return simulated(n, family, alpha, power)
 
 
 def sign_flip_test(diff: np.ndarray, rng: np.random.Generator, resamples: int = PERMUTATIONS) -> float:
@@ -165,30 +161,25 @@ def contrast_table(datas: Dict[str, ModelData], contrasts: List[Contrast], seed:
     table["significant"] = table["significant"].where(table["p_adj"].notna(), None)
     table["equivalence"] = [verdict(r.estimate, r.p_adj, r.tost_p_adj, alpha, margin) for r in table.itertuples()]
     table["mde_alpha"] = alpha / table["family_size"].clip(lower=1)
-    dz = {}  # d_z depends only on (n, level): solved once per pair (a solve takes ~30 ms)
-    for key in {(int(r.n), float(r.mde_alpha)) for r in table.itertuples() if r.mde_alpha == r.mde_alpha}:
-        dz[key] = detectable_dz(*key)
-    table["mde"] = [dz[(int(r.n), float(r.mde_alpha))] * r.sd_diff if r.mde_alpha == r.mde_alpha else np.nan
+    dz = {}  # d_z depends only on (n, family): simulated once per pair (~0.2 s)
+    for key in {(int(r.n), int(r.family_size)) for r in table.itertuples() if r.family_size == r.family_size}:
+        dz[key] = detectable_dz(*key, alpha)
+    table["mde"] = [dz[(int(r.n), int(r.family_size))] * r.sd_diff if r.family_size == r.family_size else np.nan
                     for r in table.itertuples()]
     return table
 
 
 def minimum_detectable_effect(contrasts: pd.DataFrame, alpha: float, power: float = POWER) -> dict:
-    """The smallest true quality difference the study finds with the given power: a paired t-test power
-    calculation (statsmodels) at the Bonferroni level alpha / family size (Holm's first step), with the
-    median n and the median SD of the per-question differences over the quality contrasts."""
-    from statsmodels.stats.power import TTestPower
-
+    """The smallest true quality difference the study finds with the given power: the family's sign-flip test
+    at the median n, simulated (detectable_dz; Holm's most stringent level is alpha / family size), times the
+    median SD of the per-question differences over the quality contrasts."""
     quality = contrasts[(contrasts["metric"] == "quality") & (contrasts["n"] > 2)].dropna(subset=["sd_diff"])
     if quality.empty:
         return {}
     n = int(quality["n"].median())
     sd = float(quality["sd_diff"].median())
     family = int(quality["family_size"].max())
-    level = alpha / max(family, 1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        dz = TTestPower().solve_power(effect_size=None, nobs=n, alpha=level, power=power, alternative="two-sided")
+    dz = detectable_dz(n, max(family, 1), alpha, power)
     return {"n": n, "sd_diff": sd, "family_size": family, "alpha": alpha, "power": power, "dz": float(dz),
             "points": float(dz) * sd}
 
