@@ -46,6 +46,9 @@ BENCHMARKS = [
               {"judge_throughput_ratio_c4": (">=", 0.9), "judge_throughput_ratio_c16": (">=", 0.9)}),  # worst of 3
     Benchmark("energy_accuracy.py", ("--trials", "200", "--cpu-seconds", "3"), (),
               {"sampler_cpu_pct": ("<=", 1.0), "energy_err_pct_step_0.35s_100ms": ("<=", 2.0)}),
+    # a fake tegrastats 40 ms late on every line: the calibrated lag, and 0.35 s step windows with and without it
+    Benchmark("sensor_lag.py", ("--windows", "8"), (),
+              {"sensor_lag_err_ms": ("<=", 10.0), "sensor_lag_step_err_pct_corrected": ("<=", 2.0)}),
     Benchmark("judge_overlap_cost.py", ("--seconds", "3", "--verdicts", "100"), (), {}),
     Benchmark("report_speed.py", ("--repeat", "1"), (), {"report_s": ("<=", 15.0)}),
     Benchmark("pipeline_overlap.py", ("--quick",), (), {"pipeline_overlap_ratio": ("<=", 1.05)}),
@@ -64,6 +67,13 @@ BENCHMARKS = [
     Benchmark("plan_power.py", ("--studies", "150", "--mde-studies", "100", "--t-studies", "5000"), (),
               {"plan_power_gap_pts": ("<=", 5.0), "plan_mde_power_gap_pts": ("<=", 6.0),
                "plan_mde_power_t_error_pts": ("<=", 2.0), "contrast_mde_power_t_error_pts": ("<=", 2.0)}),
+    # issue 25's acceptance: known-truth studies through the report functions (200 per scenario, 40 questions);
+    # coverage goals are 93-97 %, so the gap from 95 % is at most 0.02
+    Benchmark("study_design_sim.py", ("--studies", "60"), (),
+              {"study_design_mean_coverage_gap": ("<=", 0.02), "study_design_contrast_coverage_gap": ("<=", 0.02),
+               "study_design_fwer_null": ("<=", 0.05), "study_design_best_set_contains_best_null": (">=", 0.90),
+               "study_design_single_winner_null": ("<=", 0.10),
+               "study_design_energy_contrast_coverage": (">=", 0.92)}),
 ]
 
 

@@ -111,8 +111,8 @@ def open_demo_study(base: Path) -> DemoStudy:
     env = {"PATH": f"{base / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     console = (base / "console.txt").read_text(encoding="utf-8")
     during = base / "status_during_judging.txt"
-    return DemoStudy(work, config, StudyLayout.from_config(config), console, env,
-                     during.read_text(encoding="utf-8") if during.exists() else None)
+    return DemoStudy(work, config, StudyLayout.from_config(config), console, env=env,
+                     status_during_judging=during.read_text(encoding="utf-8") if during.exists() else None)
 
 
 def shared_demo_study(folder: Path, models_dir: Path) -> DemoStudy:

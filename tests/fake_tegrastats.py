@@ -10,12 +10,18 @@ Profiles (the board total in mW):
 - {"kind": "sine", "mean_mw": m, "amplitude_mw": a, "period_s": p}: m + a sin(2 pi t / p);
 - {"kind": "square", "low_mw": lo, "high_mw": hi, "period_s": p}: lo, then hi, each for p/2;
 - {"kind": "ramp", "start_mw": s, "slope_mw_per_s": k}: s + k x (seconds since the fake started);
+- {"kind": "parent_load", "idle_mw": lo, "busy_mw": hi}: hi while the process that started the fake (the
+  sampler's) has its main thread on a CPU ("R" in /proc/<ppid>/stat), else lo: a board whose power follows
+  the load the process under test puts on it (`slmbench power calibrate`'s stamped bursts);
 with t = time.monotonic(), a clock the fake shares with the process under test (CLOCK_MONOTONIC is
 system-wide on Linux), so `expected_energy_j(profile, t0, t1)` gives the exact energy of any window.
 
 The fake appends one JSON line per event to `calls_path(directory)`: {"event": "start", "argv", "pid"},
 {"event": "terminated", "pid"} on SIGTERM, {"event": "stop-all"} if ever run with `--stop`.
 `late_line=n, late_s=s`: line n comes s seconds late, once (an isolated late sample on a loaded board).
+`delay_ms=d`: every line is written d ms after the power it carries was read (a sensor's lag), so a sample
+stamped on arrival describes the board d ms earlier; the file `tegrastats.delay_ms` beside the fake, when
+present, overrides it at start.
 """
 
 from __future__ import annotations
@@ -58,10 +64,20 @@ def power_at(profile, t, i):
         return profile["mean_mw"] + profile["amplitude_mw"] * math.sin(2 * math.pi * t / profile["period_s"])
     if profile["kind"] == "ramp":
         return profile["start_mw"] + profile["slope_mw_per_s"] * (t - STARTED)
+    if profile["kind"] == "parent_load":
+        return float(profile["busy_mw"] if parent_busy() else profile["idle_mw"])
     if profile["kind"] == "square":
         high = (t % profile["period_s"]) >= profile["period_s"] / 2
         return float(profile["high_mw"] if high else profile["low_mw"])
     raise SystemExit("unknown profile")
+
+
+def parent_busy():
+    try:
+        with open(f"/proc/{os.getppid()}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "R"
+    except OSError:
+        return False
 
 
 def split(total, shares):
@@ -139,6 +155,12 @@ def main(argv):
         sys.stderr.flush()
     if CONFIG["exit_code"]:
         return CONFIG["exit_code"]
+    delay_s = CONFIG["delay_ms"] / 1000.0
+    try:
+        with open(os.path.join(here, "tegrastats.delay_ms")) as fh:
+            delay_s = float(fh.read()) / 1000.0
+    except OSError:
+        pass
     total, peak, i = 0, 0, 0
     next_t = started = time.monotonic()
     while True:
@@ -151,6 +173,8 @@ def main(argv):
         if CONFIG.get("late_line") is not None and i == CONFIG["late_line"]:
             time.sleep(CONFIG["late_s"])  # one isolated late sample (a loaded board), then the usual cadence
             next_t += CONFIG["late_s"]
+        if delay_s > 0:  # the reading is taken now, the line arrives later
+            time.sleep(delay_s)
         if CONFIG["stall_after_lines"] is None or i < CONFIG["stall_after_lines"]:
             try:  # like a C program's printf: a reader that went away does not stop us
                 os.write(1, (line + "\n").encode("utf-8", errors="surrogateescape"))
@@ -180,7 +204,7 @@ def install_fake_tegrastats(directory: Union[str, Path], profile_mw: Profile = 5
                             stall_after_lines: Optional[int] = None, exit_code: int = 0, stderr_text: str = "",
                             name: str = "tegrastats", exit_after_s: Optional[float] = None,
                             exits_first_n: Optional[int] = None, sick_until_healed: bool = False,
-                            late_line: Optional[int] = None, late_s: float = 0.0) -> Path:
+                            late_line: Optional[int] = None, late_s: float = 0.0, delay_ms: float = 0.0) -> Path:
     """Write an executable `directory/name` and return its path (put its directory first on PATH)."""
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}")
@@ -190,7 +214,7 @@ def install_fake_tegrastats(directory: Union[str, Path], profile_mw: Profile = 5
                   exit_after_lines=exit_after_lines, stall_after_lines=stall_after_lines, exit_code=exit_code,
                   stderr_text=stderr_text, calls_path=str(calls_path(directory)), exit_after_s=exit_after_s,
                   exits_first_n=exits_first_n, sick_until_healed=sick_until_healed, late_line=late_line,
-                  late_s=late_s)
+                  late_s=late_s, delay_ms=delay_ms)
     exe = directory / name
     text = SCRIPT.replace("__PYTHON__", sys.executable).replace("__CONFIG__", repr(json.dumps(config)))
     exe.write_text(text, encoding="utf-8")

@@ -115,6 +115,20 @@ def test_a_worked_example_repeated_or_mostly_repeated_for_another_question_is_fo
     assert example_overlap(set(), {"a"}) == 0.0
 
 
+def test_two_examples_sharing_only_the_template_writers_framing_are_not_reuse():
+    # a sheet of two questions: too few examples for the framing to be found by counting; the template writer's
+    # own intro, bridge and filler are in both, around examples on unrelated subjects
+    from slmbench.prompts import templates
+
+    frame = (f"{templates.INTROS[0]}\nTask: {{task}}\nAnswer: {{answer}}\nThat answer works because {{why}}. "
+             f"{templates.BRIDGES[1]} {templates.L3_FILLERS[0]}")
+    gardening = frame.format(task="Plan seven rows of tomato seedlings.", answer="Nine seedlings per row, watered.",
+                             why="it counts rows before watering")
+    library = frame.format(task="Shelve atlases by continent.", answer="Europe first, then Asia.",
+                           why="the catalogue order is kept")
+    assert reused_examples({(1, "L3"): (1, gardening), (2, "L3"): (2, library)}) == {(1, "L3"): [], (2, "L3"): []}
+
+
 def test_the_llm_writers_checks_name_each_reason():
     question = "A train travels 60 miles in 1.5 hours. What is its average speed in miles per hour?"
     lengths = {"L0": 30, "L1": 120}

@@ -110,8 +110,9 @@ def jetson_env(tmp_path, tiny_model):
                                                               "package": None},
             "sha256": None, "quant": "Q4_K_M", "chat_format": "gemma", "chat_template": None,
             "chat_template_kwargs": None}
+    # prompts.source generate: a ready board needs no prompt spreadsheet of the user's (its check is tested apart)
     changes = {"models": [tiny], "models_dir": str(tiny_model.parent), "inference.n_gpu_layers": 0,
-               "power.interval_ms": 20}
+               "power.interval_ms": 20, "prompts.source": "generate"}
     return root, env, changes
 
 

@@ -47,10 +47,10 @@ def test_unknown_command_and_category_are_one_line_errors(tmp_path, tiny_model):
 
 def test_status_is_a_dry_run_of_the_chosen_categories(tmp_path, tiny_model):
     work = make_workdir(tmp_path, tiny_model.parent)
-    proc = entry("full", "math", "coding", "-n", "--quiet", "host", "--directory", str(work), "--configfile",
+    proc = entry("full", "math", "stem", "-n", "--quiet", "host", "--directory", str(work), "--configfile",
                  "config/test.yaml", "--config", "results_dir=results/elsewhere", cwd=work)  # --quiet host: list jobs
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "'categories=[math,coding]'" in proc.stderr  # one --config, the caller's items kept
+    assert "'categories=[math,stem]'" in proc.stderr  # one --config, the caller's items kept
     assert planned_jobs(proc.stdout)["infer_shard"] == 10
     assert "results/elsewhere/shards/gemma3-270m/L0/math.jsonl" in proc.stdout
     assert "/writing.jsonl" not in proc.stdout

@@ -25,8 +25,8 @@ MODES = [2, 0]  # ids (the workflow reads the board's /etc/nvpmodel.conf, which 
 RES = "results/demo"
 REDUCED = {"categories": CATEGORIES, "levels": LEVELS, "inference.max_tokens": 12, "inference.timing_repeats": 0.0,
            "power.interval_ms": 50, "power.max_gap_factor": 10, "power.idle_seconds": 0.5,
-           "power.idle_per_shard_s": 0.3,
-           "judge.repeat_fraction": 0.0}
+           "power.idle_per_shard_s": 0.3, "power.backend": "auto",  # the fake tegrastats (the demo measures none)
+           "judge.repeat_fraction": 0.0, "judge.overlap": False}
 
 
 def board_env(tmp_path):

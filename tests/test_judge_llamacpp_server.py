@@ -83,7 +83,8 @@ def test_llama_cpp_server_judges_with_structured_output(tmp_path, clean_env, lla
     # the server took the request in some structured mode; if it refused json_schema the judge fell back
     # (sent in extra_body: the SDK would otherwise walk the schema at every request, see openai_client.py)
     assert all("response_format" in (k.get("extra_body") or {}) for k in sent)
-    assert "hidden-model" not in json.dumps(sent) and "L3" not in json.dumps(sent)
+    sent_text = json.dumps(sent, default=repr)  # the SDK's Omit sentinel (no header) is not JSON
+    assert "hidden-model" not in sent_text and "L3" not in sent_text
     before = len(sent)
     judge_records(records, questions, {}, settings, judge=judge)
     # cached: nothing reaches the server again, except a verdict cut at max_tokens (never cached: asked again,

@@ -60,7 +60,7 @@ def test_slurm_profile_sends_board_jobs_to_the_jetson_partition_and_the_rest_any
     blocks = job_blocks(dry)
     for rule, block in blocks:
         resources = field(block, "resources")
-        if rule in ("infer_shard", "power_idle", "doctor"):
+        if rule in ("infer_shard", "repeat_shard", "power_idle", "power_calibrate", "doctor"):
             assert "slurm_partition=jetson" in resources and "jetson=1" in resources, (rule, resources)
             assert re.search(r"slurm_extra=--nodelist=orin\d --exclusive", resources), resources
         else:
@@ -109,8 +109,9 @@ def test_jetson_profile_runs_the_study_with_the_system_python(tmp_path):
     proc = snakemake(work, "-n", "-p", "--profile", "profiles/jetson", configfile="", env={"HF_HUB_OFFLINE": "1"})
     jobs = planned_jobs(proc.stdout)
     assert jobs["infer_shard"] == 160 and jobs["doctor"] == 1
+    assert jobs["repeat_shard"] == 4  # inference.shard_repeats: one shard per model measured again
     commands = [line for line in proc.stdout.splitlines() if "-m slmbench.inference" in line]
-    assert len(commands) == 160 and all(line.lstrip().startswith("Shell command: /usr/bin/python3 -m") or
+    assert len(commands) == 164 and all(line.lstrip().startswith("Shell command: /usr/bin/python3 -m") or
                                         line.lstrip().startswith("/usr/bin/python3 -m") for line in commands)
     assert re.search(r"--chat-template-kwargs='\{\"enable_thinking\": false\}'", proc.stdout)
     # the workflow profile still applies on top: one board-pinned job at a time

@@ -62,7 +62,7 @@ def test_comparison_numbers_equal_a_direct_pandas_computation(study):
         assert row["energy J"] == pytest.approx(perf.loc[key, "energy_j"], rel=1e-12)
         assert row["prompt tokens"] == pytest.approx(perf.loc[key, "prompt_tokens"], rel=1e-12)
         assert row["completion tokens"] == pytest.approx(perf.loc[key, "completion_tokens"], rel=1e-12)
-        assert row["J per output token"] == pytest.approx(
+        assert row["net energy J / completion token"] == pytest.approx(
             sums.loc[key, "energy_j"] / sums.loc[key, "completion_tokens"], rel=1e-12)
         assert row["quality per J (ratio)"] == pytest.approx(quality[key] / perf.loc[key, "energy_j"], rel=1e-12)
         assert row["quality per s (ratio)"] == pytest.approx(quality[key] / perf.loc[key, "latency_ms"] * 1000,

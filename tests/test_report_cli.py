@@ -3,6 +3,7 @@ with nothing already written lost and no partial output left."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 
@@ -31,7 +32,8 @@ def test_report_builds_everything_with_the_aggregate_scripts_flags(good, tmp_pat
     demo = yaml.safe_load((REPO / "config/demo.yaml").read_text())
     config.write_text(yaml.safe_dump(merge_config(demo, {
         "levels": ["L0", "L1", "L2", "L3", "P"], "categories": ["math"],
-        "models": [dict(model, id="flat"), dict(model, id="rising")], "judge": {"demo_note": "From the config."},
+        "models": [copy.deepcopy(dict(model, id=name)) for name in ("flat", "rising")],
+        "judge": {"demo_note": "From the config."},
         "report": {"bootstrap_samples": 500, "confidence": 0.9, "alpha": 0.05, "seed": 3, "quality_margin": 0.5,
                    "strict_validation": False,
                    "memory_bandwidth_gb_s": {"Jetson AGX Orin": 204.8}}})))

@@ -65,7 +65,7 @@ def test_missing_energy_is_blank_and_the_reason_is_given(tmp_path):
                        energy=False)
     out = study["out"]
     for row in sheet_rows(out / "model_comparison.xlsx", "comparison"):
-        for column in ("energy J", "energy J CI low", "J per output token", "quality per J (ratio)",
+        for column in ("energy J", "energy J CI low", "net energy J / completion token", "quality per J (ratio)",
                        "quality per J (ratio) CI high"):
             assert row[column] is None, (column, row[column])  # blank, never 0
         assert row["latency ms"] > 0 and row["quality per s (ratio)"] > 0

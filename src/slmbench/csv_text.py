@@ -20,6 +20,13 @@ def excel_safe(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def text_as_written(cell: str) -> str:
+    """The text `excel_safe` was given: its apostrophe taken off again (the pipeline reads its own CSVs, and a
+    workbook cell is written as text anyway). Text that really began with an apostrophe before a formula character
+    loses it; no judge reason or model id needs one."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
+
+
 def safe_cells(row: Mapping, columns: Iterable[str]) -> dict:
     """`row` with the text values of `columns` defused (other values, and other columns, as they are)."""
     text = set(columns)

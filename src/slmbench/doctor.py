@@ -108,6 +108,32 @@ def check_power_sensor(config: dict) -> List[Check]:
     return [Check(name, "ok", f"{reads}, {worst_words}")]
 
 
+def check_power_calibration(config: dict) -> List[Check]:
+    """The sensor's lag on this host (power/calibration_<host>.json, rule power_calibrate): measured, or when."""
+    from .boards import host_id
+
+    power = config["power"]
+    if power["backend"] == "none":
+        return [Check("sensor lag", "info", "no power sensor: nothing to calibrate")]
+    steps = power.get("calibration_steps", 0)
+    if not steps:
+        return [Check("sensor lag", "warn", "power.calibration_steps is 0: windows use the samples' arrival times "
+                                            "(a 20 ms sensor lag reads prefill energy about 8 % low)")]
+    path = Path(StudyLayout.from_config(config).calibration(host_id()))
+    if not path.is_file():
+        return [Check("sensor lag", "info", f"{path} not measured yet: the power_calibrate rule measures it before "
+                                            f"the first shard (or `slmbench power calibrate --out {path}`)")]
+    try:
+        calibration = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return [Check("sensor lag", "fail", f"{path}: unreadable ({exc}); delete it to re-measure")]
+    if calibration.get("lag_ms") is None:
+        return [Check("sensor lag", "warn", f"{path}: {calibration.get('note') or 'no lag measured'}; delete it to "
+                                            f"re-measure")]
+    return [Check("sensor lag", "ok", f"{calibration['lag_ms']:g} ms (rise {calibration.get('rise_ms')} ms, "
+                                      f"{calibration.get('backend')}), applied to every window ({path})")]
+
+
 def check_board(config: dict, root: str = "/") -> List[Check]:
     from .jetson import board_model, jetpack_major, l4t_version
 
@@ -354,6 +380,7 @@ def run_checks(config: dict, apply: bool = False, emit: Optional[Callable[[Check
         lambda: check_inputs(config),  # what the run stops on first: the spreadsheet, the question file
         lambda: check_power_mode(config, apply, root),  # the sensor check then reads the chosen mode
         lambda: check_power_sensor(config),
+        lambda: check_power_calibration(config),
         lambda: check_board(config, root),
         lambda: check_inference_interpreter(config),
         lambda: check_models(config),

@@ -98,6 +98,8 @@ class ShardSpec:
     power_mode: Optional[str] = None  # jetson.power_modes: the mode to switch to first (slmbench.power_modes)
     settle_s: float = 0.0  # jetson.settle_s: the wait after a switch
     clocks: Optional[str] = None  # jetson.clocks, applied again after a switch
+    calibration: Optional[Path] = None  # power/calibration_<host>.json: the sensor's lag (slmbench power calibrate)
+    shard_repeat: int = 0  # 1: the shard measured a second time (inference.shard_repeats): no timing repeats
 
 
 def read_prompts(path: Path, level: str, category: str) -> List[PromptRow]:
@@ -251,7 +253,7 @@ class ShardRunner:
                            started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
                            power_source=self.sampler.name, power_rails=self.sampler.rails, shard_item=item,
                            power_sensor_settings=getattr(self.sampler.backend, "sensor_settings", None),
-                           repeat=repeat, **self.common)
+                           power_lag_ms=self.power_lag_ms, repeat=repeat, **self.common)
         try:
             tokens, stop, opens_thinking = self.tokens_for(row.prompt)
             record.prompt_tokens = self.prompt_count(tokens)
@@ -314,17 +316,47 @@ class ShardRunner:
             record.energy_note = "idle baseline missing: energy_j (net) is null, energy_gross_j is measured"
             return
         split = t0 + ttft_s if ttft_s is not None else t1
-        prefill = self.sampler.window(t0, split)
-        decode = self.sampler.window(split, t1) if split < t1 else None
+        prefill = self._part(t0, split, "prefill")
+        decode = self._part(split, t1, "decode") if split < t1 else None
         record.energy_prefill_j = net_energy_j(prefill.energy_j, idle, split - t0)
         record.energy_decode_j = 0.0 if decode is None else net_energy_j(decode.energy_j, idle, t1 - split)
+        if record.energy_decode_j is not None and record.completion_tokens:
+            record.energy_per_token_j = record.energy_decode_j / record.completion_tokens
         if record.energy_prefill_j is None or record.energy_decode_j is None:
             record.energy_note = (prefill.note if record.energy_prefill_j is None else decode.note) or "split failed"
             record.energy_j = net_energy_j(window.energy_j, idle, t1 - t0)
             return
         record.energy_j = record.energy_prefill_j + record.energy_decode_j
-        if record.completion_tokens:
-            record.energy_per_token_j = record.energy_decode_j / record.completion_tokens
+
+    def _part(self, t0: float, t1: float, name: str):
+        """The prefill or decode window; one shorter than two sampling periods is not measured: its estimate
+        would be one or two held-out edge samples, the sensor's lag and phase more than the load."""
+        from .power.integration import not_measured
+
+        period = self.sampler.backend.period_s
+        if t1 - t0 < 2 * period:
+            return not_measured(t0, t1, f"{name} window {(t1 - t0) * 1000:.0f} ms is shorter than two sampling "
+                                        f"periods ({2 * period * 1000:.0f} ms): {name} energy not measured "
+                                        f"(energy_j is the whole call's)")
+        return self.sampler.window(t0, t1)
+
+    @property
+    def power_lag_ms(self) -> Optional[float]:
+        return round(self.sampler.lag_s * 1000, 3) if self.sampler.lag_calibrated else None
+
+
+def apply_calibration(sampler: Any, path: Optional[Path], interval_ms: int) -> None:
+    """Move the sampler's sample times back by the host's calibrated lag; say so when there is none to apply."""
+    from .power.calibration import load_lag_ms
+
+    if sampler.backend is None:
+        return
+    lag_ms, why = load_lag_ms(str(path) if path else None, sampler.name, int(interval_ms))
+    if lag_ms is None:  # in the shard's log (the calibration rule said it on the console, once)
+        _say(f"sensor lag not corrected: {why}; the records' power_lag_ms is null")
+        return
+    sampler.lag_s, sampler.lag_calibrated = lag_ms / 1000.0, True
+    _say(f"sensor lag: sample times moved back {lag_ms:g} ms ({path})")
 
 
 def run_shard(spec: ShardSpec) -> int:
@@ -351,12 +383,13 @@ def run_shard(spec: ShardSpec) -> int:
         rails=power["rails"], max_gap_factor=power["max_gap_factor"],
     )
     with sampler, ExitStack() as stack:
+        apply_calibration(sampler, spec.calibration, power["interval_ms"])
         loading = time.perf_counter()
         runner = open_runner(spec, sampler)
         stack.callback(runner.close)  # a server runtime's server stops when the shard ends, whatever happens
         load_s = time.perf_counter() - loading
         runner.common.update(load_s=round(load_s, 3), shard_position=spec.shard_position, board=spec.board,
-                             order_seed=settings.order_seed)
+                             order_seed=settings.order_seed, shard_repeat=spec.shard_repeat)
         _say(load_line(spec.model_id, spec.model_file.name, load_s))
         if settings.warmup:
             runner.warm_up(ordered[0].prompt)
@@ -367,7 +400,9 @@ def run_shard(spec: ShardSpec) -> int:
             records.append(runner.run(row, item))
             _say(inference_line(records[-1]))
         # timing repeats: the same prompts again, fresh context, after the scored runs (measured, never judged)
-        for item, row in enumerate(timing_repeat_items(ordered, settings.timing_repeats, settings.order_seed, shard),
+        # (a repeated shard is a second measurement of the whole shard: its noise is the scored shard's repeats')
+        timing = 0.0 if spec.shard_repeat else settings.timing_repeats
+        for item, row in enumerate(timing_repeat_items(ordered, timing, settings.order_seed, shard),
                                    start=len(ordered)):
             records.append(runner.run(row, item, repeat=1))
             _say(inference_line(records[-1]))
@@ -411,6 +446,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--level", required=True, help="the prompt level (L0 ... P)")
     parser.add_argument("--category", required=True, help="the question category")
     parser.add_argument("--idle", help="idle baseline JSON (median_mw)")
+    parser.add_argument("--calibration", help="power calibration JSON (lag_ms), from `slmbench power calibrate`")
     parser.add_argument("--settings", required=True,
                         help="JSON: the config's inference section (every key) with its power section as 'power'")
     parser.add_argument("--chat-format", help="llama.cpp chat format overriding the GGUF's template")
@@ -419,6 +455,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="the shard to write (JSON lines, atomically)")
     parser.add_argument("--shard-position", type=int, help="the shard's position in the designed order")
     parser.add_argument("--board", help="host name of the board (recorded on every run)")
+    parser.add_argument("--shard-repeat", type=int, default=0,
+                        help="1: this is the shard measured a second time (inference.shard_repeats)")
     parser.add_argument("--power-mode", help="switch the board to this nvpmodel mode first (jetson.power_modes)")
     from .power_modes import add_switch_arguments
 
@@ -439,6 +477,7 @@ def spec_from_args(args) -> ShardSpec:
         chat_template_kwargs=json.loads(args.chat_template_kwargs) or None,
         shard_position=args.shard_position, board=args.board or None,
         power_mode=args.power_mode or None, settle_s=args.settle_s, clocks=args.clocks or None,
+        calibration=Path(args.calibration) if args.calibration else None, shard_repeat=args.shard_repeat,
     )
 
 

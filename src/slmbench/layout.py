@@ -54,6 +54,13 @@ def timing_repeats_beside(runs_path) -> str:
     return os.path.join(os.path.dirname(str(runs_path)), "timing_repeats.jsonl")
 
 
+def shard_repeats_beside(runs_path) -> str:
+    """The shard-repeats file that belongs to a merged runs file (same folder)."""
+    import os
+
+    return os.path.join(os.path.dirname(str(runs_path)), "shard_repeats.jsonl")
+
+
 def shard_keys(models: Sequence[str], levels: Sequence[str], categories: Sequence[str],
                modes: Sequence[str] = ()) -> List[tuple]:
     """Every shard of a study: (model, level, category), or (model, level, category, mode) for each power mode of
@@ -122,6 +129,10 @@ class StudyLayout:
             return f"{self.results_dir}/power/{mode}/idle_{host}.json"
         return f"{self.results_dir}/power/idle_{host}.json"
 
+    def calibration(self, host: str) -> str:
+        """The board's power-sensor lag (slmbench power calibrate): a property of the sensor, one per host."""
+        return f"{self.results_dir}/power/calibration_{host}.json"
+
     def model_facts(self, model_id: str) -> str:
         return f"{self.results_dir}/models/{model_id}.json"
 
@@ -130,6 +141,11 @@ class StudyLayout:
         if mode is not None:
             return f"{self.results_dir}/shards/{model}/{level}/{category}/{mode}.jsonl"
         return f"{self.results_dir}/shards/{model}/{level}/{category}.jsonl"
+
+    def shard_repeat(self, model: str, level: str, category: str, mode: Optional[str] = None) -> str:
+        """A shard measured a second time (inference.shard_repeats) beside its shard; never judged or merged into
+        the runs."""
+        return self.shard(model, level, category, mode)[: -len(".jsonl")] + ".repeat1.jsonl"
 
     # --- judging ---
     def scores(self, model: str, level: str, category: str) -> str:
@@ -145,6 +161,11 @@ class StudyLayout:
         """Runs measured a second time (inference.timing_repeats), beside the runs: not in runs_llamacpp.jsonl,
         whose record count the study's grep checks read."""
         return timing_repeats_beside(self.runs)
+
+    @property
+    def shard_repeats(self) -> str:
+        """The repeated shards' records (inference.shard_repeats), beside the runs, like the timing repeats."""
+        return shard_repeats_beside(self.runs)
 
     @property
     def scores_merged(self) -> str:

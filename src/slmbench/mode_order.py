@@ -18,6 +18,8 @@ import random
 from dataclasses import dataclass
 from typing import Any, Dict, List, Sequence, Tuple
 
+from .run_order import designed_order, williams_rows
+
 ModeShard = Tuple[str, str, str, str]  # (model, level, category, mode)
 
 
@@ -31,27 +33,6 @@ class ModeSlot:
     @property
     def key(self) -> ModeShard:
         return (self.slot.model, self.slot.level, self.slot.category, self.mode)
-
-
-def williams_rows(items: Sequence, rng: random.Random) -> List[list]:
-    """Orders of `items` (a seeded Williams design): each item once per row, at each place equally often, and
-    each ordered pair adjacent equally often. n rows for an even n, 2n (each row also reversed) for an odd n."""
-    symbols = list(items)
-    rng.shuffle(symbols)
-    n = len(symbols)
-    first, low, high = [0], 1, n - 1
-    while len(first) < n:  # 0, 1, n-1, 2, n-2, ...: every difference between neighbours occurs once
-        if len(first) % 2:
-            first.append(low)
-            low += 1
-        else:
-            first.append(high)
-            high -= 1
-    rows = [[(i + shift) % n for i in first] for shift in range(n)]
-    if n % 2:
-        rows += [row[::-1] for row in rows]
-    rng.shuffle(rows)
-    return [[symbols[i] for i in row] for row in rows]
 
 
 def mode_rows(modes: Sequence[str], seed: int) -> List[list]:
@@ -83,8 +64,6 @@ def mode_order(slots: Sequence, modes: Sequence[str], seed: int) -> List[ModeSlo
 def mode_positions(models: Sequence[str], levels: Sequence[str], categories: Sequence[str], seed: int,
                    modes: Sequence[str]) -> Dict[ModeShard, int]:
     """(model, level, category, mode) -> its position in the designed order with modes."""
-    from .run_order import designed_order
-
     return {s.key: s.position for s in mode_order(designed_order(models, levels, categories, seed), modes, seed)}
 
 

@@ -42,7 +42,7 @@ class RunRecord:
     decode_tok_s: Optional[float] = None  # llama.cpp perf counters
     energy_j: Optional[float] = None  # net of idle power
     energy_gross_j: Optional[float] = None
-    energy_per_token_j: Optional[float] = None  # net energy / completion tokens
+    energy_per_token_j: Optional[float] = None  # decode energy / completion tokens (net of idle)
     mean_power_mw: Optional[float] = None
     idle_power_mw: Optional[float] = None
     power_source: Optional[str] = None

@@ -2,16 +2,23 @@
 
 A 3–5 hour study drifts: the board warms up, a fan speeds up, the clock governor settles. If all of L0 ran
 first and all of P last, that drift would land on the level comparison the study exists for. So shards run
-in rounds: in every round each model runs each level exactly once, the order of the levels inside a round
-follows the rows of a (seeded, shuffled) Latin square, so every level takes every position equally often,
-and each level meets each category exactly once over the rounds. Models alternate inside a round, so
-board drift is spread over models too. The order is a pure function of the config and `order_seed`:
-stdlib only (the inference step may run under JetPack 6's Python 3.10) and recomputable from the records.
+in rounds: in every round each model runs each level exactly once, and each level meets each category exactly
+once over the rounds. Models alternate inside a round, so board drift is spread over models too.
+
+A shard also leaves something behind for the next one (a warm die, a governor's clock, the page cache): first-order
+carryover. The levels' order in a model's round is a row of a seeded Williams design (for an odd number of levels
+the pair of mirrored squares), so every level takes every place equally often and follows every other level
+equally often; the rows of a model's rounds are chosen so that this holds along the model's whole sequence of
+shards, the step from one round to the next included (each ordered pair of distinct levels adjacent equally often,
+±1). A cyclic Latin square, the design before this one, gave each level the same predecessor in ~80 % of its shards.
+The order is a pure function of the config and `order_seed`: stdlib only (the inference step may run under
+JetPack 6's Python 3.10) and recomputable from the records.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
@@ -27,14 +34,86 @@ class ShardSlot:
     round: int  # the round it belongs to (every level of every model once per round)
 
 
-def latin_rows(levels: Sequence[str], rng: random.Random) -> List[List[str]]:
-    """A cyclic Latin square over `levels` with shuffled symbols and rows: each level once per row and column."""
-    symbols = list(levels)
+def williams_rows(items: Sequence, rng: random.Random) -> List[list]:
+    """Orders of `items` (a seeded Williams design): each item once per row, at each place equally often, and
+    each ordered pair adjacent equally often. n rows for an even n, 2n (each row also reversed) for an odd n."""
+    symbols = list(items)
     rng.shuffle(symbols)
-    k = len(symbols)
-    rows = [[symbols[(r + c) % k] for c in range(k)] for r in range(k)]
+    n = len(symbols)
+    first, low, high = [0], 1, n - 1
+    while len(first) < n:  # 0, 1, n-1, 2, n-2, ...: every difference between neighbours occurs once
+        if len(first) % 2:
+            first.append(low)
+            low += 1
+        else:
+            first.append(high)
+            high -= 1
+    rows = [[(i + shift) % n for i in first] for shift in range(n)]
+    if n % 2:
+        rows += [row[::-1] for row in rows]
     rng.shuffle(rows)
-    return rows
+    return [[symbols[i] for i in row] for row in rows]
+
+
+def adjacent_pairs(sequence: Sequence[str]) -> Counter:
+    """(previous, next) -> how often `next` directly follows `previous`, for distinct neighbours only."""
+    return Counter((a, b) for a, b in zip(sequence, sequence[1:]) if a != b)
+
+
+def pair_spread(sequence: Sequence[str], levels: Sequence[str]) -> int:
+    """Most minus least frequent ordered pair of distinct levels among neighbours (0 or 1: balanced)."""
+    counts = adjacent_pairs(sequence)
+    values = [counts[(a, b)] for a in levels for b in levels if a != b]
+    return max(values) - min(values) if values else 0
+
+
+# A handful of draws finds a balanced sequence (the study's 8 rounds of 5 levels: ~50); the bounds keep planning
+# time fixed for odd sizes, where the best draw found is used.
+_MAX_DRAWS = 2000
+_CANDIDATES = 16  # balanced sequences drawn per model, of which the one keeping places balanced over models wins
+
+
+def _draw_rounds(levels: Sequence[str], rounds: int, rng: random.Random) -> List[List[str]]:
+    """Rows of a seeded Williams design for `rounds` rounds, each row once before any is used again."""
+    design = williams_rows(levels, rng)
+    rows: List[List[str]] = []
+    while len(rows) < rounds:
+        cycle = list(design)
+        rng.shuffle(cycle)
+        rows += cycle
+    return rows[:rounds]
+
+
+def _place_spread(places: Counter, levels: Sequence[str]) -> float:
+    """How uneven the levels' places are: the sum over (place, level) of the squared deviation from the mean."""
+    total = 0.0
+    for place in range(len(levels)):
+        counts = [places[(place, level)] for level in levels]
+        mean = sum(counts) / len(counts)
+        total += sum((c - mean) ** 2 for c in counts)
+    return total
+
+
+def model_rounds(levels: Sequence[str], rounds: int, rng: random.Random,
+                 places: Counter = None) -> List[List[str]]:
+    """One model's level order in each of `rounds` rounds: rows of the Williams design, drawn until the model's
+    whole sequence, round boundaries included, has every ordered pair of distinct levels adjacent equally often
+    (±1). Of a few such draws the one that keeps `places` ((place, level) counts of the models before, updated
+    here) most even wins, so each level also takes each place in a round about equally often over models."""
+    places = Counter() if places is None else places
+    best, best_key, found = [], None, 0
+    for _ in range(_MAX_DRAWS):
+        rows = _draw_rounds(levels, rounds, rng)
+        spread = pair_spread([level for row in rows for level in row], levels)
+        trial = places + Counter((i, level) for row in rows for i, level in enumerate(row))
+        key = (spread > 1, spread, _place_spread(trial, levels))
+        if best_key is None or key < best_key:
+            best, best_key = rows, key
+        found += spread <= 1
+        if found >= _CANDIDATES:
+            break
+    places.update((i, level) for row in best for i, level in enumerate(row))
+    return best
 
 
 def designed_order(models: Sequence[str], levels: Sequence[str], categories: Sequence[str],
@@ -43,24 +122,47 @@ def designed_order(models: Sequence[str], levels: Sequence[str], categories: Seq
     rng = random.Random(seed)
     cats = list(categories)
     rng.shuffle(cats)
-    rows = latin_rows(levels, rng)
     # each level's category offset: over len(cats) rounds, level l meets category (round + offset_l) once
     offsets = {level: i for i, level in enumerate(rng.sample(list(levels), len(levels)))}
+    places: Counter = Counter()
+    rows = {model: model_rounds(levels, len(cats), rng, places) for model in models}
     slots: List[ShardSlot] = []
     for rnd in range(len(cats)):
         round_models = list(models)
         rng.shuffle(round_models)
         for model in round_models:
-            for level in rows[(len(slots) // len(levels)) % len(rows)]:  # next Latin row per model-round
+            for level in rows[model][rnd]:
                 category = cats[(rnd + offsets[level]) % len(cats)]
                 slots.append(ShardSlot(len(slots), model, level, category, rnd))
     return slots
+
+
+def carryover_counts(slots: Sequence) -> Dict[str, Counter]:
+    """Model -> (previous level, level) counts along that model's shards in execution order (any objects with
+    `position`, `model` and `level`): the first-order carryover balance the design promises."""
+    sequences: Dict[str, List[str]] = {}
+    for slot in sorted(slots, key=lambda s: s.position):
+        sequences.setdefault(slot.model, []).append(slot.level)
+    return {model: adjacent_pairs(sequence) for model, sequence in sequences.items()}
 
 
 def positions(models: Sequence[str], levels: Sequence[str], categories: Sequence[str],
               seed: int) -> Dict[Shard, int]:
     """(model, level, category) -> its position in the designed order."""
     return {(s.model, s.level, s.category): s.position for s in designed_order(models, levels, categories, seed)}
+
+
+def repeated_shards(shards: Sequence[tuple], per_model: int, seed: int) -> List[tuple]:
+    """The shards run a second time (inference.shard_repeats): `per_model` of each model's shards (keys whose first
+    item is the model), seeded, in the order given."""
+    if per_model <= 0:
+        return []
+    by_model: Dict[str, List[tuple]] = {}
+    for key in shards:
+        by_model.setdefault(key[0], []).append(tuple(key))
+    rng = random.Random(f"shard-repeats/{seed}")
+    chosen = {key for keys in by_model.values() for key in rng.sample(keys, min(per_model, len(keys)))}
+    return [tuple(key) for key in shards if tuple(key) in chosen]
 
 
 def question_order(items: Sequence, seed: int, shard: Shard) -> List:

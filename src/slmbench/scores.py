@@ -15,7 +15,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .csv_text import safe_cells
+from .csv_text import safe_cells, text_as_written
 from .errors import UserError
 from .records import RECORD_KEY, REQUIRED_KEY, atomic_output
 
@@ -103,8 +103,8 @@ def _row(cells: Mapping[str, str], where: str) -> ScoreRow:
             values[column] = _flag(text, where, column)
         elif column in FLOAT_COLUMNS or column in INT_COLUMNS:
             values[column] = _number(text, where, column, column in INT_COLUMNS) if text != "" else None
-        else:
-            values[column] = text
+        else:  # free text as the judge wrote it, not as the CSV defused it for spreadsheets
+            values[column] = text_as_written(text) if column in FREE_TEXT else text
     if values["question_id"] is None:
         raise UserError(f"{where}, column question_id: '' is not an integer; fix or re-merge the scores")
     if values["variant"] is None:  # absent (an older file) or empty: the study's only wording

@@ -31,6 +31,7 @@ from slmbench.errors import UserError
 from slmbench.judge.panel import panel
 from slmbench.layout import WORKBOOKS, StudyLayout, shard_keys
 from slmbench.mode_order import idle_ranks
+from slmbench.run_order import repeated_shards
 from slmbench.power_modes import study_modes
 from slmbench.preflight import study_shards, workflow_preflight
 
@@ -79,6 +80,16 @@ def all_shards():
     return [L.shard(*key) for key in shard_keys(list(MODELS), LEVELS, CATEGORIES, MODES)]
 
 
+def repeated_keys():
+    """The shards run a second time (inference.shard_repeats, seeded per model: slmbench.run_order)."""
+    keys = shard_keys(list(MODELS), LEVELS, CATEGORIES, MODES)
+    return repeated_shards(keys, config["inference"]["shard_repeats"], config["inference"]["order_seed"])
+
+
+def all_repeat_shards():
+    return [L.shard_repeat(*key) for key in repeated_keys()]
+
+
 def shard_key(w):
     """(model, level, category), with the mode in a study of several power modes: the shard's place in ORDER."""
     return (w.model, w.level, w.category) + ((w.mode,) if MODES else ())
@@ -106,6 +117,11 @@ def shard_idle(w):
     """The idle baseline of the shard's own board (in its power mode); ancient(): a re-measured baseline does not
     redo shards."""
     return ancient(L.idle(shard_board(w), w.mode if MODES else None))
+
+
+def shard_calibration(w):
+    """The lag of the shard's board's power sensor; ancient(): a re-calibrated sensor redoes no shard."""
+    return ancient(L.calibration(shard_board(w)))
 
 
 def doctor_gate(host):

@@ -39,3 +39,31 @@ rule power_idle:
         " --seconds {params.seconds:q} --settle {params.settle:q} --interval-ms {params.interval_ms:q}"
         " --max-gap-factor {params.max_gap_factor:q} --tegrastats-path {params.tegrastats_path:q}"
         " --rails {params.rails:q} ) 2> {log:q}"
+
+
+# The power sensor's lag (slmbench power calibrate: idle, then stamped CPU bursts, fit to the trace): a property of
+# the board's sensor, one per host, measured alone on the board before its first shard (power.calibration_steps;
+# 0 or no sensor: the file says so and the windows keep their arrival times). The shards take it as ancient().
+rule power_calibrate:
+    input:
+        doctor=lambda w: doctor_gate(w.host),
+    output:
+        L.calibration("{host}"),
+    log:
+        L.log("power/calibration_{host}"),
+    priority: lambda w: len(ORDER) + 1
+    threads: BOARD_THREADS
+    resources:
+        jetson=1,
+        slurm_extra=lambda w: slurm_pin(config, w.host),
+    params:
+        backend=config["power"]["backend"],
+        steps=config["power"]["calibration_steps"],
+        interval_ms=config["power"]["interval_ms"],
+        max_gap_factor=config["power"]["max_gap_factor"],
+        tegrastats_path=config["power"]["tegrastats_path"],
+        rails=config["power"]["rails"] or [],
+    shell:
+        "{SLMBENCH} power calibrate --out {output:q} --host {wildcards.host:q} --backend {params.backend:q}"
+        " --steps {params.steps} --interval-ms {params.interval_ms:q} --max-gap-factor {params.max_gap_factor:q}"
+        " --tegrastats-path {params.tegrastats_path:q} --rails {params.rails:q} 2> {log:q}"

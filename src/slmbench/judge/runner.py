@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import errno
 import hashlib
 import json
@@ -138,6 +139,8 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
     # mode, or at another level) is one verdict (the cache key is its content), asked once
     followers: Dict[str, List[dict]] = {}
     identity = judge_identity(settings)  # from the settings alone: an all-cached rerun needs no key, loads no GGUF
+    # repeats at judge.repeat_temperature: a repeat at temperature 0 measures the endpoint, not the rubric
+    repeat_identity = judge_identity(repeat_settings(settings))
     bad_cached: List[Tuple[dict, str]] = []  # cache entries that fail the check a fresh reply gets: asked again
     try:
         for record in records:
@@ -154,7 +157,8 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
                 if qid not in questions:
                     raise UserError(f"question {qid} has no L0 prompt in the prompt CSV; the judge needs the canonical "
                                     f"question")
-                key = verdict_key(identity, RUBRIC_VERSION, questions[qid], reference, record["output"], rep)
+                key = verdict_key(repeat_identity if rep else identity, RUBRIC_VERSION, questions[qid], reference,
+                                  record["output"], rep)
                 row = {**base, "repeat": rep, "cache_key": key, "reference_source": source,
                        "reference_sha256": reference_sha256(reference)}
                 rows.append(row)
@@ -187,6 +191,7 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
                                 int(settings.get("max_tokens", 512)), prices)
         check_budget(name, estimate, settings, len(todo), cache)
         judge = judge or _make_judge(settings)
+        repeat_judge = with_temperature(judge, repeat_settings(settings)["temperature"])
         share = (estimate or 0.0) / len(todo)  # each verdict hands this much of the reservation back
         sleep_s = float(settings.get("sleep_s", 0) or 0)
         pace = RequestPacer(settings.get("rate_limit_rps"))
@@ -199,7 +204,8 @@ def _judge_with(settings: dict, records, questions, references, judge, use_cache
             row, question, answer, reference = item
             pace.wait(stop)
             try:
-                verdict = ask(judge, question, answer, reference, stop, int(settings.get("max_tokens") or 512))
+                client = repeat_judge if row["repeat"] else judge
+                verdict = ask(client, question, answer, reference, stop, int(settings.get("max_tokens") or 512))
             except (VerdictUnavailable, ReplyUnavailable) as exc:
                 with said_lock:  # the others go on: they are paid for and cached; this one is asked next run
                     unavailable.append((row, str(exc)))
@@ -343,6 +349,23 @@ class RequestPacer:
                 raise Stopped()
         else:
             time.sleep(delay)
+
+
+def repeat_settings(settings: dict) -> dict:
+    """The settings a repeated verdict is asked with: judge.repeat_temperature (absent: the first's temperature)."""
+    temperature = settings.get("repeat_temperature")
+    return {**settings, "temperature": settings["temperature"] if temperature is None else float(temperature)}
+
+
+def with_temperature(judge, temperature: float):
+    """The same client (the same loaded model, the same connection pool) asking at another temperature: the clients
+    read their temperature from `settings` at every call."""
+    settings = getattr(judge, "settings", None)
+    if not isinstance(settings, dict) or settings.get("temperature") == temperature:
+        return judge
+    other = copy.copy(judge)
+    other.settings = {**settings, "temperature": temperature}
+    return other
 
 
 def _make_judge(settings):

@@ -1,4 +1,5 @@
-"""`slmbench power parse|measure|idle`: check a sensor by hand, and the idle-baseline rule's command."""
+"""`slmbench power parse|measure|idle|calibrate`: check a sensor by hand, the idle-baseline and calibration rules'
+commands."""
 
 from __future__ import annotations
 
@@ -34,6 +35,19 @@ def register(subparsers) -> None:
     idle.add_argument("--host", default=None, help="refuse to run unless this is the host the file is named for")
     _sensor_options(idle, backend_default=None, interval_default=None)
     idle.set_defaults(func=run_idle)
+
+    calibrate = actions.add_parser("calibrate", help="measure the sensor's lag with a stamped load step into a JSON "
+                                   "file (power/calibration_<host>.json)")
+    calibrate.add_argument("--out", required=True, help="the calibration JSON to write (atomically)")
+    calibrate.add_argument("--host", default=None, help="refuse to run unless this is the host the file is named for")
+    calibrate.add_argument("--steps", type=int, default=8,
+                           help="load steps (idle, burst) to fit (power.calibration_steps)")
+    calibrate.add_argument("--idle-s", type=float, default=1.0, help="seconds of idle before each burst")
+    calibrate.add_argument("--burst-s", type=float, default=1.0, help="seconds of each CPU burst")
+    calibrate.add_argument("--threads", type=int, default=None, help="cores the burst loads (default: all)")
+    calibrate.add_argument("--seed", type=int, default=0, help="seeds the idle lengths (the edges' phases)")
+    _sensor_options(calibrate, backend_default="auto", interval_default=100)
+    calibrate.set_defaults(func=run_calibrate)
 
 
 def _sensor_options(parser: argparse.ArgumentParser, backend_default, interval_default) -> None:
@@ -100,4 +114,28 @@ def run_idle(args) -> int:
                           args.rails or None, args.max_gap_factor, args.sysfs_root)
     write_idle(args.out, result)
     report(result, args.out)
+    return 0
+
+
+def run_calibrate(args) -> int:
+    from .calibration import calibrate, write_calibration
+    from .idle import host_id
+    from .sampler import open_sampler
+
+    if args.host is not None and args.host != host_id():
+        raise UserError(f"{args.out} is the power calibration of host {args.host}, but this is {host_id()}; "
+                        f"calibrate on {args.host} (each board keeps its own calibration_<host>.json)")
+    sampler = open_sampler(args.backend, args.interval_ms, args.tegrastats_path, args.rails or None,
+                           args.max_gap_factor, args.sysfs_root)
+    with sampler:
+        result = calibrate(sampler, args.steps, args.idle_s, args.burst_s, args.threads, args.seed)
+    result["host"] = host_id()
+    write_calibration(args.out, result)
+    if result["lag_ms"] is None:
+        print(f"slmbench: warning: {args.out}: {result['note']}; windows stay uncorrected", file=sys.stderr)
+    else:
+        print(f"{args.out}: {result['backend']} lags {result['lag_ms']:g} ms (dead time {result['dead_time_ms']:g} "
+              f"ms, rise {result['rise_ms']:g} ms; idle {result['low_mw']:.0f} mW, load {result['high_mw']:.0f} mW)",
+              file=sys.stderr)
+    print(json.dumps({k: result[k] for k in ("backend", "lag_ms", "dead_time_ms", "rise_ms", "note")}))
     return 0

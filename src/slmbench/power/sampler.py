@@ -6,11 +6,14 @@
         w = sampler.window(t0, t1)         # PowerWindow: energy_j, mean_power_mw, n_samples, note
 
 Every sample is stamped with time.monotonic() when it arrives, so windows use the same clock as the caller
-and are immune to wall-clock steps (NTP, a board without RTC setting its date after boot).
+and are immune to wall-clock steps (NTP, a board without RTC setting its date after boot). A sample describes
+the board a little before it arrives (the sensor's lag, measured by `slmbench power calibrate`): with `lag_s`
+set, every window and every sample time is moved back by it, so a window holds what the board drew inside it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import threading
 import time
@@ -46,6 +49,8 @@ class PowerSampler:
         self._thread: Optional[threading.Thread] = None
         self._failure: Optional[str] = None
         self.restarts: List[str] = []  # why the sensor was restarted, once per restart
+        self.lag_s = 0.0  # the sensor's lag (power calibration): a sample describes the board this much earlier
+        self.lag_calibrated = False  # lag_s comes from this host's calibration (else: sample times as they arrived)
 
     @property
     def name(self) -> str:
@@ -160,9 +165,15 @@ class PowerSampler:
 
     # -- measurements ----------------------------------------------------------------------------------
     def window(self, t0: float, t1: float) -> PowerWindow:
-        """Energy over [t0, t1] (time.monotonic). Waits at most one gap limit for the sample after t1."""
+        """Energy over [t0, t1] (time.monotonic). Waits at most one gap limit for the sample after t1.
+
+        The samples that describe [t0, t1] arrived over [t0 + lag, t1 + lag]: that span is integrated."""
         if self.backend is None:
             return not_measured(t0, t1, self.note or "no power sensor")
+        measured = self._arrival_window(t0 + self.lag_s, t1 + self.lag_s)
+        return dataclasses.replace(measured, t0=t0, t1=t1)
+
+    def _arrival_window(self, t0: float, t1: float) -> PowerWindow:
         deadline = max(time.monotonic(), t1 + self.max_gap_s) + WAIT_SLACK_S
         with self._cond:
             while not (self._times and self._times[-1] >= t1) and self._failure is None:
@@ -177,10 +188,11 @@ class PowerSampler:
         return result
 
     def samples_between(self, t0: float, t1: float) -> List[Tuple[float, float]]:
-        """(time, mW) of every sample stamped within [t0, t1]."""
+        """(time, mW) of every sample describing an instant within [t0, t1] (arrival time less the lag)."""
+        lag = self.lag_s
         with self._cond:
-            lo, hi = bisect_left(self._times, t0), bisect_right(self._times, t1)
-            return list(zip(self._times[lo:hi], self._powers[lo:hi]))
+            lo, hi = bisect_left(self._times, t0 + lag), bisect_right(self._times, t1 + lag)
+            return [(t - lag, p) for t, p in zip(self._times[lo:hi], self._powers[lo:hi])]
 
     def _slice(self, t0: float, t1: float) -> Tuple[List[float], List[float]]:
         """The samples from the one at or before t0 to the one at or after t1 (caller holds the lock)."""

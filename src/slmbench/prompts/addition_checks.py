@@ -228,6 +228,15 @@ def reused_example(addition: str, others: Mapping[int, str]) -> List[int]:
     return [qid for qid, text in others.items() if example_overlap(words, content_words(text)) >= REUSE_SHARE]
 
 
+def template_framing_words() -> set:
+    """The content words of the template writer's own framing of an example (its intros, bridges and fillers):
+    they are in every example it writes, whatever the subject, so they never make two examples alike."""
+    from . import templates  # here, not at the top: templates imports this module's checks
+
+    texts = (*templates.INTROS, *templates.BRIDGES, *templates.L3_FILLERS, templates.EXAMPLE_FRAME)
+    return set().union(*(content_words(text) for text in texts))
+
+
 def reused_examples(examples: Mapping[tuple, Tuple[int, str]]) -> Dict[tuple, List[int]]:
     """For a sheet's worked examples (key -> (question, text)), the other questions whose example each repeats.
     Words in the examples of a quarter of the questions (at least 3) are the sheet's framing ("here is a similar
@@ -241,6 +250,7 @@ def reused_examples(examples: Mapping[tuple, Tuple[int, str]]) -> Dict[tuple, Li
         for word in found:
             frequency[word] = frequency.get(word, 0) + 1
     framing = {w for w, n in frequency.items() if n >= max(3, math.ceil(FRAMING_SHARE * len(by_question)))}
+    framing |= template_framing_words()  # a sheet of two questions has too few examples to find these itself
     own = {key: found - framing for key, found in words.items()}
     reused: Dict[tuple, List[int]] = {key: [] for key in examples}
     keys = list(examples)

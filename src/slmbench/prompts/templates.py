@@ -242,6 +242,9 @@ L3_FILLERS = ("Its subject is unrelated on purpose, so that it shows a way of wo
               "The example's answer is a standard to meet, not a text to copy.")
 
 
+EXAMPLE_FRAME = "Task: Answer: That answer works because"  # the words around every example (worked_example)
+
+
 def worked_example(f: QuestionFacts, example: Example) -> Parts:
     head = [f"{pick(f, INTROS, 5)}\nTask: {example.task}\nAnswer: {example.answer}\n",
             f"That answer works because {example.why}.", pick(f, BRIDGES, 6)]

@@ -10,11 +10,14 @@ import numpy as np
 import pandas as pd
 
 from .contrasts import contrast_table, declared_contrasts, level_tests, minimum_detectable_effect
+from .correctness import correctness_tables, disagreement_findings
 from .data import Study, load_study
 from .dataquality import data_quality_notes, data_quality_table
+from .decisions import best_level_sets, decision_findings, plausible_front, recommendation_stability, with_sets
 from .findings import Finding, answer_questions
 from .mixed import mixed_model_tests, pooled_level_effects
 from .modes import ModeAnalysis, mode_analysis, mode_findings
+from .shards import marginal_with_shard_cis, shard_bootstraps, tests_with_shard_cis, with_shard_cis
 from .stats import (
     analysis_rows,
     best_levels,
@@ -52,6 +55,9 @@ class Analysis:
     agreement: Optional[pd.DataFrame] = None  # judge repeat agreement (ICC(2,1), alpha) and between judges
     modes: Optional[ModeAnalysis] = None  # per power mode (modes.py): tables with a study of several modes
     pooled: Optional[pd.DataFrame] = None  # per declared contrast, pooled over models (mixed model): Q1's answer
+    best_sets: Optional[pd.DataFrame] = None  # per (model, metric, level): in the set indistinguishable from best
+    stability: Optional[pd.DataFrame] = None  # Q4: share of joint resamples in which each configuration wins
+    correctness: Optional[tuple] = None  # (rates, contrasts) of reference_match; None without references
 
 
 def judge_agreement(study: Study) -> pd.DataFrame:
@@ -104,16 +110,20 @@ def analyze(study: Study, background=None) -> Analysis:
     pooled_job = background.submit(pooled_level_effects, *pooled_args) if background is not None else None
     datas = {model: model_data(study, frame, model) for model in study.models}
     contrasts = declared_contrasts(study.levels)
-    summary = level_summary(study, datas, frame)
-    best = best_levels(study, datas, summary)
+    boots = shard_bootstraps(study, frame, datas)  # energy and latency resample shards, then questions
+    summary = with_shard_cis(level_summary(study, datas, frame), datas, boots)
+    best_sets = best_level_sets(datas, summary, s.alpha)
+    best = with_sets(best_levels(study, datas, summary), best_sets)
     table = contrast_table(datas, contrasts, s.seed, s.alpha, margin=s.equivalence_margin)
     lengths = {model: length_controlled(frame[frame["model_id"] == model], data.levels, contrasts)
                for model, data in datas.items()}
-    tests = level_tests(datas, lengths, contrasts, table, s.alpha)
+    tests = tests_with_shard_cis(level_tests(datas, lengths, contrasts, table, s.alpha), datas, boots)
     per_model = model_tests(study, datas, frame, lengths)
-    pareto = pareto_table(datas, summary)
-    marginal = marginal_costs(datas, s.confidence)
+    pareto = plausible_front(datas, pareto_table(datas, summary), s.alpha)
+    marginal = marginal_with_shard_cis(marginal_costs(datas, s.confidence), datas, boots)
     recommendation = recommend(summary, s.quality_margin)
+    stability = recommendation_stability(frame, summary, recommendation, s.bootstrap_samples, s.seed, s.confidence)
+    correctness = correctness_tables(frame, datas, study.models, study.levels, s)
     mde = minimum_detectable_effect(table, s.alpha)
     sensitivity = truncation_sensitivity(study, frame, contrasts, table)
     mixed = mixed_job.result() if mixed_job is not None else mixed_model_tests(frame, study.levels)
@@ -128,8 +138,10 @@ def analyze(study: Study, background=None) -> Analysis:
         findings=answer_questions(study, summary, best, tests, per_model, mixed=mixed, marginal=marginal,
                                   recommendation=recommendation, mde=mde, pareto=pareto, sensitivity=sensitivity,
                                   pooled=pooled)
-        + mode_findings(modes, s.confidence),
-        agreement=judge_agreement(study), modes=modes, pooled=pooled,
+        + mode_findings(modes, s.confidence) + decision_findings(study, best_sets, stability, pareto)
+        + (disagreement_findings(study, tests, correctness[1]) if correctness else []),
+        agreement=judge_agreement(study), modes=modes, pooled=pooled, best_sets=best_sets, stability=stability,
+        correctness=correctness,
     )
 
 

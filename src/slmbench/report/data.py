@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import scores
 from ..errors import UserError
-from ..layout import timing_repeats_beside
+from ..layout import shard_repeats_beside, timing_repeats_beside
 from ..records import FIELD_KINDS, NO_POWER_MODE, RECORD_KEY, RUN_RECORD_FIELDS, iter_run_records
 from .settings import ReportSettings
 
@@ -154,6 +154,7 @@ class Study:
     orphan_scores: int  # score rows with no run
     timing_repeats: Optional[pd.DataFrame] = None  # runs measured again (repeat > 0), for the noise figures
     verdicts: Optional[pd.DataFrame] = None  # every score row (repeats, judges): the judge agreement sheet
+    shard_repeats: Optional[pd.DataFrame] = None  # shards measured a second time (inference.shard_repeats)
 
     @property
     def baseline(self) -> str:
@@ -228,4 +229,14 @@ def load_study(runs_path, scores_path=None, settings=None) -> Study:
         orphan_scores=len(scores) - len(matched),
         timing_repeats=all_runs[all_runs["repeat"] > 0].reset_index(drop=True),
         verdicts=verdicts,
+        shard_repeats=_shard_repeats(runs_path),
     )
+
+
+def _shard_repeats(runs_path) -> Optional[pd.DataFrame]:
+    """The repeated shards' records merge_runs put beside the runs (their timing repeats left out), or None."""
+    path = Path(shard_repeats_beside(runs_path))
+    if not (path.is_file() and path.stat().st_size):
+        return None
+    frame = read_runs(path)
+    return frame[frame["repeat"] == 0].reset_index(drop=True)

@@ -132,6 +132,10 @@ def data_quality_notes(study: Study) -> List[Tuple[str, str]]:
 
     for line in summary_lines(runs, study.timing_repeats):
         notes.append(("protocol", line.lstrip("- ")))
+    from .shard_noise import shard_noise, shard_noise_lines  # inference.shard_repeats: a shard measured twice
+
+    for line in shard_noise_lines(shard_noise(runs, study.shard_repeats, study.timing_repeats)):
+        notes.append(("shard noise", line))
     if "board" in runs and runs["board"].dropna().nunique() > 1:
         notes.append(("boards", "; ".join(f"{b} ({n} runs)" for b, n in runs["board"].value_counts().items())))
     return notes

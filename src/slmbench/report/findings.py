@@ -96,7 +96,8 @@ def quality_findings(study: Study, tests: pd.DataFrame, model_tests: pd.DataFram
                     f"questions), sign-flip permutation test of the mean {pval(r.p_holm)} (Holm over "
                     f"{_family(r.family_size)} tests), d_z = {num(r.effect_dz)}: {_answer(r.direction, r.mde)}.")
             if not missing(r.adjusted_diff) and not missing(r.p_holm):
-                text += (f" Within-question length control (question fixed effects, equal answer length): "
+                text += (f" Descriptive length adjustment (question fixed effects, at equal answer length; length "
+                         f"is itself changed by the level, so this describes, it does not isolate, the effect): "
                          f"{num(r.adjusted_diff, sign=True)} "
                          f"({ci(r.adjusted_low, r.adjusted_high, conf, sign=True)}), {r.length_verdict}.")
             out.append(Finding("Q1", model, r.level, text, r.quality_diff, r.quality_diff_low,

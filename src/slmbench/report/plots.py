@@ -5,7 +5,10 @@ same size in every figure; colour is the model and the marker is the level in al
 a text label (labels beside points overprint one another as soon as two levels cost about the same). Titles and
 notes are not drawn: they are the captions (captions.py) in summary.md and the Snakemake report. A panel is
 drawn only for what was measured (no energy panel without a power sensor), and a figure with nothing to draw
-is left out; `omitted(analysis)` says which and why, and summary.md prints it in the figure's place.
+is left out of summary.md and the workbooks; `omitted(analysis)` says which and why, and summary.md prints it in
+the figure's place. Its file under plots/ is then a placeholder that says so in its picture and in its metadata
+(PNG "Description", PDF "Subject"): the workflow declares every figure as an output of the reports job (each with
+its caption in the Snakemake report), and a study whose judge failed every verdict must still finish its reports.
 """
 
 from __future__ import annotations
@@ -341,14 +344,30 @@ def omitted(analysis: Analysis) -> Dict[str, str]:
     return {name: reason for name in PLOTS if (reason := _why_not(analysis, name))}
 
 
-def _encode(fig, ext: str) -> bytes:
+NOT_DRAWN = "Not drawn: "  # how a placeholder's picture and metadata begin
+
+
+def _encode(fig, ext: str, note: Optional[str] = None) -> bytes:
     buffer = io.BytesIO()
     with _style():
-        if ext == "pdf":
-            fig.savefig(buffer, format="pdf", metadata={"CreationDate": None})  # same inputs, same bytes
+        if ext == "pdf":  # no CreationDate: same inputs, same bytes
+            fig.savefig(buffer, format="pdf", metadata={"CreationDate": None, **({"Subject": note} if note else {})})
         else:
-            fig.savefig(buffer, format=ext, dpi=PNG_DPI)
+            fig.savefig(buffer, format=ext, dpi=PNG_DPI, **({"metadata": {"Description": note}} if note else {}))
     return buffer.getvalue()
+
+
+def placeholder(name: str, reason: str) -> Dict[str, bytes]:
+    """{ext: bytes} of the file that stands in for a figure with nothing to draw: its name and why, as text."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    note = f"{NOT_DRAWN}{reason}"
+    with _style():
+        fig = Figure(figsize=(WIDTH_IN, 1.0))
+        FigureCanvasAgg(fig)
+        fig.text(0.5, 0.5, f"{name}\n{note}", ha="center", va="center")
+    return {ext: _encode(fig, ext, note) for ext in PLOT_FORMATS}
 
 
 def render_figure(analysis: Analysis, name: str) -> Optional[Dict[str, bytes]]:
@@ -377,12 +396,17 @@ def write_plots(analysis: Analysis, outdir, figures: Optional[Dict[str, Dict[str
             with atomic_output(path, "wb", encoding=None) as fh:
                 fh.write(data)
             paths.append(path)
-    for name in set(PLOTS) - set(figures):  # a figure left out this time: no older copy stays beside the new ones
-        for ext in PLOT_FORMATS:
-            (outdir / f"{name}.{ext}").unlink(missing_ok=True)
+    # a figure left out this time: its placeholder, so no older copy stays beside the new ones looking current
+    for name, reason in omitted(analysis).items():
+        if name in figures:
+            continue
+        for ext, data in placeholder(name, reason).items():
+            with atomic_output(outdir / f"{name}.{ext}", "wb", encoding=None) as fh:
+                fh.write(data)
     return paths
 
 
 def build_plots(runs_path, scores_path, outdir, settings=None) -> List[Path]:
-    """<outdir>/<name>.png and .pdf for every name in layout.PLOTS that has something to draw."""
+    """<outdir>/<name>.png and .pdf for every name in layout.PLOTS that has something to draw (a placeholder for
+    the others)."""
     return write_plots(load_analysis(runs_path, scores_path, settings), outdir)

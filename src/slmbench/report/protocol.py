@@ -92,8 +92,70 @@ def board_checks(runs: pd.DataFrame) -> list:
                    f"{runs['board'].nunique()} boards, each (model, category) on one")]
 
 
+LIST_NONDETERMINISTIC = 10  # runs named in validation.txt; the count covers them all
+
+
+def _first_difference(a, b) -> int:
+    a, b = str(a or ""), str(b or "")
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+def _number(value) -> str:
+    return "null" if pd.isna(value) else f"{value:g}"
+
+
+def nondeterministic_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Timing repeats (repeat > 0) whose answer is not the scored run's: another text, completion or prompt token
+    count. At temperature 0 a greedy decode should repeat itself exactly; one that does not (a nondeterministic
+    kernel, a KV state leaking between calls) makes the scored answer one draw of several."""
+    columns = ["model_id", "level", "question_id", "variant", "power_mode_id", "differences", "temperature"]
+    if "repeat" not in runs or not (runs["repeat"] > 0).any():
+        return pd.DataFrame(columns=columns)
+    key = [k for k in RECORD_KEY if k in runs]
+    ok = runs[runs["status"] == "ok"]
+    fields = ["output", "completion_tokens", "prompt_tokens", "temperature"]
+    pairs = ok[ok["repeat"] > 0][key + fields].merge(ok[ok["repeat"] == 0][key + fields], on=key,
+                                                     suffixes=("_repeat", ""))
+    rows = []
+    for row in pairs.to_dict("records"):
+        differences = []
+        for name in ("completion_tokens", "prompt_tokens"):
+            a, b = row[name], row[f"{name}_repeat"]
+            if not (pd.isna(a) and pd.isna(b)) and (pd.isna(a) or pd.isna(b) or a != b):
+                differences.append(f"{name} {_number(a)} vs {_number(b)}")
+        if row["output"] != row["output_repeat"]:
+            differences.append(f"text differs from character {_first_difference(row['output'], row['output_repeat'])}")
+        if differences:
+            rows.append({**{k: row[k] for k in key}, "differences": "; ".join(differences),
+                         "temperature": row["temperature"]})
+    return pd.DataFrame(rows, columns=[*key, "differences", "temperature"])
+
+
+def determinism_checks(runs: pd.DataFrame) -> list:
+    """Timing repeats against their scored runs: the same text and token counts, or the runs that differ."""
+    repeats = runs[runs["repeat"] > 0] if "repeat" in runs else runs.iloc[0:0]
+    pairs = int((repeats["status"] == "ok").sum())
+    if not pairs:
+        return [_check("INFO", "greedy answers repeat", "no timing repeats (inference.timing_repeats 0)")]
+    differing = nondeterministic_runs(runs)
+    if differing.empty:
+        return [_check("PASS", "greedy answers repeat", f"all {pairs} timing repeats give the scored run's text and "
+                                                        f"token counts")]
+    sampled = pd.to_numeric(differing["temperature"], errors="coerce").fillna(0).gt(0).all()
+    named = "; ".join(
+        f"{r.model_id} {r.level} Q{r.question_id}" + (f" v{r.variant}" if r.variant else "")
+        + (f" mode {r.power_mode_id:g}" if pd.notna(r.power_mode_id) and r.power_mode_id >= 0 else "")
+        + f" ({r.differences})" for r in differing.head(LIST_NONDETERMINISTIC).itertuples())
+    more = f" and {len(differing) - LIST_NONDETERMINISTIC} more" if len(differing) > LIST_NONDETERMINISTIC else ""
+    why = ("sampling at temperature > 0: expected" if sampled else
+           "greedy decoding did not repeat itself: the scored answer is one of several the setup gives")
+    return [_check("INFO" if sampled else "WARN", "greedy answers repeat",
+                   f"{len(differing)} of {pairs} timing repeats differ from their scored run ({why}): {named}{more}")]
+
+
 def protocol_checks(runs: pd.DataFrame) -> list:
-    return order_checks(runs) + quiet_window_checks(runs) + truncation_checks(runs) + board_checks(runs)
+    return (order_checks(runs) + quiet_window_checks(runs) + truncation_checks(runs) + board_checks(runs)
+            + determinism_checks(runs))
 
 
 def timing_noise_table(runs: pd.DataFrame, repeats: pd.DataFrame) -> pd.DataFrame:

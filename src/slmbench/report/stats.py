@@ -68,6 +68,9 @@ def model_rng(seed: int, model: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(model.encode("utf-8"))])
 
 
+SMALL_SAMPLE = 50  # below this many questions the percentile interval is expanded (Bootstrap.tails_for)
+
+
 class Bootstrap:
     """Question-clustered bootstrap for one model: weights W (B x questions) = how often each question is drawn."""
 
@@ -75,6 +78,20 @@ class Bootstrap:
         self.n = n_questions
         self.weights = rng.multinomial(n_questions, np.full(n_questions, 1 / n_questions), size=samples).astype(float)
         self.tails = [(1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100]
+        self.confidence = confidence
+
+    def tails_for(self, n: int) -> list:
+        """Percentile tails for a statistic of n questions. Below SMALL_SAMPLE the percentile interval is too
+        narrow (it uses the plug-in SD and the normal quantile: 95 % intervals cover about 93 % at 40 questions,
+        90 % at 10), so it is expanded (Hesterberg 2015): the tails are moved to where the normal quantile
+        equals sqrt(n / (n - 1)) times Student's t quantile on n - 1 df."""
+        if n >= SMALL_SAMPLE or n < 2:
+            return self.tails
+        from scipy.stats import norm, t
+
+        a = (1 - self.confidence) / 2
+        moved = float(norm.sf(np.sqrt(n / (n - 1)) * t.ppf(1 - a, n - 1)))
+        return [moved * 100, (1 - moved) * 100]
 
     def means(self, matrix: np.ndarray, noise: Optional["Noise"] = None) -> np.ndarray:
         """Bootstrap means of each column (B x columns), ignoring missing cells. `noise`: judge noise, the
@@ -88,10 +105,15 @@ class Bootstrap:
             return total / (self.weights @ present)
 
     def interval(self, boot: np.ndarray, point: np.ndarray, counts: np.ndarray):
-        """Percentile interval per column; none for a missing point estimate or fewer than two questions."""
+        """Percentile interval per column (expanded below SMALL_SAMPLE questions: tails_for); none for a missing
+        point estimate or fewer than two questions."""
+        counts = np.broadcast_to(np.asarray(counts), np.shape(point))
+        low, high = np.full(np.shape(point), np.nan), np.full(np.shape(point), np.nan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            low, high = np.nanpercentile(boot, self.tails, axis=0)
+            for n in np.unique(counts):
+                columns = counts == n
+                low[columns], high[columns] = np.nanpercentile(boot[:, columns], self.tails_for(int(n)), axis=0)
         unusable = np.isnan(point) | (counts < 2)
         return np.where(unusable, np.nan, low), np.where(unusable, np.nan, high)
 
@@ -232,7 +254,8 @@ def level_summary(study: Study, datas: Dict[str, ModelData], frame: pd.DataFrame
                 row[name], row[f"{name}_low"], row[f"{name}_high"] = point[j], low[j], high[j]
             total = sums.loc[key] if key in sums.index else None
             tokens = total["completion_tokens"] if total is not None else 0
-            row["joules_per_token"] = total["energy_j"] / tokens if tokens else np.nan
+            # net (prefill + decode) energy per completion token: not energy_per_token_j (decode energy only)
+            row["energy_total_per_token_j"] = total["energy_j"] / tokens if tokens else np.nan
             rows.append(row)
     table = pd.DataFrame(rows)
     table["pareto"] = pareto_front(table)

@@ -53,7 +53,7 @@ def _data_section(analysis: Analysis) -> List[str]:
         "A contrast that is not significant is not evidence of equal quality: it is equivalent within "
         f"±{study.settings.equivalence_margin:g} points when a TOST equivalence test (Holm over the same family) "
         "says so, else inconclusive, with its minimum detectable effect (MDE, 80 % power). "
-        f"Rows: {_md(row_set_note(runs))}",
+        f"Rows: {_md(row_set_note(runs))} {DECISION_METHODS}",
     ]
 
 
@@ -68,10 +68,20 @@ def _power_lines(analysis: Analysis) -> List[str]:
             "(`slmbench plan --from` this results directory for the questions a next study needs).", ""]
 
 
+DECISION_METHODS = (
+    "Below 50 questions the percentile intervals are expanded (Hesterberg 2015). Energy and latency intervals "
+    "resample shards (model × level × category: categories, then questions within), studentized. A best level, "
+    "Pareto member or recommended configuration is given as the set that cannot be told apart from the best "
+    "(multiple comparisons with the best: max-t over all pairs of the question bootstrap), each with its share of "
+    "resamples in which it is best; a single winner is named only when it is separated. Length-adjusted "
+    "differences are descriptive: answer length is itself changed by the level.")
+
+
 def _best_table(analysis: Analysis) -> List[str]:
     conf = analysis.study.settings.confidence
     lines = ["| model | highest ratio quality per joule at | quality per J | CI "
-             "| highest ratio quality per second at | quality per s | CI | n |", "|---|---|---|---|---|---|---|---|"]
+             "| highest ratio quality per second at | quality per s | CI | n "
+             "| cannot be told apart from the best per J | per s |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in analysis.best.itertuples():
         per_j = ((r.quality_per_joule_level, num(r.quality_per_joule, 4),
                   ci(r.quality_per_joule_low, r.quality_per_joule_high, conf, 4))
@@ -80,7 +90,8 @@ def _best_table(analysis: Analysis) -> List[str]:
                   ci(r.quality_per_second_low, r.quality_per_second_high, conf, 3))
                  if r.quality_per_second_level else ("n/a (no scores)", "n/a", "n/a"))
         n = "n/a" if r.quality_per_second_n != r.quality_per_second_n else int(r.quality_per_second_n)
-        lines.append("| " + " | ".join(_md(x) for x in (r.model, *per_j, *per_s, n)) + " |")
+        sets = [getattr(r, f"{m}_set", None) or "n/a" for m in ("quality_per_joule", "quality_per_second")]
+        lines.append("| " + " | ".join(_md(x) for x in (r.model, *per_j, *per_s, n, *sets)) + " |")
     return lines
 
 

@@ -65,7 +65,10 @@ def synthetic_records(models: Sequence[str], behaviours: Sequence[str], levels: 
                     if energy:
                         record.energy_j = round(power_w * latency / 1000, 4)
                         record.energy_gross_j = round((power_w + 2.0) * latency / 1000, 4)
-                        record.energy_per_token_j = round(record.energy_j / completion, 6)
+                        # split at the first token as inference.py does; per token = decode energy only
+                        record.energy_prefill_j = round(power_w * ttft / 1000, 4)
+                        record.energy_decode_j = round(record.energy_j - record.energy_prefill_j, 4)
+                        record.energy_per_token_j = round(record.energy_decode_j / completion, 6)
                         record.mean_power_mw, record.idle_power_mw = power_w * 1000 + 2000, 2000.0
                         record.power_samples = int(latency / 100)
                     else:

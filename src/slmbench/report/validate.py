@@ -18,8 +18,10 @@ import pandas as pd
 
 from .. import levels as design
 from ..errors import UserError
+from ..layout import timing_repeats_beside
 from ..prompt_rows import read_prompt_rows
 from ..records import NO_POWER_MODE, atomic_output
+from .carryover import carryover_lines
 from .data import DIMENSIONS, KEY, TOTAL_TOLERANCE, duplicate_keys, join_runs_scores, read_runs, read_scores
 from .dataquality import energy_reason
 from .protocol import protocol_checks
@@ -327,11 +329,15 @@ def validate_results(runs_path, scores_path, expected: Optional[dict], out_txt, 
     """
     all_runs = read_runs(runs_path)
     runs = all_runs[all_runs["repeat"] == 0]  # timing repeats are measured twice, counted once
+    repeats_path = Path(timing_repeats_beside(runs_path))  # merge_runs puts them beside the runs
+    if repeats_path.is_file() and repeats_path.stat().st_size:
+        all_runs = pd.concat([all_runs, read_runs(repeats_path)], ignore_index=True)
     scores = read_scores(scores_path)
     exp = _expected(expected, runs)
     checks = (count_checks(runs, exp) + combination_checks(runs, exp) + run_checks(runs)
               + token_growth_checks(runs, exp) + score_checks(runs, scores) + usable_run_checks(runs, scores, exp)
-              + plausibility_checks(runs, scores) + energy_checks(runs) + protocol_checks(all_runs))
+              + plausibility_checks(runs, scores) + energy_checks(runs) + protocol_checks(all_runs)
+              + [Check(*line) for line in carryover_lines(runs, exp["levels"])])
     text = render(checks, runs_path, scores_path, exp, runs)
     with atomic_output(out_txt) as fh:
         fh.write(text)

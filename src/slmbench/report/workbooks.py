@@ -31,11 +31,11 @@ COMPARISON = [
     *[col for d in DIMENSIONS for col in _ci_cols(d, f"{d} (0-2.5)", "f2")],
     Col("reference_match", "final result agrees with the reference (share)", "pct", scale="high"),
     Col("reference_match_n", "n (answers with a reference)", "int"),
-    *_ci_cols("latency_ms", "latency ms", "int", "low"),
+    *_ci_cols("latency_ms", "latency ms", "int", "low"), Col("latency_ms_ci_method", "latency CI method", width=40),
     Col("ttft_ms", "TTFT ms", "int", scale="low"), Col("prefill_tok_s", "prefill tok/s", "f1"),
     Col("decode_tok_s", "decode tok/s", "f1", scale="high"),
-    *_ci_cols("energy_j", "energy J", "f3", "low"),
-    Col("joules_per_token", "J per output token", "f4", scale="low"),
+    *_ci_cols("energy_j", "energy J", "f3", "low"), Col("energy_j_ci_method", "energy CI method", width=40),
+    Col("energy_total_per_token_j", "net energy J / completion token", "f4", scale="low"),
     Col("prompt_tokens", "prompt tokens", "f1"), Col("completion_tokens", "completion tokens", "f1"),
     *_ci_cols("quality_per_joule", "quality per J (ratio)", "f4", "high"),
     *_ci_cols("quality_per_second", "quality per s (ratio)", "f3", "high"),
@@ -47,7 +47,34 @@ BEST = [Col("model", "model")] + [
     for col in (Col(f"{metric}_level", f"best level by {label}"), Col(metric, label, fmt),
                 Col(f"{metric}_low", f"{label} CI low", fmt), Col(f"{metric}_high", f"{label} CI high", fmt),
                 Col(f"{metric}_sure", f"share of resamples where best ({label})", "pct"),
-                Col(f"{metric}_n", f"n ({label})", "int"))
+                Col(f"{metric}_n", f"n ({label})", "int"),
+                Col(f"{metric}_set", f"cannot be told apart from the best ({label})"),
+                Col(f"{metric}_winner", f"single winner, only when separated ({label})"))
+]
+BEST_SETS = [
+    Col("model", "model"), Col("metric", "metric"), Col("level", "level"), Col("estimate", "estimate", "f4"),
+    Col("p_best", "P(best): share of resamples where best", "pct", scale="high"),
+    Col("gap_to_best", "best - this", "f4"), Col("gap_low", "best - this, simultaneous lower bound", "f4"),
+    Col("in_set", "cannot be told apart from the best"), Col("set", "the set"),
+    Col("winner", "single winner (only when separated)"), Col("set_size", "set size", "int"), Col("n", "n", "int"),
+    Col("rule", "rule", width=60),
+]
+STABILITY = [
+    Col("model", "model"), Col("level", "level"), Col("wins_share", "share of resamples it is recommended", "pct"),
+    Col("model_wins_share", "share of resamples its model is recommended", "pct"),
+    Col("recommended", "recommended"), Col("runner_up", "runner-up model"),
+]
+CORRECTNESS = [
+    Col("model", "model"), Col("level", "level"), Col("n", "n (answers with a reference)", "int"),
+    Col("matches", "agree with the reference", "f1"), Col("rate", "correctness (share)", "pct", scale="high"),
+    Col("rate_low", "Wilson CI low", "pct"), Col("rate_high", "Wilson CI high", "pct"),
+    Col("questions", "questions", "int"),
+]
+CORRECTNESS_CONTRASTS = [
+    Col("model", "model"), Col("contrast", "contrast"), Col("estimate", "difference (share)", "f3"),
+    Col("ci_low", "CI low", "f3"), Col("ci_high", "CI high", "f3"), Col("n", "n (paired questions)", "int"),
+    Col("test", "test"), Col("p_raw", "p", "p"), Col("p_adj", "p (Holm)", "p"),
+    Col("family_size", "family size", "int"), Col("direction", "result"),
 ]
 CATEGORY = [
     Col("model", "model"), Col("category", "category"), Col("level", "level"), Col("runs", "runs", "int"),
@@ -64,9 +91,10 @@ LEVEL_TESTS = [
     Col("significant", "significant"), Col("direction", "result"), Col("mde", "mde (80 % power)", "f2"),
     *_ci_cols("latency_diff_ms", "latency difference ms", "int"),
     *_ci_cols("energy_diff_j", "energy difference J", "f3"),
+    Col("cost_ci_method", "latency/energy CI method", width=40),
     *_ci_cols("completion_diff", "completion tokens difference", "f1"),
     Col("raw_diff", "difference with question fixed effects", "f2"),
-    Col("adjusted_diff", "difference at equal length (within question)", "f2"),
+    Col("adjusted_diff", "length-adjusted difference (descriptive, within question)", "f2"),
     Col("adjusted_low", "equal length CI low", "f2"), Col("adjusted_high", "equal length CI high", "f2"),
     Col("adjusted_p_holm", "equal length p (Holm)", "p"), Col("length_verdict", "within-question length control"),
 ]
@@ -96,12 +124,14 @@ PARETO = [
     Col("model", "model"), Col("level", "level"), Col("cost", "cost"), Col("quality", "quality (0-10)", "f2"),
     Col("cost_value", "cost (J or ms)", "f3"), Col("on_front", "on the front"),
     Col("front_share", "share of resamples on the front", "pct", scale="high"), Col("n", "n", "int"),
+    Col("plausible_front", "cannot be told apart from the front"), Col("dominated_by", "surely dominated by"),
 ]
 MARGINAL = [
     Col("model", "model"), Col("level", "level"), Col("baseline", "vs"), Col("n", "n (paired questions)", "int"),
     *_ci_cols("quality_gain", "quality gain", "f2"), *_ci_cols("extra_energy_j", "extra J", "f3"),
     *_ci_cols("extra_latency_ms", "extra ms", "int"), *_ci_cols("joules_per_point", "extra J per quality point", "f3"),
     *_ci_cols("ms_per_point", "extra ms per quality point", "int"), Col("note", "note", width=60),
+    Col("cost_ci_method", "extra J / ms CI method", width=40),
 ]
 SENSITIVITY = [
     Col("model", "model"), Col("contrast", "contrast"), Col("estimate", "quality difference", "f2"),
@@ -162,7 +192,7 @@ DETAIL = [
 METRICS = {
     "energy_per_run": ("energy_j", "energy J (net of idle)", "f3", "low",
                        [Col("energy_gross_j", "energy gross J", "f3"),
-                        Col("energy_per_token_j", "J per output token", "f4"),
+                        Col("energy_per_token_j", "decode energy J / completion token", "f4"),
                         Col("mean_power_mw", "mean power mW", "int"), Col("idle_power_mw", "idle power mW", "int"),
                         Col("power_source", "power source"), Col("power_samples", "power samples", "int")]),
     "latency_per_run": ("latency_ms", "latency ms", "int", "low",
@@ -188,7 +218,11 @@ def common_notes(analysis: Analysis, what: str) -> List[tuple]:
                         "The data_quality sheet of model_comparison.xlsx says why for every (model, level)."),
         ("confidence intervals", f"{s.confidence:.0%} percentile intervals from a question-clustered bootstrap "
                                  f"({s.bootstrap_samples} resamples, seed {s.seed}): questions are resampled, the "
-                                 "same draw for every level of a model, so differences and ratios stay paired."),
+                                 "same draw for every level of a model, so differences and ratios stay paired. "
+                                 "Below 50 questions the percentile interval is expanded (Hesterberg 2015: its "
+                                 "tails moved to sqrt(n/(n-1)) Student t quantiles), which it otherwise undercovers. "
+                                 "Energy and latency: a studentized shard bootstrap (categories, then questions), "
+                                 "method and n in the *_ci_method columns."),
         ("quality", "total_score 0-10 (four judge dimensions of 0-2.5); averaged only over runs the judge scored "
                     "(judge_status ok). Parse errors and failed runs are counted, never averaged."),
         ("baseline level", study.baseline),
@@ -235,11 +269,25 @@ def _plots_sheet(book: Book, figures: Dict[str, Dict[str, bytes]]) -> None:
         row += 3 + int(_png_size(png)[1] * IMAGE_SCALE / 20)
 
 
+def _decision_sheets(book: Book, analysis: Analysis) -> None:
+    """best_level_sets, recommendation_stability and (only where references exist) correctness."""
+    if analysis.best_sets is not None:
+        write_table(book, book.sheet("best_level_sets"), analysis.best_sets, BEST_SETS, freeze_cols=3)
+    if analysis.stability is not None and len(analysis.stability):
+        write_table(book, book.sheet("recommendation_stability"), analysis.stability, STABILITY, freeze_cols=2)
+    if analysis.correctness is not None:
+        rates, contrasts = analysis.correctness
+        ws = book.sheet("correctness")
+        end = write_table(book, ws, rates, CORRECTNESS, freeze_cols=2)
+        write_table(book, ws, contrasts, CORRECTNESS_CONTRASTS, top=end + 1, freeze=False, autofilter=False)
+
+
 def comparison_book(analysis: Analysis, figures: Dict[str, Dict[str, bytes]]) -> Book:
     book = Book()
     summary = analysis.summary.assign(best_for=_best_for(analysis))
     write_table(book, book.sheet("comparison"), summary, COMPARISON, freeze_cols=2)
     write_table(book, book.sheet("best_levels"), analysis.best, BEST, freeze_cols=1)
+    _decision_sheets(book, analysis)
     write_table(book, book.sheet("by_category"), analysis.categories, CATEGORY, freeze_cols=3)
     write_table(book, book.sheet("statistics"), analysis.tests, LEVEL_TESTS, freeze_cols=2)
     if analysis.pooled is not None:  # Q1's primary answer, before the per-model contrasts
@@ -267,7 +315,20 @@ def comparison_book(analysis: Analysis, figures: Dict[str, Dict[str, bytes]]) ->
         ("quality per J / per s", "ratios: mean quality / mean energy (J) and / mean latency (s) of the same model "
                                   "and level; their CIs come from the same bootstrap. A 0-10 score has no true zero, "
                                   "so a ratio ranks cost more than value: read the pareto and marginal_costs sheets."),
-        ("J per output token", "sum of energy / sum of completion tokens over runs with both measured."),
+        ("net energy J / completion token", "energy_total_per_token_j: sum of net energy (prefill and decode) / sum "
+                                            "of completion tokens over runs with both measured. Not "
+                                            "energy_per_token_j, which is decode energy / completion tokens "
+                                            "(energy_per_run.xlsx)."),
+        ("energy and latency CIs", "shard-aware: categories (a shard is model x level x category) resampled, then "
+                                   "questions within, studentized (report/shards.py); method and n in the "
+                                   "*_ci_method columns. Quality keeps the question bootstrap."),
+        ("best_level_sets", "the levels that cannot be told apart from the best, per model and metric: "
+                            "multiple comparisons with the best (max-t over all pairs, question-clustered "
+                            "bootstrap); P(best) = share of resamples in which a level is best. A single winner is "
+                            "named only when the set has one member."),
+        ("correctness", "where references exist: share of answers whose result agrees with the reference, Wilson "
+                        "intervals; paired contrasts (exact McNemar, or sign-flip where cells are averages), Holm "
+                        "over the correctness family. Beside, never inside, the 0-10 total."),
         ("reference agreement", "share of the scored answers to questions with a reference whose final result "
                                 "the judge found to agree with it (score column reference_match); n beside it."),
         ("judge_agreement", "repeat agreement of each judge over the answers judged twice (judge.repeat_fraction, "
@@ -300,7 +361,10 @@ def comparison_book(analysis: Analysis, figures: Dict[str, Dict[str, bytes]]) ->
         ("statistics", "the quality rows of contrasts with the paired cost differences of the same contrast and "
                        "the within-question length control: OLS quality ~ level + question fixed effects + "
                        "completion tokens, standard errors clustered by question, Holm over the family. Friedman "
-                       "(model_tests) is secondary."),
+                       "(model_tests) is secondary. The length adjustment is descriptive: the level changes the "
+                       "answer's length (a post-treatment variable), so 'at equal length' compares answers of equal "
+                       "length; it assumes length is not on the path from level to quality, which it partly is. "
+                       "Latency and energy differences resample shards (report/shards.py; method beside them)."),
         ("pareto", "per model, the levels no other level of that model beats on both quality and cost (energy, "
                    "latency), and the share of bootstrap resamples in which each level is on that front."),
         ("marginal_costs", "each level vs the baseline: paired mean differences and extra J and ms per extra "
