@@ -62,6 +62,11 @@ BENCHMARKS = [
               {"mode_contrasts_fwer_null": ("<=", 0.08), "mode_contrasts_coverage_null": (">=", 0.88),
                "mode_contrasts_coverage_effect": (">=", 0.88), "mode_contrasts_power": (">=", 0.8),
                "mode_mixed_type1_null": ("<=", 0.10)}),
+    # slmbench plan (report/plan.py) against studies with a known effect through the report's own contrasts
+    # (issue 25: within 5 points at 80 questions; the printed MDE gives 78-82 % power)
+    Benchmark("plan_power.py", ("--studies", "150", "--mde-studies", "100", "--t-studies", "5000"), (),
+              {"plan_power_gap_pts": ("<=", 5.0), "plan_mde_power_gap_pts": ("<=", 6.0),
+               "plan_mde_power_t_error_pts": ("<=", 2.0), "contrast_mde_power_t_error_pts": ("<=", 2.0)}),
     # issue 25's acceptance: known-truth studies through the report functions (200 per scenario, 40 questions);
     # coverage goals are 93-97 %, so the gap from 95 % is at most 0.02
     Benchmark("study_design_sim.py", ("--studies", "60"), (),

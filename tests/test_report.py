@@ -82,21 +82,30 @@ def test_confidence_intervals_bracket_the_mean_with_the_expected_width(study):
         assert row["quality per J (ratio) CI low"] < row["quality per J (ratio)"] < row["quality per J (ratio) CI high"]
 
 
+def baseline_rows(study) -> dict:
+    """The statistics rows of each level vs the baseline (and P vs L3), by (model, level): the successive
+    contrasts (L2 vs L1, L3 vs L2) repeat a level."""
+    rows = sheet_rows(study["out"] / "model_comparison.xlsx", "statistics")
+    return {(r["model"], r["level"]): r for r in rows if r["vs"] == "L0" or r["level"] == "P"}
+
+
 def test_rising_model_gains_significantly_and_flat_model_does_not(study):
-    rows = {(r["model"], r["level"]): r for r in sheet_rows(study["out"] / "model_comparison.xlsx", "statistics")}
+    rows = baseline_rows(study)
     # L1's planted +1 shows (+0.6 here, CI above 0, raw p < 0.05) but does not survive Holm over the whole
-    # family of 12 tests: the price of an honest family-wise error rate
+    # family of 18 tests: the price of an honest family-wise error rate
     l1 = rows[("rising", "L1")]
     assert l1["quality difference CI low"] > 0 and l1["p (sign-flip permutation)"] < 0.05 < l1["p (Holm)"]
     for level in ("L2", "L3"):
         rising = rows[("rising", level)]
-        assert rising["result"] == "gain" and rising["significant"] == "yes"
+        assert rising["result"] == "better" and rising["significant"] == "yes"
         assert rising["p (Holm)"] < 0.05 and rising["quality difference CI low"] > 0
-        assert rising["effect size d_z"] > 0.3 and rising["family size"] == 12
-    assert rows[("rising", "P")]["result"] == "loss"  # padding hurts the rising model
+        assert rising["effect size d_z"] > 0.3 and rising["family size"] == 18
+    assert rows[("rising", "P")]["result"] == "worse"  # padding hurts the rising model
     for level in ("L1", "L2", "L3", "P"):
         flat = rows[("flat", level)]
-        assert flat["result"] == "no significant difference" and flat["significant"] == "no"
+        # not significant is never "no difference": equivalent by TOST, or inconclusive, with the MDE beside it
+        assert flat["result"] in ("equivalent within ±0.5", "inconclusive") and flat["significant"] == "no"
+        assert flat["mde (80 % power)"] > 0
         assert flat["p (Holm)"] > 0.05
         assert flat["quality difference CI low"] < 0 < flat["quality difference CI high"]
     tests = {r["model"]: r for r in sheet_rows(study["out"] / "model_comparison.xlsx", "model_tests")}
@@ -117,7 +126,7 @@ def test_paired_difference_and_holm_p_equal_a_direct_computation(study):
         scipy_p = permutation_test((diff.to_numpy(),), lambda x, axis=-1: np.mean(x, axis=axis), vectorized=True,
                                    permutation_type="samples", n_resamples=20_000, random_state=0).pvalue
         assert r["p (sign-flip permutation)"] == pytest.approx(scipy_p, abs=0.015)
-        assert r["family size"] == len(rows) == 12
+        assert r["family size"] == len(rows) == 18
     raw = [r["p (sign-flip permutation)"] for r in rows]
     order = np.argsort(raw)
     holm, running = [0.0] * len(raw), 0.0
@@ -128,10 +137,10 @@ def test_paired_difference_and_holm_p_equal_a_direct_computation(study):
 
 
 def test_length_control_tells_a_better_prompt_from_a_longer_answer(study):
-    rows = {(r["model"], r["level"]): r for r in sheet_rows(study["out"] / "model_comparison.xlsx", "statistics")}
+    rows = baseline_rows(study)
     for level in ("L2", "L3"):
         # verbose: big raw gains that are only longer answers; rising: real gains at equal length
-        assert rows[("verbose", level)]["result"] == "gain"
+        assert rows[("verbose", level)]["result"] == "better"
         assert rows[("verbose", level)]["within-question length control"] == "vanishes at equal answer length"
         assert rows[("rising", level)]["within-question length control"] == "persists at equal answer length"
     tests = {r["model"]: r for r in sheet_rows(study["out"] / "model_comparison.xlsx", "model_tests")}
@@ -169,8 +178,14 @@ def test_summary_answers_the_four_questions_with_numbers(study):
                     "## Q3. Which level gives the best quality per joule and per second, for each model?",
                     "## Q4. Which model suits edge deployment?", "## Caveats"):
         assert heading in text
-    assert "rising L3 vs L0: +" in text and ": gain." in text
-    assert "flat L2 vs L0:" in text and "no significant difference" in text
+    assert "rising L3 vs L0: +" in text and ": better." in text
+    assert "flat L2 vs L0:" in text and "no significant difference" not in text and "no difference" not in text
+    flat = [line for line in text.splitlines() if line.startswith("- flat L2 vs L0:")][0]
+    assert ("inconclusive" in flat or "equivalent within ±0.5" in flat) and "minimum detectable effect" in flat
+    # the pooled level effect answers question 1 first, then the per-model contrasts
+    q1 = text.split("## Q1.")[1].split("## Q2.")[0]
+    assert q1.index("Primary answer, pooled over 3 model(s)") < q1.index("rising L1 vs L0")
+    assert "Pooled L2 vs L1:" in q1 and "**Power.** power for a true 0.5-point effect" in text
     assert f"> **Judge note:** {NOTE}" in text
     assert "![energy_quality_pareto](plots/energy_quality_pareto.png)" in text
     assert "Pareto front of quality vs energy" in text and "Rule: among the Pareto configurations" in text
@@ -233,7 +248,7 @@ def test_model_comparison_holds_the_plots_and_the_findings(study):
     assert len(book["plots"]._images) == len(PLOTS)
     findings = sheet_rows(study["out"] / "model_comparison.xlsx", "findings")
     assert {f["question"] for f in findings} == {"Q1", "Q2", "Q3", "Q4"}
-    assert any(f["model"] == "rising" and f["level"] == "L3" and "gain" in f["answer"] for f in findings)
+    assert any(f["model"] == "rising" and f["level"] == "L3" and "better" in f["answer"] for f in findings)
 
 
 def test_demo_note_is_stated_in_every_report(study):

@@ -273,7 +273,7 @@ def test_paired_statistics_average_a_questions_variants_first(varied):
         own = joined[joined["model_id"] == model]
         by_hand = own.groupby(["question_id", "level"])["total_score"].mean().unstack()[LEVELS]
         diff = (by_hand["L3"] - by_hand["L0"]).mean()
-        row = analysis.contrasts.set_index(["model", "metric", "level"]).loc[(model, "quality", "L3")]
+        row = analysis.contrasts.set_index(["model", "metric", "contrast"]).loc[(model, "quality", "L3 vs L0")]
         assert row["estimate"] == pytest.approx(diff, abs=1e-9)
         assert row["n"] == by_hand.shape[0]  # questions, not runs: the cluster is the question
         energy = own.groupby(["question_id", "level"])["energy_j"].mean().unstack()[LEVELS]

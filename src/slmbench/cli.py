@@ -24,6 +24,7 @@ STAGES = {
     "merge": "slmbench.merge",
     "judge": "slmbench.judge.cli",
     "report": "slmbench.report.cli",
+    "plan": "slmbench.report.plan",
     "doctor": "slmbench.doctor",
     "status": "slmbench.status",
     "redo": "slmbench.redo",

@@ -283,9 +283,11 @@ def fresh_validation(layout: StudyLayout) -> Optional[str]:
 
 
 def design_lines(config: Mapping) -> List[str]:
-    """The study's design before it runs: power and minimum detectable effect (issue 25, `slmbench plan`),
-    added here by one call; none yet."""
-    return []
+    """The study's design before it runs: power and minimum detectable effect (issue 25, `slmbench plan`), one
+    cheap line (200 simulated studies, default noise)."""
+    from .report.plan import status_line
+
+    return [status_line(config)]
 
 
 def _package_gb(source: Mapping) -> Optional[float]:
@@ -357,7 +359,8 @@ def collect_status(config: dict, configfiles: List[str]) -> StudyStatus:
     status = StudyStatus(configfiles, layout, shards, answers, source, verdicts_per_run,
                          _cost(config, round(total_answers * verdicts_per_run)), run_holds_lock=owner is not None,
                          holder=owner,
-                         validation=fresh_validation(layout), design_lines=design_lines(config))
+                         validation=fresh_validation(layout),
+                         design_lines=[] if any(s.done for s in shards) else design_lines(config))
     prior_shard, prior_judge, board = _priors(config, layout, shards, answers, verdicts_per_run)
     model_shards = [eta.Shard(s.model, status.answers(s), s.done, s.seconds,
                               min(1.0, (s.answers_so_far or 0) / max(1, status.answers(s))), s.judged,

@@ -15,7 +15,7 @@ from .data import Study, load_study
 from .dataquality import data_quality_notes, data_quality_table
 from .decisions import best_level_sets, decision_findings, plausible_front, recommendation_stability, with_sets
 from .findings import Finding, answer_questions
-from .mixed import mixed_model_tests
+from .mixed import mixed_model_tests, pooled_level_effects
 from .modes import ModeAnalysis, mode_analysis, mode_findings
 from .shards import marginal_with_shard_cis, shard_bootstraps, tests_with_shard_cis, with_shard_cis
 from .stats import (
@@ -54,6 +54,7 @@ class Analysis:
     findings: List[Finding]
     agreement: Optional[pd.DataFrame] = None  # judge repeat agreement (ICC(2,1), alpha) and between judges
     modes: Optional[ModeAnalysis] = None  # per power mode (modes.py): tables with a study of several modes
+    pooled: Optional[pd.DataFrame] = None  # per declared contrast, pooled over models (mixed model): Q1's answer
     best_sets: Optional[pd.DataFrame] = None  # per (model, metric, level): in the set indistinguishable from best
     stability: Optional[pd.DataFrame] = None  # Q4: share of joint resamples in which each configuration wins
     correctness: Optional[tuple] = None  # (rates, contrasts) of reference_match; None without references
@@ -105,13 +106,15 @@ def analyze(study: Study, background=None) -> Analysis:
     s = study.settings
     frame = analysis_rows(study.runs)
     mixed_job = background.submit(mixed_model_tests, frame, study.levels) if background is not None else None
+    pooled_args = (frame, study.levels, declared_contrasts(study.levels), s.alpha, s.confidence, s.equivalence_margin)
+    pooled_job = background.submit(pooled_level_effects, *pooled_args) if background is not None else None
     datas = {model: model_data(study, frame, model) for model in study.models}
     contrasts = declared_contrasts(study.levels)
     boots = shard_bootstraps(study, frame, datas)  # energy and latency resample shards, then questions
     summary = with_shard_cis(level_summary(study, datas, frame), datas, boots)
     best_sets = best_level_sets(datas, summary, s.alpha)
     best = with_sets(best_levels(study, datas, summary), best_sets)
-    table = contrast_table(datas, contrasts, s.seed, s.alpha)
+    table = contrast_table(datas, contrasts, s.seed, s.alpha, margin=s.equivalence_margin)
     lengths = {model: length_controlled(frame[frame["model_id"] == model], data.levels, contrasts)
                for model, data in datas.items()}
     tests = tests_with_shard_cis(level_tests(datas, lengths, contrasts, table, s.alpha), datas, boots)
@@ -124,6 +127,7 @@ def analyze(study: Study, background=None) -> Analysis:
     mde = minimum_detectable_effect(table, s.alpha)
     sensitivity = truncation_sensitivity(study, frame, contrasts, table)
     mixed = mixed_job.result() if mixed_job is not None else mixed_model_tests(frame, study.levels)
+    pooled = pooled_job.result() if pooled_job is not None else pooled_level_effects(*pooled_args)
     modes = mode_analysis(study, frame)  # the power mode as a factor (jetson.power_modes); one mode: the figure only
     return Analysis(
         study=study, summary=summary, best=best, contrasts=table, tests=tests, mixed=mixed, model_tests=per_model,
@@ -132,10 +136,11 @@ def analyze(study: Study, background=None) -> Analysis:
         roofline=roofline(study, summary, frame), categories=by_category(study, frame),
         quality=data_quality_table(study), notes=data_quality_notes(study),
         findings=answer_questions(study, summary, best, tests, per_model, mixed=mixed, marginal=marginal,
-                                  recommendation=recommendation, mde=mde, pareto=pareto, sensitivity=sensitivity)
+                                  recommendation=recommendation, mde=mde, pareto=pareto, sensitivity=sensitivity,
+                                  pooled=pooled)
         + mode_findings(modes, s.confidence) + decision_findings(study, best_sets, stability, pareto)
         + (disagreement_findings(study, tests, correctness[1]) if correctness else []),
-        agreement=judge_agreement(study), modes=modes, best_sets=best_sets, stability=stability,
+        agreement=judge_agreement(study), modes=modes, pooled=pooled, best_sets=best_sets, stability=stability,
         correctness=correctness,
     )
 

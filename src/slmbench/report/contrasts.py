@@ -1,16 +1,23 @@
 """The declared paired contrasts, their tests and the family-wise correction.
 
 Declared family, per metric (quality and each of the four dimensions): for every model, each level vs the
-baseline (L1, L2, L3 vs L0) and the padding level vs the level it pads (P vs L3; P = L3 + padding, so this is
-the effect of the padding alone). Estimate: the mean of the per-question differences, with a question-clustered
+baseline (L1, L2, L3 vs L0), the padding level vs the level it pads (P vs L3; P = L3 + padding, so this is
+the effect of the padding alone) and the successive contrasts (L2 vs L1, L3 vs L2: the levels are cumulative,
+so each says what its own addition buys). Estimate: the mean of the per-question differences, with a question-clustered
 bootstrap CI. Test: a paired sign-flip permutation test of that same mean (under no effect, each question's
 difference is as likely negative as positive), seeded. Holm's correction runs over the whole family of a
 metric (all models x contrasts), and the family size is written beside every adjusted p-value.
+
+"No effect" is never read from a non-significant test: each contrast also gets a TOST equivalence test against
+the declared margin (report.equivalence_margin; two one-sided paired t-tests, Holm over the same family) and a
+verdict, "better", "worse", "equivalent within ±m" or "inconclusive", with its minimum detectable effect (the
+true difference its sign-flip test finds with 80 % power in a Holm family of that size, the other contrasts null,
+by simulation; mde_alpha states Holm's most stringent level, alpha / family size; times the observed SD of that
+contrast's per-question differences).
 """
 
 from __future__ import annotations
 
-import warnings
 import zlib
 from typing import Dict, List, Sequence, Tuple
 
@@ -28,7 +35,8 @@ Contrast = Tuple[str, str, str]  # (name, level, reference level)
 
 def declared_contrasts(levels: Sequence[str]) -> List[Contrast]:
     """Each level vs the first (baseline); the padding level vs the level before it (when that is not the
-    baseline already)."""
+    baseline already); then each non-padding level vs the level before it (successive; not repeated where that
+    is the baseline)."""
     if len(levels) < 2:
         return []
     baseline = levels[0]
@@ -36,7 +44,44 @@ def declared_contrasts(levels: Sequence[str]) -> List[Contrast]:
     for i, level in enumerate(levels[1:], start=1):
         reference = levels[i - 1] if level == PADDING_LEVEL and i > 1 else baseline
         out.append((f"{level} vs {reference}", level, reference))
+    for i, level in enumerate(levels[2:], start=2):
+        if level != PADDING_LEVEL and levels[i - 1] != PADDING_LEVEL:
+            out.append((f"{level} vs {levels[i - 1]}", level, levels[i - 1]))
     return out
+
+
+def tost_p(pairs: np.ndarray, margin: float) -> float:
+    """p-value of the two one-sided paired t-tests (TOST) of |true mean difference| < margin: the larger of
+    the two one-sided p-values; NaN with fewer than two pairs."""
+    from scipy.stats import ttest_1samp
+
+    if pairs.size < 2:
+        return np.nan
+    if not np.any(pairs != pairs[0]):  # no spread: the mean is known exactly
+        return 0.0 if abs(pairs[0]) < margin else 1.0
+    lower = ttest_1samp(pairs, -margin, alternative="greater").pvalue
+    upper = ttest_1samp(pairs, margin, alternative="less").pvalue
+    return float(max(lower, upper))
+
+
+def verdict(estimate: float, p_adj: float, tost_adj: float, alpha: float, margin: float) -> str:
+    """The answer of one contrast: a Holm-significant difference is better or worse; else a Holm-significant
+    TOST says equivalent within the margin; else inconclusive (never "no difference")."""
+    if p_adj != p_adj:  # NaN: not testable (fewer than two pairs)
+        return "not tested"
+    if p_adj < alpha:
+        return "better" if estimate > 0 else "worse"
+    if tost_adj == tost_adj and tost_adj < alpha:
+        return f"equivalent within ±{margin:g}"
+    return "inconclusive"
+
+
+def detectable_dz(n: int, family: int, alpha: float, power: float = POWER) -> float:
+    """The d_z the family's sign-flip tests find with `power` in one contrast (the rest null), by simulation
+    (report/plan.py): a paired t-test power formula at alpha / family is optimistic for the sign-flip test."""
+    from .plan import detectable_dz as simulated
+
+    return simulated(n, family, alpha, power)
 
 
 def sign_flip_test(diff: np.ndarray, rng: np.random.Generator, resamples: int = PERMUTATIONS) -> float:
@@ -79,12 +124,15 @@ def contrast_rng(seed: int, model: str, contrast: str, metric: str) -> np.random
 
 
 CONTRAST_COLUMNS = ["model", "contrast", "level", "reference", "metric", "estimate", "ci_low", "ci_high", "p_raw",
-                    "p_adj", "family_size", "n", "effect_dz", "sd_diff", "significant"]
+                    "p_adj", "family_size", "n", "effect_dz", "sd_diff", "significant", "tost_p_raw", "tost_p_adj",
+                    "equivalence", "mde", "mde_alpha"]
+EQUIVALENCE_MARGIN = 0.5  # quality points (report.equivalence_margin's default)
 
 
 def contrast_table(datas: Dict[str, ModelData], contrasts: List[Contrast], seed: int, alpha: float,
-                   metrics: Sequence[str] = SCORED) -> pd.DataFrame:
-    """One row per (model, contrast, metric); Holm over all models x contrasts of each metric."""
+                   metrics: Sequence[str] = SCORED, margin: float = EQUIVALENCE_MARGIN) -> pd.DataFrame:
+    """One row per (model, contrast, metric); Holm over all models x contrasts of each metric, for the test of
+    a difference and for the equivalence test (margin: quality points)."""
     rows = []
     for model, data in datas.items():
         for name, level, reference in contrasts:
@@ -101,33 +149,37 @@ def contrast_table(datas: Dict[str, ModelData], contrasts: List[Contrast], seed:
                     "estimate": estimate, "ci_low": low, "ci_high": high, "n": int(pairs.size), "sd_diff": sd,
                     "effect_dz": estimate / sd if sd else np.nan,
                     "p_raw": sign_flip_test(pairs, contrast_rng(seed, model, name, metric)),
+                    "tost_p_raw": tost_p(pairs, margin),
                 })
     table = pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
     for _metric, group in table.groupby("metric", sort=False):
         adjusted, size = holm(group["p_raw"].tolist())
         table.loc[group.index, "p_adj"] = adjusted
         table.loc[group.index, "family_size"] = size
+        table.loc[group.index, "tost_p_adj"] = holm(group["tost_p_raw"].tolist())[0]
     table["significant"] = table["p_adj"] < alpha
     table["significant"] = table["significant"].where(table["p_adj"].notna(), None)
+    table["equivalence"] = [verdict(r.estimate, r.p_adj, r.tost_p_adj, alpha, margin) for r in table.itertuples()]
+    table["mde_alpha"] = alpha / table["family_size"].clip(lower=1)
+    dz = {}  # d_z depends only on (n, family): simulated once per pair (~0.2 s)
+    for key in {(int(r.n), int(r.family_size)) for r in table.itertuples() if r.family_size == r.family_size}:
+        dz[key] = detectable_dz(*key, alpha)
+    table["mde"] = [dz[(int(r.n), int(r.family_size))] * r.sd_diff if r.family_size == r.family_size else np.nan
+                    for r in table.itertuples()]
     return table
 
 
 def minimum_detectable_effect(contrasts: pd.DataFrame, alpha: float, power: float = POWER) -> dict:
-    """The smallest true quality difference the study finds with the given power: a paired t-test power
-    calculation (statsmodels) at the Bonferroni level alpha / family size (Holm's first step), with the
-    median n and the median SD of the per-question differences over the quality contrasts."""
-    from statsmodels.stats.power import TTestPower
-
+    """The smallest true quality difference the study finds with the given power: the family's sign-flip test
+    at the median n, simulated (detectable_dz; Holm's most stringent level is alpha / family size), times the
+    median SD of the per-question differences over the quality contrasts."""
     quality = contrasts[(contrasts["metric"] == "quality") & (contrasts["n"] > 2)].dropna(subset=["sd_diff"])
     if quality.empty:
         return {}
     n = int(quality["n"].median())
     sd = float(quality["sd_diff"].median())
     family = int(quality["family_size"].max())
-    level = alpha / max(family, 1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        dz = TTestPower().solve_power(effect_size=None, nobs=n, alpha=level, power=power, alternative="two-sided")
+    dz = detectable_dz(n, max(family, 1), alpha, power)
     return {"n": n, "sd_diff": sd, "family_size": family, "alpha": alpha, "power": power, "dz": float(dz),
             "points": float(dz) * sd}
 
@@ -166,17 +218,11 @@ def level_tests(datas: Dict[str, ModelData], lengths: Dict[str, dict], contrasts
     tests = pd.DataFrame(rows, columns=LEVEL_TEST_COLUMNS)
     tests["adjusted_p_holm"] = holm(tests["adjusted_p"].tolist())[0] if len(tests) else []
     tests["significant"] = tests["p_holm"] < alpha
-    tests["direction"] = [_direction(r, alpha) for r in tests.itertuples()]
+    verdicts = quality["equivalence"].to_dict()
+    tests["direction"] = [verdicts.get((r.model, r.contrast), "not tested") for r in tests.itertuples()]
+    tests["mde"] = [quality["mde"].get((r.model, r.contrast), np.nan) for r in tests.itertuples()]
     tests["length_verdict"] = [_length_verdict(r, alpha) for r in tests.itertuples()]
     return tests
-
-
-def _direction(row, alpha: float) -> str:
-    if np.isnan(row.p_holm):
-        return "not tested"
-    if row.p_holm < alpha:
-        return "gain" if row.quality_diff > 0 else "loss"
-    return "no significant difference"
 
 
 def _length_verdict(row, alpha: float) -> str:
@@ -189,4 +235,4 @@ def _length_verdict(row, alpha: float) -> str:
         return "vanishes at equal answer length"
     if adjusted:
         return "appears only at equal answer length"
-    return "no effect with or without length control"
+    return "not significant with or without length control (inconclusive, not evidence of no effect)"

@@ -94,7 +94,7 @@ def quality_findings(study: Study, tests: pd.DataFrame, model_tests: pd.DataFram
             text = (f"{model} {r.level} vs {r.baseline}: {num(r.quality_diff, sign=True)} quality points "
                     f"({ci(r.quality_diff_low, r.quality_diff_high, conf, sign=True)}; n = {r.pairs} paired "
                     f"questions), sign-flip permutation test of the mean {pval(r.p_holm)} (Holm over "
-                    f"{_family(r.family_size)} tests), d_z = {num(r.effect_dz)}: {r.direction}.")
+                    f"{_family(r.family_size)} tests), d_z = {num(r.effect_dz)}: {_answer(r.direction, r.mde)}.")
             if not missing(r.adjusted_diff) and not missing(r.p_holm):
                 text += (f" Descriptive length adjustment (question fixed effects, at equal answer length; length "
                          f"is itself changed by the level, so this describes, it does not isolate, the effect): "
@@ -115,6 +115,36 @@ def quality_findings(study: Study, tests: pd.DataFrame, model_tests: pd.DataFram
                      "with length suggests the judge rewards longer answers; compare with the equal-length "
                      "differences.")
         out.append(Finding("Q1", r.model, None, text, r.quality_length_rho, p=r.quality_length_p))
+    return out
+
+
+def _answer(verdict: str, mde) -> str:
+    """A verdict with what the study could have seen: a non-significant contrast is equivalent or inconclusive,
+    never "no difference", and the MDE says how large a true difference could have gone unseen."""
+    if verdict in ("better", "worse") or missing(mde):
+        return verdict
+    return f"{verdict} (minimum detectable effect {num(mde)} points at 80 % power)"
+
+
+def pooled_findings(study: Study, pooled: Optional[pd.DataFrame]) -> List[Finding]:
+    """Question 1's primary answer: each declared contrast pooled over the models (mixed.pooled_level_effects)."""
+    if pooled is None or pooled.empty:
+        return []
+    conf = study.settings.confidence
+    first = pooled.iloc[0]
+    if missing(first["estimate"]):
+        return [Finding("Q1", "(all models)", None, f"Pooled level effect ({first['formula']}): {first['note']}.")]
+    out = [Finding("Q1", "(all models)", None,
+                   f"Primary answer, pooled over {int(first['models'])} model(s): mixed model {first['formula']} "
+                   f"({int(first['n'])} scored runs, {int(first['questions'])} questions); declared family of "
+                   f"{_family(first['family_size'])} pooled contrasts, Holm-corrected; equivalence margin "
+                   f"±{study.settings.equivalence_margin:g} points (TOST). Per-model contrasts follow.")]
+    for r in pooled.itertuples():
+        out.append(Finding("Q1", "(all models)", r.level,
+                           f"Pooled {r.contrast}: {num(r.estimate, sign=True)} quality points "
+                           f"({ci(r.ci_low, r.ci_high, conf, sign=True)}), Wald {pval(r.p_adj)} (Holm over "
+                           f"{_family(r.family_size)}): {_answer(r.equivalence, r.mde)}.",
+                           r.estimate, r.ci_low, r.ci_high, r.p_adj))
     return out
 
 
@@ -254,8 +284,9 @@ def edge_findings(study: Study, summary: pd.DataFrame, recommendation: Optional[
 
 
 def answer_questions(study: Study, summary, best, tests, model_tests, mixed=None, marginal=None,
-                     recommendation=None, mde=None, pareto=None, sensitivity=None) -> List[Finding]:
-    return (mixed_findings(study, mixed) + quality_findings(study, tests, model_tests, summary)
+                     recommendation=None, mde=None, pareto=None, sensitivity=None, pooled=None) -> List[Finding]:
+    return (pooled_findings(study, pooled) + mixed_findings(study, mixed)
+            + quality_findings(study, tests, model_tests, summary)
             + mde_finding(study, mde or {}) + sensitivity_findings(study, sensitivity)
             + cost_findings(study, marginal) + efficiency_findings(study, best) + pareto_findings(study, pareto)
             + edge_findings(study, summary, recommendation))

@@ -26,6 +26,9 @@ class ReportSettings:
     alpha: float = 0.05  # significance level applied to Holm-corrected p-values
     seed: int = 20240611
     quality_margin: float = 0.5  # Q4: the cheapest Pareto configuration within this many points of the best
+    equivalence_margin: float = 0.5  # a contrast is "equivalent" when TOST puts it within +-this many points
+    target_effect: float = 0.5  # slmbench plan: the true effect (points) whose power is printed
+    power_simulations: int = 2000  # slmbench plan: simulated studies behind each power
     memory_bandwidth_gb_s: Mapping[str, float] = field(default_factory=dict)  # board name fragment -> GB/s
     model_facts: tuple = ()  # paths of <results_dir>/models/<model>.json (file size for the roofline)
 
@@ -52,6 +55,15 @@ class ReportSettings:
         if not 0 <= result.quality_margin <= 10:
             raise UserError(f"report.quality_margin is {result.quality_margin}; use quality points between 0 and 10, "
                             "e.g. 0.5")
+        if not 0 < result.equivalence_margin <= 10:
+            raise UserError(f"report.equivalence_margin is {result.equivalence_margin}; use quality points above 0 "
+                            "and at most 10, e.g. 0.5")
+        if not 0 < result.target_effect <= 10:
+            raise UserError(f"report.target_effect is {result.target_effect}; use quality points above 0 and at "
+                            "most 10, e.g. 0.5")
+        if result.power_simulations < 50:
+            raise UserError(f"report.power_simulations is {result.power_simulations}; use at least 50 (2000 "
+                            "gives power to about +-1 point)")
         return result
 
     def model_bytes(self) -> dict:
@@ -96,6 +108,9 @@ def settings_from_config(config: Mapping, model_facts: Sequence[str] = ()) -> di
         "alpha": report["alpha"],
         "seed": report["seed"],
         "quality_margin": report["quality_margin"],
+        "equivalence_margin": report["equivalence_margin"],
+        "target_effect": report["target_effect"],
+        "power_simulations": report["power_simulations"],
         "memory_bandwidth_gb_s": dict(report["memory_bandwidth_gb_s"]),
         "model_facts": [str(p) for p in model_facts],
     }

@@ -46,11 +46,26 @@ def _data_section(analysis: Analysis) -> List[str]:
         f"**Methods.** Intervals are {study.settings.confidence:.0%} percentile intervals from a bootstrap that "
         f"resamples questions ({study.settings.bootstrap_samples} resamples). Primary analysis: a mixed model "
         f"metric ~ level × model + (1 | question){nested} with likelihood-ratio tests; then the declared paired "
-        "contrasts (each level vs the baseline, the padding level vs the level it pads) tested with a sign-flip "
+        "contrasts (each level vs the baseline, the padding level vs the level it pads, and the successive levels, "
+        "which are cumulative) tested with a sign-flip "
         "permutation test of the mean difference, Holm-corrected over the whole family of each metric (all models "
         f"× contrasts; family size given beside each p), significance level {study.settings.alpha}{averaged}. "
+        "A contrast that is not significant is not evidence of equal quality: it is equivalent within "
+        f"±{study.settings.equivalence_margin:g} points when a TOST equivalence test (Holm over the same family) "
+        "says so, else inconclusive, with its minimum detectable effect (MDE, 80 % power). "
         f"Rows: {_md(row_set_note(runs))} {DECISION_METHODS}",
     ]
+
+
+def _power_lines(analysis: Analysis) -> List[str]:
+    """What this design could find (slmbench plan with this study's own noise), beside its results."""
+    from .plan import plan_line, study_plan
+
+    plan = study_plan(analysis.study)
+    if plan is None:
+        return []
+    return [f"**Power.** {_md(plan_line(plan))}: by simulation of this design with the noise it measured "
+            "(`slmbench plan --from` this results directory for the questions a next study needs).", ""]
 
 
 DECISION_METHODS = (
@@ -114,7 +129,7 @@ def render_summary(analysis: Analysis, plots_dir: Optional[str] = None) -> str:
     lines = ["# slmbench summary", ""]
     if study.settings.demo_note:
         lines += [f"> **Judge note:** {_md(study.settings.demo_note)}", ""]
-    lines += _data_section(analysis) + [""]
+    lines += _data_section(analysis) + [""] + _power_lines(analysis)
     from .protocol import summary_lines  # truncation share and timing noise, on record with every answer
 
     protocol = summary_lines(study.runs, study.timing_repeats)

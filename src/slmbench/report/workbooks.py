@@ -88,7 +88,7 @@ LEVEL_TESTS = [
     *_ci_cols("quality_diff", "quality difference", "f2", "high"),
     Col("p", "p (sign-flip permutation)", "p"), Col("p_holm", "p (Holm)", "p"),
     Col("family_size", "family size", "int"), Col("effect_dz", "effect size d_z", "f2"),
-    Col("significant", "significant"), Col("direction", "result"),
+    Col("significant", "significant"), Col("direction", "result"), Col("mde", "mde (80 % power)", "f2"),
     *_ci_cols("latency_diff_ms", "latency difference ms", "int"),
     *_ci_cols("energy_diff_j", "energy difference J", "f3"),
     Col("cost_ci_method", "latency/energy CI method", width=40),
@@ -103,6 +103,16 @@ CONTRASTS = [
     Col("ci_low", "ci_low", "f3"), Col("ci_high", "ci_high", "f3"), Col("p_raw", "p_raw", "p"),
     Col("p_adj", "p_adj", "p"), Col("family_size", "family_size", "int"), Col("n", "n", "int"),
     Col("effect_dz", "effect size d_z", "f2"), Col("significant", "significant"),
+    Col("tost_p_adj", "equivalence p (TOST, Holm)", "p"), Col("equivalence", "equivalence", width=26),
+    Col("mde", "mde", "f3"), Col("mde_alpha", "mde at alpha (Holm's most stringent)", "p"),
+]
+POOLED = [
+    Col("contrast", "contrast"), Col("metric", "metric"), Col("estimate", "estimate (pooled over models)", "f3"),
+    Col("ci_low", "ci_low", "f3"), Col("ci_high", "ci_high", "f3"), Col("se", "SE", "f3"), Col("p_raw", "p_raw", "p"),
+    Col("p_adj", "p_adj (Holm)", "p"), Col("family_size", "family_size", "int"),
+    Col("tost_p_adj", "equivalence p (TOST, Holm)", "p"), Col("equivalence", "equivalence", width=26),
+    Col("mde", "mde", "f3"), Col("models", "models", "int"), Col("questions", "questions", "int"),
+    Col("n", "n (scored runs)", "int"), Col("formula", "model", width=50), Col("note", "note", width=30),
 ]
 MIXED = [
     Col("metric", "metric"), Col("test", "test"), Col("chi2", "LR chi2", "f2"), Col("df", "df", "int"),
@@ -280,6 +290,8 @@ def comparison_book(analysis: Analysis, figures: Dict[str, Dict[str, bytes]]) ->
     _decision_sheets(book, analysis)
     write_table(book, book.sheet("by_category"), analysis.categories, CATEGORY, freeze_cols=3)
     write_table(book, book.sheet("statistics"), analysis.tests, LEVEL_TESTS, freeze_cols=2)
+    if analysis.pooled is not None:  # Q1's primary answer, before the per-model contrasts
+        write_table(book, book.sheet("pooled_effects"), analysis.pooled, POOLED, freeze_cols=1)
     write_table(book, book.sheet("contrasts"), analysis.contrasts, CONTRASTS, freeze_cols=3)
     write_table(book, book.sheet("mixed_model"), analysis.mixed, MIXED, freeze_cols=2)
     write_table(book, book.sheet("pareto"), analysis.pareto, PARETO, freeze_cols=3)
@@ -329,8 +341,20 @@ def comparison_book(analysis: Analysis, figures: Dict[str, Dict[str, bytes]]) ->
                         "by maximum likelihood "
                         "(statsmodels MixedLM); likelihood-ratio tests of the overall level effect and of the "
                         "level x model interaction."),
-        ("contrasts", "declared family per metric: each level vs the baseline and the padding level vs the level "
-                      "it pads, for every model. estimate = mean per-question difference (a question's prompt "
+        ("pooled_effects", "question 1's primary answer: each declared contrast pooled over the models, from the "
+                           "mixed model quality ~ level + model + (1 | question) + (1 | question:model) (ML); Wald "
+                           "CI and p, Holm over the pooled family (family_size); equivalence = the verdict (better, "
+                           "worse, equivalent within the margin report.equivalence_margin by TOST, or "
+                           "inconclusive); mde = the true effect found with 80 % power at alpha / family_size."),
+        ("contrasts", "declared family per metric: each level vs the baseline, the padding level vs the level "
+                      "it pads and the successive levels (L2 vs L1, L3 vs L2: the levels are cumulative), for "
+                      "every model. equivalence: better or worse when p_adj < alpha, else equivalent within "
+                      "±report.equivalence_margin when the TOST (two one-sided paired t-tests, Holm over the same "
+                      "family) rejects, else inconclusive (never 'no difference'); mde: the true difference a "
+                      "sign-flip test finds with 80 % power in a Holm family of family_size tests (the others null; "
+                      "simulated), the most stringent level alpha / family_size in mde_alpha, "
+                      "times this contrast's observed SD of per-question differences. "
+                      "estimate = mean per-question difference (a question's prompt "
                       "variants averaged first) with its bootstrap CI; "
                       "p_raw from a paired sign-flip permutation test of that mean (seeded); p_adj = Holm over the "
                       "whole family of the metric (statsmodels multipletests), family_size tests."),
