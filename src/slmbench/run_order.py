@@ -105,11 +105,13 @@ def model_rounds(levels: Sequence[str], rounds: int, rng: random.Random,
     for _ in range(_MAX_DRAWS):
         rows = _draw_rounds(levels, rounds, rng)
         spread = pair_spread([level for row in rows for level in row], levels)
-        trial = places + Counter((i, level) for row in rows for i, level in enumerate(row))
-        key = (spread > 1, spread, _place_spread(trial, levels))
-        if best_key is None or key < best_key:
-            best, best_key = rows, key
         found += spread <= 1
+        # a draw worse on the pairs loses whatever its places: its place count (the slow part) is never needed
+        if best_key is None or (spread > 1, spread) <= best_key[:2]:
+            trial = places + Counter((i, level) for row in rows for i, level in enumerate(row))
+            key = (spread > 1, spread, _place_spread(trial, levels))
+            if best_key is None or key < best_key:
+                best, best_key = rows, key
         if found >= _CANDIDATES:
             break
     places.update((i, level) for row in best for i, level in enumerate(row))
