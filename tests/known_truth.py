@@ -104,3 +104,15 @@ def write_study(directory: Path, truth: Truth, seed: int):
     write_jsonl(runs_path, runs)
     write_score_rows(scores, scores_path)
     return runs_path, scores_path
+
+
+def analysed_study(directory: Path, truth: Truth, seed: int, levels: Sequence[str], bootstrap_samples: int):
+    """One replication written under `directory`/in, analysed by the project's report and its workbooks written to
+    `directory`: (analysis, model_comparison.xlsx, the scores file)."""
+    from slmbench.report.analysis import load_analysis
+    from slmbench.report.workbooks import write_workbooks
+
+    runs, scores = write_study(directory / "in", truth, seed)
+    analysis = load_analysis(runs, scores, {"levels": list(levels), "bootstrap_samples": bootstrap_samples})
+    write_workbooks(analysis, directory, figures={})
+    return analysis, directory / "model_comparison.xlsx", scores

@@ -12,10 +12,8 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest, norm
 
-from known_truth import Truth, write_study
-from slmbench.report.analysis import load_analysis
+from known_truth import Truth, analysed_study
 from slmbench.report.summary import render_summary
-from slmbench.report.workbooks import write_workbooks
 from test_report_helpers import sheet_rows
 
 LEVELS = ["L0", "L1", "L2", "L3", "P"]
@@ -28,11 +26,8 @@ TRUTH = Truth(per_category=10, effects={"m1": (0, 0, 0, 2, 2), "m2": (0, 0, 0, 2
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("graded")
-    runs, scores = write_study(tmp / "in", TRUTH, seed=3)
-    analysis = load_analysis(runs, scores, {"levels": LEVELS, "bootstrap_samples": 500})
-    write_workbooks(analysis, tmp, figures={})
-    return {"analysis": analysis, "book": tmp / "model_comparison.xlsx", "scores": scores,
-            "summary": render_summary(analysis)}
+    analysis, book, scores = analysed_study(tmp, TRUTH, 3, LEVELS, 500)
+    return {"analysis": analysis, "book": book, "scores": scores, "summary": render_summary(analysis)}
 
 
 def wilson(k: float, n: int, confidence: float = 0.95):
@@ -107,9 +102,7 @@ def test_the_seed_total_is_untouched_by_correctness(graded):
 
 def test_a_study_without_references_has_no_correctness_sheet(tmp_path):
     truth = Truth(models=("solo",), categories=("writing", "math"), per_category=4, reference_categories=())
-    runs, scores = write_study(tmp_path / "in", truth, seed=5)
-    analysis = load_analysis(runs, scores, {"levels": LEVELS, "bootstrap_samples": 200})
-    write_workbooks(analysis, tmp_path, figures={})
+    analysis, _, _ = analysed_study(tmp_path, truth, 5, LEVELS, 200)
     assert analysis.correctness is None
     names = openpyxl.load_workbook(tmp_path / "model_comparison.xlsx", read_only=True).sheetnames
     assert "correctness" not in names and "best_level_sets" in names

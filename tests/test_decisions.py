@@ -7,11 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from known_truth import Truth, write_study
-from slmbench.report.analysis import load_analysis
+from known_truth import Truth, analysed_study
 from slmbench.report.decisions import best_set
 from slmbench.report.summary import render_summary
-from slmbench.report.workbooks import write_workbooks
 from test_report_helpers import sheet_rows
 
 LEVELS = ["L0", "L1", "L2", "L3", "P"]
@@ -23,10 +21,8 @@ TRUTH = Truth(models=("sep", "flat", "low"), per_category=5, effects={"sep": (0,
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("decisions")
-    runs, scores = write_study(tmp / "in", TRUTH, seed=7)
-    analysis = load_analysis(runs, scores, {"levels": LEVELS, "bootstrap_samples": 1000})
-    write_workbooks(analysis, tmp, figures={})
-    return {"analysis": analysis, "book": tmp / "model_comparison.xlsx", "summary": render_summary(analysis)}
+    analysis, book, _ = analysed_study(tmp, TRUTH, 7, LEVELS, 1000)
+    return {"analysis": analysis, "book": book, "summary": render_summary(analysis)}
 
 
 def yes(value) -> bool:

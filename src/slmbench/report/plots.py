@@ -401,8 +401,10 @@ def write_plots(analysis: Analysis, outdir, figures: Optional[Dict[str, Dict[str
         if name in figures:
             continue
         for ext, data in placeholder(name, reason).items():
-            with atomic_output(outdir / f"{name}.{ext}", "wb", encoding=None) as fh:
+            path = outdir / f"{name}.{ext}"
+            with atomic_output(path, "wb", encoding=None) as fh:
                 fh.write(data)
+            paths.append(path)
     return paths
 
 

@@ -128,31 +128,30 @@ def contrast_interval(data: ModelData, boot: ShardBootstrap, values: np.ndarray,
     return point, low, high, int((~np.isnan(diff)).sum())
 
 
+def _with_shard_cis(table: pd.DataFrame, datas: Dict[str, ModelData], boots: Dict[str, ShardBootstrap],
+                    columns: Dict[str, str], with_n: bool) -> pd.DataFrame:
+    """`table` (one row per model, level and baseline) with each of `columns` ({column: ModelData attribute})
+    given its shard-aware interval, and the method (with n when `with_n`) in `cost_ci_method`."""
+    table = table.copy()
+    table["cost_ci_method"] = None
+    for i, r in table.iterrows():
+        data, boot = datas[r["model"]], boots[r["model"]]
+        j, ref = data.levels.index(r["level"]), data.levels.index(r["baseline"])
+        for column, attr in columns.items():
+            _, low, high, n = contrast_interval(data, boot, getattr(data, attr), j, ref)
+            table.loc[i, [f"{column}_low", f"{column}_high"]] = [low, high]
+        table.loc[i, "cost_ci_method"] = f"{boot.method}; n = {n}" if with_n else boot.method
+    return table
+
+
 def tests_with_shard_cis(tests: pd.DataFrame, datas: Dict[str, ModelData], boots: Dict[str, ShardBootstrap]):
     """The statistics table's latency and energy differences with shard-aware intervals and their method."""
-    tests = tests.copy()
-    tests["cost_ci_method"] = None
-    for i, r in tests.iterrows():
-        data = datas[r["model"]]
-        j, ref = data.levels.index(r["level"]), data.levels.index(r["baseline"])
-        for column, attr in (("latency_diff_ms", "latency"), ("energy_diff_j", "energy")):
-            _, low, high, n = contrast_interval(data, boots[r["model"]], getattr(data, attr), j, ref)
-            tests.loc[i, [f"{column}_low", f"{column}_high"]] = [low, high]
-        tests.loc[i, "cost_ci_method"] = f"{boots[r['model']].method}; n = {n}"
-    return tests
+    return _with_shard_cis(tests, datas, boots, {"latency_diff_ms": "latency", "energy_diff_j": "energy"}, True)
 
 
 def marginal_with_shard_cis(marginal: pd.DataFrame, datas: Dict[str, ModelData], boots: Dict[str, ShardBootstrap]):
     """marginal_costs' extra joules and milliseconds with shard-aware intervals (the per-point ratios keep
     theirs: a ratio's interval needs the joint resample of both of its parts)."""
-    marginal = marginal.copy()
-    marginal["cost_ci_method"] = None
-    for i, r in marginal.iterrows():
-        data = datas[r["model"]]
-        j, ref = data.levels.index(r["level"]), data.levels.index(r["baseline"])
-        for column, attr in (("extra_latency_ms", "latency"), ("extra_energy_j", "energy")):
-            _, low, high, _ = contrast_interval(data, boots[r["model"]], getattr(data, attr), j, ref)
-            marginal.loc[i, [f"{column}_low", f"{column}_high"]] = [low, high]
-        marginal.loc[i, "cost_ci_method"] = boots[r["model"]].method
-    return marginal
+    return _with_shard_cis(marginal, datas, boots, {"extra_latency_ms": "latency", "extra_energy_j": "energy"},
+                           False)
 
